@@ -1,0 +1,7 @@
+"""Imports every ORM model so that `Base.metadata` is complete (Alembic, tests)."""
+
+from propensity.crm import models as crm_models
+from propensity.jobs import models as jobs_models
+from propensity.tenancy import models as tenancy_models
+
+__all__ = ["crm_models", "jobs_models", "tenancy_models"]

@@ -1,0 +1,80 @@
+"""API keys for machine clients: created by admins, shown once, stored hashed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from propensity.deps import Admin, TenantSession
+from propensity.tenancy.models import Role, Tenant
+from propensity.tenancy.service import create_api_key, list_api_keys, parse_role, revoke_api_key
+
+router = APIRouter(prefix="/api-keys", tags=["api keys"])
+
+
+class ApiKeyCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    role: str = Field(default=Role.ANALYST.value, description="viewer, analyst or admin")
+
+
+class ApiKeyOut(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    role: str
+    createdAt: datetime  # noqa: N815 - the documents' casing
+    lastUsedAt: datetime | None  # noqa: N815
+    revokedAt: datetime | None  # noqa: N815
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="The secret; shown only in this response")
+
+
+@router.post("", response_model=ApiKeyCreated, status_code=201)
+def create_key(body: ApiKeyCreate, principal: Admin, session: TenantSession) -> ApiKeyCreated:
+    tenant = session.get(Tenant, principal.tenant_id)
+    assert tenant is not None
+    key, secret = create_api_key(
+        session,
+        tenant=tenant,
+        name=body.name,
+        role=parse_role(body.role),
+        created_by=principal.user_id,
+    )
+    out = ApiKeyCreated(
+        id=key.id,
+        name=key.name,
+        prefix=key.prefix,
+        role=key.role,
+        createdAt=key.created_at,
+        lastUsedAt=None,
+        revokedAt=None,
+        key=secret,
+    )
+    session.commit()
+    return out
+
+
+@router.get("", response_model=list[ApiKeyOut])
+def list_keys(_principal: Admin, session: TenantSession) -> list[ApiKeyOut]:
+    return [
+        ApiKeyOut(
+            id=k.id,
+            name=k.name,
+            prefix=k.prefix,
+            role=k.role,
+            createdAt=k.created_at,
+            lastUsedAt=k.last_used_at,
+            revokedAt=k.revoked_at,
+        )
+        for k in list_api_keys(session)
+    ]
+
+
+@router.delete("/{key_id}", status_code=204)
+def revoke_key(key_id: int, _principal: Admin, session: TenantSession) -> None:
+    revoke_api_key(session, key_id=key_id)
+    session.commit()

@@ -1,0 +1,115 @@
+"""The ASGI application: one core behind five documented surfaces and the native API."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from propensity import __version__
+from propensity.db import Database, get_database
+from propensity.errors import InvalidInput, PropensityError
+from propensity.logs import get_logger
+from propensity.settings import Settings, get_settings
+from propensity.surfaces.envelopes import error_response, not_found_message, surface_for_path
+
+log = get_logger(__name__)
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[str, list[dict[str, str]]]:
+    problems = []
+    for error in exc.errors():
+        location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+        problems.append({"field": location or "body", "problem": str(error.get("msg", "invalid"))})
+    if any(e.get("type") == "json_invalid" for e in exc.errors()):
+        return "Request body is not valid JSON", problems
+    summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
+    return f"Invalid request: {summary}", problems
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(PropensityError)
+    async def core_error(request: Request, exc: PropensityError) -> JSONResponse:
+        return error_response(request.url.path, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        message, problems = _validation_message(exc)
+        err = InvalidInput(message, details={"errors": problems})
+        return error_response(request.url.path, err)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        surface = surface_for_path(request.url.path)
+        if exc.status_code == 404:
+            message = not_found_message(surface)
+        elif exc.status_code == 405:
+            message = f"Method {request.method} is not allowed on {request.url.path}"
+        else:
+            message = str(exc.detail)
+        err = PropensityError(message, code="NOT_FOUND" if exc.status_code == 404 else "HTTP_ERROR")
+        err.status_code = exc.status_code
+        return error_response(request.url.path, err)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error", path=request.url.path, method=request.method)
+        return error_response(request.url.path, PropensityError("Internal Server Error"))
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Propensity",
+        version=__version__,
+        description=(
+            "Calibrated, explained predictions from your own CRM data, served through five "
+            "documented surfaces and a native API under /api/v1."
+        ),
+    )
+    app.state.settings = settings
+    app.state.database = database or get_database(settings)
+    settings.signing_key()  # fail at start, not on the first request, if the key is unusable
+
+    @app.middleware("http")
+    async def request_context(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        finally:
+            structlog.contextvars.clear_contextvars()
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        response.headers["X-Request-ID"] = request_id
+        log.info(
+            "request",
+            method=request.method,
+            path=request.url.path,
+            status=response.status_code,
+            ms=round(elapsed_ms, 1),
+            request_id=request_id,
+        )
+        return response
+
+    _install_error_handlers(app)
+    _include_routers(app)
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    from propensity.api_v1.router import router as native_router
+    from propensity.surfaces.retainstream.router import router as retainstream_router
+
+    app.include_router(native_router)
+    # RetainStream's base path `/api` is the shortest prefix; it goes last so its catch-all
+    # 404 never shadows the other surfaces.
+    app.include_router(retainstream_router)

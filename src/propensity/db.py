@@ -1,0 +1,211 @@
+"""Engine, sessions and the one place where tenant scoping is enforced.
+
+Every ORM query that touches a tenant-owned table gets `tenant_id = <session tenant>`
+added by a `do_orm_execute` hook, and every new tenant-owned row is stamped with the
+session's tenant in `before_flush`. A session without a tenant may not touch tenant data
+unless it was opened explicitly as a system session (CLI administration, job recovery).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    sessionmaker,
+    with_loader_criteria,
+)
+from sqlalchemy.types import TypeDecorator
+
+from propensity.settings import Settings, get_settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the offset otherwise)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(timezone=True)
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+BigIntPK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class TenantOwned:
+    """Mixin for every row that belongs to a tenant."""
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int]:  # noqa: N805 - SQLAlchemy's declared_attr convention
+        return mapped_column(
+            sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+
+
+class TenantScopeError(RuntimeError):
+    """A query on tenant data was attempted without a tenant (a programming error)."""
+
+
+TENANT_KEY = "tenant_id"
+SYSTEM_KEY = "system"
+
+
+def tenant_owned_tables() -> list[sa.Table]:
+    return [
+        mapper.local_table  # type: ignore[misc]
+        for mapper in Base.registry.mappers
+        if issubclass(mapper.class_, TenantOwned)
+    ]
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_to_tenant(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.execution_options.get("skip_tenant_scope"):
+        return
+    touches_tenant_data = any(issubclass(m.class_, TenantOwned) for m in state.all_mappers)
+    if not touches_tenant_data:
+        return
+    tenant_id = state.session.info.get(TENANT_KEY)
+    if tenant_id is None:
+        if state.session.info.get(SYSTEM_KEY):
+            return
+        raise TenantScopeError("query on tenant-owned data from a session without a tenant")
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantOwned,
+            lambda cls: cls.tenant_id == tenant_id,
+            include_aliases=True,
+            track_closure_variables=False,
+        )
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_tenant(session: Session, _context: Any, _instances: Any) -> None:
+    tenant_id = session.info.get(TENANT_KEY)
+    for obj in list(session.new) + list(session.dirty):
+        if not isinstance(obj, TenantOwned):
+            continue
+        if obj.tenant_id is None:
+            if tenant_id is None:
+                raise TenantScopeError(f"new {type(obj).__name__} has no tenant")
+            obj.tenant_id = tenant_id
+        elif tenant_id is not None and obj.tenant_id != tenant_id:
+            raise TenantScopeError(
+                f"{type(obj).__name__} of tenant {obj.tenant_id} written from tenant {tenant_id}"
+            )
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def create_db_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=True
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class Database:
+    """An engine and its session factory; one per process and database URL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_db_engine(url)
+        self._factory = sessionmaker(self.engine, expire_on_commit=False)
+
+    def session(self, *, tenant_id: int | None = None, system: bool = False) -> Session:
+        session = self._factory()
+        session.info[TENANT_KEY] = tenant_id
+        session.info[SYSTEM_KEY] = system
+        return session
+
+    @contextmanager
+    def tenant_session(self, tenant_id: int) -> Iterator[Session]:
+        """A unit of work for one tenant: committed on success, rolled back on error."""
+        with self.session(tenant_id=tenant_id) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def system_session(self) -> Iterator[Session]:
+        with self.session(system=True) as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+_databases: dict[str, Database] = {}
+
+
+def get_database(settings: Settings | None = None) -> Database:
+    url = (settings or get_settings()).resolved_database_url
+    if url not in _databases:
+        if url.startswith("sqlite:///"):
+            from pathlib import Path
+
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        _databases[url] = Database(url)
+    return _databases[url]
+
+
+def dispose_all() -> None:
+    for db in _databases.values():
+        db.dispose()
+    _databases.clear()

@@ -1,0 +1,104 @@
+"""FastAPI dependencies: database sessions, the calling principal, role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from propensity.db import Database
+from propensity.errors import Forbidden, Unauthenticated
+from propensity.settings import Settings
+from propensity.tenancy.models import Role
+from propensity.tenancy.passwords import API_KEY_PREFIX
+from propensity.tenancy.service import Principal, principal_for_api_key, principal_for_user
+from propensity.tenancy.tokens import read_token
+
+TOKEN_COOKIES = ("token", "auth_token")
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+AppSettings = Annotated[Settings, Depends(get_settings_dep)]
+AppDatabase = Annotated[Database, Depends(get_database)]
+
+
+def _presented_credential(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    if api_key := request.headers.get("x-api-key"):
+        return api_key.strip()
+    for cookie in TOKEN_COOKIES:
+        if value := request.cookies.get(cookie):
+            return value
+    return None
+
+
+def get_principal(request: Request, database: AppDatabase, settings: AppSettings) -> Principal:
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    credential = _presented_credential(request)
+    if credential is None:
+        raise Unauthenticated("Access token required", code="AUTH_REQUIRED")
+    with database.session(system=True) as session, session.begin():
+        if credential.startswith(API_KEY_PREFIX):
+            principal = principal_for_api_key(session, secret=credential)
+        else:
+            claims = read_token(credential, key=settings.signing_key())
+            principal = principal_for_user(
+                session, user_id=claims.user_id, tenant_id=claims.tenant_id
+            )
+    requested = request.headers.get("x-tenant-id")
+    if requested is not None and requested.strip() not in {
+        str(principal.tenant_id),
+        principal.tenant_slug,
+    }:
+        raise Forbidden("X-Tenant-ID does not match your tenant", code="TENANT_MISMATCH")
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_role(role: Role) -> Callable[[Principal], Principal]:
+    def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.can(role):
+            raise Forbidden(
+                f"This action needs the '{role.value}' role; you have '{principal.role.value}'",
+                code="FORBIDDEN",
+            )
+        return principal
+
+    return check
+
+
+Viewer = Annotated[Principal, Depends(require_role(Role.VIEWER))]
+Analyst = Annotated[Principal, Depends(require_role(Role.ANALYST))]
+Admin = Annotated[Principal, Depends(require_role(Role.ADMIN))]
+
+
+def get_tenant_session(principal: CurrentPrincipal, database: AppDatabase) -> Iterator[Session]:
+    """A session scoped to the caller's tenant. Writers commit explicitly before responding."""
+    with database.session(tenant_id=principal.tenant_id) as session:
+        try:
+            yield session
+        finally:
+            if session.in_transaction():
+                session.rollback()
+
+
+TenantSession = Annotated[Session, Depends(get_tenant_session)]

@@ -1,0 +1,121 @@
+"""One place for configuration: environment variables prefixed PROPENSITY_, or a .env file."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_KEY_FILE = "secret_key"
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class WeakSecretKeyError(RuntimeError):
+    """Production refuses to start with a missing or guessable signing key."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PROPENSITY_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Literal["development", "production", "test"] = "development"
+    home: Path = Field(default=Path("var"), description="Folder for everything the service writes")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default SQLite at HOME/propensity.db"
+    )
+    redis_url: str | None = Field(
+        default=None, description="Redis for the job queue and rate limits when scaling out"
+    )
+    secret_key: SecretStr | None = None
+    token_lifetime_minutes: int = Field(default=60 * 12, ge=1, le=60 * 24 * 30)
+    registration_enabled: bool = True
+    registration_tenant: str | None = Field(
+        default=None,
+        description="Tenant that self-registered users join; default: the only tenant, if one",
+    )
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    # Jobs
+    job_stale_after_seconds: int = Field(default=120, ge=10)
+    job_max_attempts: int = Field(default=3, ge=1)
+    worker_threads: int = Field(default=2, ge=1, le=32)
+
+    # Optional LLM (any OpenAI-compatible server); the ML never depends on it.
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str | None = None
+    llm_timeout_seconds: float = 20.0
+
+    # Demo admin
+    demo_admin_email: str = "admin@demo.local"
+    demo_admin_password: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _resolve_home(self) -> Settings:
+        self.home = self.home.expanduser()
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'propensity.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    def signing_key(self) -> str:
+        """The JWT signing key: configured, or generated once into HOME and reused.
+
+        Production must configure a strong key explicitly: a key that lives only in a
+        local file would differ between replicas and silently log everyone out.
+        """
+        if self.secret_key is not None:
+            key = self.secret_key.get_secret_value()
+            if self.environment == "production" and _is_weak(key):
+                raise WeakSecretKeyError(
+                    "PROPENSITY_SECRET_KEY is too weak for production: use at least "
+                    f"{MIN_SECRET_KEY_LENGTH} random characters (e.g. `openssl rand -hex 32`)"
+                )
+            return key
+        if self.environment == "production":
+            raise WeakSecretKeyError(
+                "PROPENSITY_SECRET_KEY must be set in production "
+                "(e.g. `export PROPENSITY_SECRET_KEY=$(openssl rand -hex 32)`)"
+            )
+        return _load_or_create_key(self.home / SECRET_KEY_FILE)
+
+
+def _is_weak(key: str) -> bool:
+    return len(key) < MIN_SECRET_KEY_LENGTH or len(set(key)) < 10
+
+
+def _load_or_create_key(path: Path) -> str:
+    if path.exists():
+        key = path.read_text(encoding="utf-8").strip()
+        if key:
+            return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key, encoding="utf-8")
+    path.chmod(0o600)
+    return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    get_settings.cache_clear()

@@ -1,0 +1,1 @@
+"""The five documented API surfaces (thin adapters over the core) and their error envelopes."""

@@ -1,0 +1,209 @@
+"""Tenants, users, logins and API keys."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from propensity.db import utcnow
+from propensity.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from propensity.tenancy.models import ApiKey, Role, Tenant, User
+from propensity.tenancy.passwords import (
+    api_key_matches,
+    generate_api_key,
+    hash_api_key,
+    hash_password,
+    verify_password,
+)
+from propensity.tenancy.tokens import TokenClaims, issue_token
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD_LENGTH = 8
+# A constant hash to verify against when the email is unknown, so a login takes the same
+# time whether or not the account exists.
+_DUMMY_HASH = hash_password("propensity-timing-equaliser")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Principal:
+    """Who is calling: a user (by token) or a machine client (by API key)."""
+
+    tenant_id: int
+    tenant_slug: str
+    role: Role
+    user_id: int | None = None
+    api_key_id: int | None = None
+    email: str | None = None
+
+    def can(self, required: Role) -> bool:
+        return self.role.allows(required)
+
+
+def create_tenant(session: Session, *, slug: str, name: str | None = None) -> Tenant:
+    slug = slug.strip().lower()
+    if not SLUG_RE.match(slug):
+        raise InvalidInput(
+            "Tenant name must be 1-63 characters of lowercase letters, digits, '-' or '_'",
+            details={"name": slug},
+        )
+    if session.scalar(sa.select(Tenant.id).where(Tenant.slug == slug)) is not None:
+        raise Conflict(f"Tenant '{slug}' already exists", details={"name": slug})
+    tenant = Tenant(slug=slug, name=name or slug, settings={})
+    session.add(tenant)
+    session.flush()
+    return tenant
+
+
+def get_tenant(session: Session, *, slug_or_id: str | int) -> Tenant:
+    query = sa.select(Tenant)
+    if isinstance(slug_or_id, int) or str(slug_or_id).isdigit():
+        query = query.where(Tenant.id == int(slug_or_id))
+    else:
+        query = query.where(Tenant.slug == str(slug_or_id).lower())
+    tenant = session.scalar(query)
+    if tenant is None:
+        raise NotFound(f"Tenant '{slug_or_id}' not found")
+    return tenant
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value.lower())
+    except ValueError as exc:
+        allowed = ", ".join(r.value for r in Role)
+        raise InvalidInput(f"Unknown role '{value}': use one of {allowed}") from exc
+
+
+def validate_credentials(*, email: str, password: str) -> str:
+    email = email.strip().lower()
+    if not EMAIL_RE.match(email):
+        raise InvalidInput("A valid email address is required", details={"field": "email"})
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"Password must be at least {MIN_PASSWORD_LENGTH} characters",
+            details={"field": "password"},
+        )
+    return email
+
+
+def create_user(
+    session: Session,
+    *,
+    tenant: Tenant,
+    email: str,
+    password: str,
+    role: Role,
+    name: str = "",
+) -> User:
+    email = validate_credentials(email=email, password=password)
+    exists = session.execute(
+        sa.select(User.id).where(User.email == email).execution_options(skip_tenant_scope=True)
+    ).first()
+    if exists is not None:
+        raise Conflict("A user with this email already exists", details={"field": "email"})
+    user = User(
+        tenant_id=tenant.id,
+        email=email,
+        name=name or email.split("@")[0],
+        password_hash=hash_password(password),
+        role=role.value,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, *, email: str, password: str) -> tuple[User, Tenant]:
+    """Checks a login. `session` must be a system session: the tenant is not known yet."""
+    user = session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        verify_password(password, _DUMMY_HASH)
+        raise Unauthenticated("Invalid email or password", code="INVALID_CREDENTIALS")
+    if not verify_password(password, user.password_hash) or not user.is_active:
+        raise Unauthenticated("Invalid email or password", code="INVALID_CREDENTIALS")
+    user.last_login_at = utcnow()
+    tenant = session.get(Tenant, user.tenant_id)
+    assert tenant is not None
+    return user, tenant
+
+
+def token_for(*, user: User, key: str, lifetime: timedelta) -> str:
+    claims = TokenClaims(
+        user_id=user.id, tenant_id=user.tenant_id, role=user.role, email=user.email
+    )
+    return issue_token(claims=claims, key=key, lifetime=lifetime)
+
+
+def principal_for_user(session: Session, *, user_id: int, tenant_id: int) -> Principal:
+    """Re-reads the user so a deactivated user or changed role takes effect at once."""
+    row = session.execute(
+        sa.select(User, Tenant)
+        .join(Tenant, Tenant.id == User.tenant_id)
+        .where(User.id == user_id, User.tenant_id == tenant_id)
+        .execution_options(skip_tenant_scope=True)
+    ).first()
+    if row is None or not row[0].is_active:
+        raise Forbidden("Invalid or expired token", code="INVALID_TOKEN")
+    user, tenant = row
+    return Principal(
+        tenant_id=tenant.id,
+        tenant_slug=tenant.slug,
+        role=Role(user.role),
+        user_id=user.id,
+        email=user.email,
+    )
+
+
+def create_api_key(
+    session: Session, *, tenant: Tenant, name: str, role: Role, created_by: int | None = None
+) -> tuple[ApiKey, str]:
+    """Returns the stored key and the full secret, which is never retrievable again."""
+    if not name.strip():
+        raise InvalidInput("An API key needs a name", details={"field": "name"})
+    secret, prefix = generate_api_key()
+    key = ApiKey(
+        tenant_id=tenant.id,
+        name=name.strip(),
+        prefix=prefix,
+        key_hash=hash_api_key(secret),
+        role=role.value,
+        created_by_user_id=created_by,
+    )
+    session.add(key)
+    session.flush()
+    return key, secret
+
+
+def principal_for_api_key(session: Session, *, secret: str) -> Principal:
+    prefix = secret.split(".", 1)[0]
+    row = session.execute(
+        sa.select(ApiKey, Tenant)
+        .join(Tenant, Tenant.id == ApiKey.tenant_id)
+        .where(ApiKey.prefix == prefix)
+        .execution_options(skip_tenant_scope=True)
+    ).first()
+    if row is None or row[0].revoked_at is not None or not api_key_matches(secret, row[0].key_hash):
+        raise Forbidden("Invalid or expired token", code="INVALID_TOKEN")
+    key, tenant = row
+    key.last_used_at = utcnow()
+    return Principal(
+        tenant_id=tenant.id, tenant_slug=tenant.slug, role=Role(key.role), api_key_id=key.id
+    )
+
+
+def list_api_keys(session: Session) -> list[ApiKey]:
+    return list(session.scalars(sa.select(ApiKey).order_by(ApiKey.id)))
+
+
+def revoke_api_key(session: Session, *, key_id: int) -> ApiKey:
+    key = session.scalar(sa.select(ApiKey).where(ApiKey.id == key_id))
+    if key is None:
+        raise NotFound("API key not found", details={"id": key_id})
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+    return key
