@@ -103,26 +103,32 @@ def tenant_owned_tables() -> list[sa.Table]:
     ]
 
 
+def _touches_tenant_tables(statement: Any) -> bool:
+    owned = {table.name for table in tenant_owned_tables()}
+    return any(
+        isinstance(element, sa.Table) and element.name in owned
+        for element in sa.sql.visitors.iterate(statement)
+    )
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _scope_to_tenant(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
         return
     if state.execution_options.get("skip_tenant_scope"):
         return
-    touches_tenant_data = any(issubclass(m.class_, TenantOwned) for m in state.all_mappers)
-    if not touches_tenant_data:
-        return
     tenant_id = state.session.info.get(TENANT_KEY)
     if tenant_id is None:
-        if state.session.info.get(SYSTEM_KEY):
+        if state.session.info.get(SYSTEM_KEY) or not _touches_tenant_tables(state.statement):
             return
         raise TenantScopeError("query on tenant-owned data from a session without a tenant")
+    # Applied to every statement, not only those whose entities ORM reports: a
+    # `select(func.count()).select_from(Model)` lists no mappers yet reads tenant rows.
     state.statement = state.statement.options(
         with_loader_criteria(
             TenantOwned,
             lambda cls: cls.tenant_id == tenant_id,
             include_aliases=True,
-            track_closure_variables=False,
         )
     )
 

@@ -41,8 +41,8 @@ def _presented_credential(request: Request) -> str | None:
     if api_key := request.headers.get("x-api-key"):
         return api_key.strip()
     for cookie in TOKEN_COOKIES:
-        if value := request.cookies.get(cookie):
-            return value
+        if cookie_value := request.cookies.get(cookie):
+            return cookie_value
     return None
 
 
