@@ -130,6 +130,28 @@ def apikey_create(
     console.print(f"API key (shown once): [bold]{secret}[/bold]")
 
 
+@app.command("serve")
+def serve_command(
+    host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="API worker processes")] = 1,
+    consumer: Annotated[
+        bool, typer.Option(help="Run a job consumer in this process tree")
+    ] = True,
+) -> None:
+    """Serve the API (and a job consumer) over an existing database."""
+    from propensity.server import serve
+
+    settings = get_settings()
+    serve(
+        settings=settings,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        with_consumer=consumer,
+    )
+
+
 def _register_domain_commands() -> None:
     """Commands owned by domain packages, kept out of this file to keep it small."""
     from propensity import cli_commands
