@@ -127,9 +127,9 @@ def simulate_activity(*, rng: np.random.Generator, acc: Accounts, window: Window
     s = acc.size_factor[:, None]
     prospect = acc.is_prospect[:, None].astype(np.float64)
 
-    login_ent, login_t = g.poisson(0.8 * s * np.exp(0.55 * dx))
+    login_ent, login_t = g.poisson(0.8 * s * np.exp(0.9 * dx))
     g.emit("login", login_ent, login_t)
-    g.emit("feature_use", *g.poisson(0.35 * s * np.exp(0.5 * dx + acc.adoption[:, None])))
+    g.emit("feature_use", *g.poisson(0.35 * s * np.exp(0.7 * dx + acc.adoption[:, None])))
     g.emit("page_view", *g.poisson(0.25 * s * np.exp(0.3 * dx) + 0.4 * prospect))
     open_tickets = _tickets(g, rate=0.11 * s**0.7 * np.exp(-0.45 * dx) * (1.0 - prospect))
     days_since_exec = _executive_meetings(g)

@@ -70,7 +70,7 @@ PLANS = ("Starter", "Growth", "Business", "Enterprise")
 SEAT_PRICE = {"Starter": 240.0, "Growth": 480.0, "Business": 840.0, "Enterprise": 1320.0}
 
 # Churn decision at a renewal, on the logit scale; features as of 14 days before it.
-CHURN_INTERCEPT = -4.1
+CHURN_INTERCEPT = -3.9
 CHURN_COEF = {
     "health_level": -0.08,  # per point of overall_score above 65
     "health_change_90d": -0.04,  # per point of change over the previous 13 weeks
@@ -106,8 +106,8 @@ def _latent_health(
     # A decline phase: onset (weeks, may predate the window), a ramp down, a plateau, recovery.
     onset = (rng.geometric(0.0035, n) - 27).astype(np.float64)[:, None]
     depth = rng.uniform(1.2, 2.8, n)[:, None]
-    ramp = rng.uniform(4.0, 16.0, n)[:, None]
-    plateau = rng.uniform(10.0, 40.0, n)[:, None]
+    ramp = rng.uniform(3.0, 10.0, n)[:, None]
+    plateau = rng.uniform(6.0, 30.0, n)[:, None]
     recover = rng.uniform(8.0, 20.0, n)[:, None]
     down = np.clip((w - onset) / ramp, 0.0, 1.0)
     up = np.clip((w - onset - ramp - plateau) / recover, 0.0, 1.0)

@@ -82,7 +82,7 @@ TIMELINES = ("1-3 months", "3-6 months", "6-12 months", "1+ years")
 TIMELINE_EFFECT = {"1-3 months": 0.7, "3-6 months": 0.3, "6-12 months": -0.2, "1+ years": -0.8}
 TIMELINE_DURATION = {"1-3 months": 0.55, "3-6 months": 1.0, "6-12 months": 1.7, "1+ years": 2.8}
 COEF = {
-    "corporate_email": 0.6,
+    "corporate_email": 0.8,
     "phone": 0.25,
     "interest": 1.0,  # latent u, seen through engagement events
     "budget_fit": 1.2,  # times clip(log(budget / reference), -1, 0.3)
@@ -107,7 +107,7 @@ class LeadConfig:
 CONFIGS = {
     "Inbound SaaS": LeadConfig(
         share=0.5,
-        intercept=-2.4,
+        intercept=-2.55,
         free_mail=0.35,
         company_missing=0.12,
         phone=0.55,
@@ -121,7 +121,7 @@ CONFIGS = {
     ),
     "Outbound Enterprise": LeadConfig(
         share=0.25,
-        intercept=-2.9,
+        intercept=-3.05,
         free_mail=0.06,
         company_missing=0.0,
         phone=0.8,
@@ -134,7 +134,7 @@ CONFIGS = {
     ),
     "Real Estate Buyers": LeadConfig(
         share=0.25,
-        intercept=-2.2,
+        intercept=-2.35,
         free_mail=0.85,
         company_missing=0.9,
         phone=0.85,
@@ -189,7 +189,7 @@ def simulate_leads(
     names = list(CONFIGS)
     cfg_idx = rng.choice(len(names), size=n, p=[CONFIGS[c].share for c in names])
     cfgs = [CONFIGS[names[i]] for i in cfg_idx]
-    is_re = np.asarray([names[i] == REAL_ESTATE for i in cfg_idx])
+    is_re = cfg_idx == names.index(REAL_ESTATE)
     # Lead flow grows over the window (more recent leads), as a growing business's would.
     created = np.minimum(h * rng.random(n) ** 0.8, h - 0.5)
 
@@ -274,7 +274,7 @@ def simulate_leads(
             interest=interest,
             seniority=np.asarray([SENIORITY_EFFECT[str(v)] for v in level]),
             is_real_estate=is_re,
-            is_outbound=np.asarray([names[i] == "Outbound Enterprise" for i in cfg_idx]),
+            is_outbound=cfg_idx == names.index("Outbound Enterprise"),
             inbound_source=np.isin(source, ["web", "paid_search", "social"]),
         ),
     )

@@ -108,7 +108,7 @@ def simulate_subscribers(
     ids = np.asarray([f"usr_{i:06d}" for i in range(1, n + 1)], dtype=object)
     plan = categorical(rng=rng, weights=PLANS, n=n)
     price = np.asarray([PLAN_PRICE[str(p)] for p in plan])
-    trials = np.asarray([PLAN_DEVICES[str(p)][0] for p in plan])
+    trials = np.asarray([PLAN_DEVICES[str(p)][0] for p in plan], dtype=np.int64)
     p_dev = np.asarray([PLAN_DEVICES[str(p)][1] for p in plan])
     devices = 1 + rng.binomial(trials, p_dev)
     affinity = (rng.random(n) < 0.18).astype(np.int64)

@@ -216,9 +216,10 @@ SUBSCRIBER_CHURN = OutcomeTruth(
         ),
         _d("device_count", -1, "device_count (static per subscriber)", S["device_count"]),
         _d(
-            "tenure_months",
-            -1,
-            "months since created_at; enters as exp(-tenure / 6)",
+            "new_subscriber",
+            +1,
+            "exp(-tenure_months / 6), tenure_months = months from created_at to t: churn is "
+            "highest in the first months and falls with tenure",
             S["new_subscriber"],
         ),
         _d("plan_price", +1, "plan: Basic < Standard < Premium 4K", dict(sub.PLAN_EFFECT)),
