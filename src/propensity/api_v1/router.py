@@ -8,3 +8,4 @@ from propensity.api_v1 import keys
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(keys.router)
+router.include_router(__import__("propensity.api_v1.jobs", fromlist=["router"]).router)
