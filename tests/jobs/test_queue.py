@@ -39,12 +39,20 @@ from tests.jobs.support import (
 
 @pytest.fixture(params=BACKENDS)
 def cfg(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """For tests of queue behaviour: run on each huey storage."""
     return settings_for(settings, request.param)
 
 
 @pytest.fixture
 def queue(cfg: Settings, database: Database) -> Iterator[JobQueue]:
     with own_queue(cfg, database) as q:
+        yield q
+
+
+@pytest.fixture
+def one_queue(settings: Settings, database: Database) -> Iterator[JobQueue]:
+    """For tests of what happens around a handler: the suite's storage is enough."""
+    with own_queue(settings, database) as q:
         yield q
 
 
@@ -97,10 +105,10 @@ def test_rolled_back_enqueue_leaves_no_row_and_no_message(
 
 
 def test_a_failing_handler_fails_the_job_with_a_readable_error(
-    cfg: Settings, database: Database, queue: JobQueue, tenant_id: int
+    settings: Settings, database: Database, one_queue: JobQueue, tenant_id: int
 ) -> None:
     job_id = enqueue(database, tenant_id, "test.boom")
-    with start_embedded_consumer(cfg, database=database, queue=queue, periodic=False):
+    with start_embedded_consumer(settings, database=database, queue=one_queue, periodic=False):
         job = wait_for_status(database, job_id, "failed")
     assert job.error == "ValueError: the input file has no 'customer_id' column"
     assert "Traceback" not in (job.error or "")
@@ -117,10 +125,10 @@ def test_retry_on_error_retries_then_completes(
 
 
 def test_cancelling_a_running_job_stops_its_handler(
-    cfg: Settings, database: Database, queue: JobQueue, tenant_id: int
+    settings: Settings, database: Database, one_queue: JobQueue, tenant_id: int
 ) -> None:
     job_id = enqueue(database, tenant_id, "test.cancellable")
-    with start_embedded_consumer(cfg, database=database, queue=queue, periodic=False):
+    with start_embedded_consumer(settings, database=database, queue=one_queue, periodic=False):
         wait_for(lambda: job_row(database, job_id).completed >= 2, what="the job to make progress")
         with database.tenant_session(tenant_id) as session:
             cancel_job(session, job_id=job_id)
@@ -161,13 +169,13 @@ def test_stopping_the_consumer_requeues_a_running_job_without_counting_it(
 
 
 def test_handler_sessions_are_scoped_to_the_jobs_tenant(
-    cfg: Settings, database: Database, queue: JobQueue, settings: Settings
+    database: Database, one_queue: JobQueue, settings: Settings
 ) -> None:
     acme = make_tenant_user(database, settings, slug="acme").tenant_id
     globex = make_tenant_user(database, settings, slug="globex").tenant_id
     other = enqueue(database, globex, "test.boom")
     mine = enqueue(database, acme, "test.visible_jobs")
-    with start_embedded_consumer(cfg, database=database, queue=queue, periodic=False):
+    with start_embedded_consumer(settings, database=database, queue=one_queue, periodic=False):
         job = wait_for_status(database, mine, "completed")
     assert job.result == {"ids": [mine]}
     assert job_row(database, other).tenant_id == globex
@@ -194,9 +202,9 @@ def test_chunked_job_retries_a_failed_chunk_and_combines_results(
 
 
 def test_a_chunk_that_keeps_failing_fails_the_parent(
-    cfg: Settings, database: Database, tenant_id: int
+    settings: Settings, database: Database, tenant_id: int
 ) -> None:
-    cfg = cfg.model_copy(update={"job_max_attempts": 2})
+    cfg = settings.model_copy(update={"job_max_attempts": 2})
     with own_queue(cfg, database) as queue:
         job_id = enqueue(
             database, tenant_id, "test.sum", numbers=list(range(9)), size=3, always_fail=[1]
@@ -207,8 +215,9 @@ def test_a_chunk_that_keeps_failing_fails_the_parent(
     assert job_row(database, f"{job_id}.00001").attempts == 2
 
 
+@pytest.mark.usefixtures("one_queue")
 def test_unknown_job_types_and_non_json_params_are_rejected(
-    database: Database, queue: JobQueue, tenant_id: int
+    database: Database, tenant_id: int
 ) -> None:
     with database.tenant_session(tenant_id) as session:
         with pytest.raises(InvalidInput, match=r"Unknown job type 'no\.such'"):
