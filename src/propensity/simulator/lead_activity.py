@@ -24,6 +24,7 @@ class LeadPopulation:
     ids: np.ndarray
     created: np.ndarray
     converted: np.ndarray  # NaN unless converted before end
+    will_convert: np.ndarray  # the conversion time even when it falls after end, else NaN
     lost: np.ndarray  # NaN unless lost before end
     interest: np.ndarray
     seniority: np.ndarray  # the conversion effect of the title's seniority
@@ -111,14 +112,15 @@ def simulate_lead_activity(
     g.emit("email_reply", o_ent[replied], o_t[replied] + rng.exponential(0.8, replied.sum()),
            limit=until)  # fmt: skip
 
-    # The run-up to a conversion: a demo (a viewing for buyers) and a reply.
-    conv = pop.converted
-    ent, t = g.once(0.7, conv, -14.0, -1.0)
+    # The run-up to a conversion: a demo (a viewing for buyers) and a reply. Also for
+    # conversions just after end, so open leads about to convert look like those that did.
+    ent, t = g.once(0.7, pop.will_convert, -14.0, -1.0)
     is_re = pop.is_real_estate[ent]
     g.emit("demo", ent[~is_re], t[~is_re], limit=until)
     g.emit("meeting", ent[is_re], t[is_re], limit=until)
-    g.emit("email_reply", *g.once(0.5, conv, -7.0, -0.5), limit=until)
+    g.emit("email_reply", *g.once(0.5, pop.will_convert, -7.0, -0.5), limit=until)
     # After conversion: onboarding touches; nothing ever follows lost_at.
+    conv = pop.converted
     after = np.full(n, float(window.days))
     g.emit("meeting", *g.once(0.35, conv, 1.0, 10.0), limit=after)
     g.emit("email_sent", *g.once(0.5, conv, 0.01, 2.0), limit=after)

@@ -254,12 +254,12 @@ def simulate_leads(
         * np.asarray([TIMELINE_DURATION[str(t)] for t in timeline])
         * np.exp(TIME_INTEREST_COEF * interest + 0.45 * rng.standard_normal(n))
     )
-    converted = np.where(converts, created + np.maximum(duration, 0.5), np.nan)
+    will_convert = np.where(converts, created + np.maximum(duration, 0.5), np.nan)
     closes_lost = ~converts & (rng.random(n) < LOST_SHARE)
     lost_t = created + LOST_MEDIAN_DAYS * np.exp(0.7 * rng.standard_normal(n))
     lost = np.where(closes_lost, lost_t, np.nan)
     # Outcomes after end are unknown yet: those leads are open (censored).
-    converted = np.where(converted < h, converted, np.nan)
+    converted = np.where(will_convert < h, will_convert, np.nan)
     lost = np.where(lost < h, lost, np.nan)
 
     ids = np.asarray([f"lead_{i:05d}" for i in range(1, n + 1)], dtype=object)
@@ -270,6 +270,7 @@ def simulate_leads(
             ids=ids,
             created=created,
             converted=converted,
+            will_convert=will_convert,
             lost=lost,
             interest=interest,
             seniority=np.asarray([SENIORITY_EFFECT[str(v)] for v in level]),

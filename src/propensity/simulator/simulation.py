@@ -22,7 +22,8 @@ _STAGE_ACCOUNTS, _STAGE_SUBSCRIBERS, _STAGE_LEADS, _STAGE_DEALS = 1, 2, 3, 4
 STAGES = ("accounts", "subscribers", "leads", "deals", "events", "truth")
 
 
-@dataclass(frozen=True, kw_only=True)
+# eq=False: comparing DataFrames with == is elementwise, so a generated __eq__ would raise.
+@dataclass(frozen=True, kw_only=True, eq=False)
 class SimulatedData:
     """The import files of one tenant plus the truth behind them (see docs/simulator.md)."""
 

@@ -156,10 +156,10 @@ def simulate_subscribers(
     # Features at the start of each month, from earlier months only.
     prev_hours = np.concatenate([np.full((n, 1), np.nan), hours[:, :-1]], axis=1)
     prev_exp = np.concatenate([np.zeros((n, 1)), exposure[:, :-1]], axis=1)
-    expected = 30.0 * daily * 1.0
-    level = np.where(prev_exp > 1.0, prev_hours / np.maximum(prev_exp, 1.0) * PERIOD, expected)
-    older = np.concatenate([np.full((n, 2), np.nan), level[:, :-2]], axis=1)
-    older = (older + np.concatenate([np.full((n, 1), np.nan), older[:, :-1]], axis=1)) / 2.0
+    # A period without history (before signup) counts as watching at the expected rate, so
+    # new subscribers have no spurious trend.
+    level = np.where(prev_exp > 1.0, prev_hours / np.maximum(prev_exp, 1.0) * PERIOD, 30.0 * daily)
+    older = (_shift(level, 1) + _shift(level, 2)) / 2.0
     trend = np.nan_to_num(np.log((level + 1.0) / (older + 1.0)))
     fails = failed.astype(np.float64)
     fail_90 = np.stack(
@@ -246,6 +246,11 @@ def simulate_subscribers(
         initial_login=initial_login,
     )
     return SubscribersOutput(subscribers=frame, events=chunks)
+
+
+def _shift(a: np.ndarray, periods: int) -> np.ndarray:
+    """Columns moved right by ``periods``; the first ones become NaN."""
+    return np.concatenate([np.full((a.shape[0], periods), np.nan), a[:, :-periods]], axis=1)
 
 
 def _chunk(
