@@ -1,0 +1,172 @@
+"""`propensity demo`: a tenant with realistic simulated data, ready to explore.
+
+Idempotent: a second run finds the demo tenant and leaves its data alone, unless asked to
+reset it. The admin password comes from PROPENSITY_DEMO_ADMIN_PASSWORD or is generated and
+printed once; there is no default password.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from propensity.crm.models import Customer
+from propensity.crm.service import ImportOptions, import_frame
+from propensity.db import Database
+from propensity.migrate import upgrade
+from propensity.settings import Settings
+from propensity.simulator import STAGES, SimulationConfig, simulate
+from propensity.tenancy.models import Role, Tenant
+from propensity.tenancy.passwords import generate_password
+from propensity.tenancy.service import create_tenant, create_user
+
+DEMO_TENANT = "demo"
+# Import order: events and health name the customers and leads they belong to.
+IMPORT_ORDER = (
+    ("accounts", "customers"),
+    ("subscribers", "customers"),
+    ("leads", "leads"),
+    ("deals", "deals"),
+    ("health", "health"),
+    ("events", "events"),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoResult:
+    tenant_id: int
+    admin_email: str
+    admin_password: str | None  # only when generated in this run
+    created: bool
+    seconds: float
+    rows: dict[str, int]
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description:<22}"),
+        BarColumn(),
+        TextColumn("{task.completed:>10,.0f}/{task.total:,.0f}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _reset_tenant(database: Database, slug: str) -> None:
+    with database.system_session() as session:
+        session.execute(sa.delete(Tenant).where(Tenant.slug == slug))
+
+
+def _create_tenant_and_admin(
+    database: Database, settings: Settings
+) -> tuple[int, str, str | None]:
+    email = settings.demo_admin_email
+    configured = settings.demo_admin_password
+    password = configured.get_secret_value() if configured else generate_password()
+    with database.system_session() as session:
+        tenant = create_tenant(session, slug=DEMO_TENANT, name="Demo Company")
+        create_user(
+            session, tenant=tenant, email=email, password=password, role=Role.ADMIN, name="Admin"
+        )
+        return tenant.id, email, None if configured else password
+
+
+def _generate_and_import(
+    database: Database, tenant_id: int, config: SimulationConfig, console: Console
+) -> dict[str, int]:
+    rows: dict[str, int] = {}
+    with _progress(console) as bars:
+        sim_task = bars.add_task("simulating", total=len(STAGES))
+
+        def on_stage(stage: str, fraction: float) -> None:
+            if fraction >= 1.0:
+                bars.update(sim_task, advance=1, description=f"simulating: {stage}")
+
+        data = simulate(config, progress=on_stage)
+        frames = data.frames()
+        tasks: dict[str, TaskID] = {
+            name: bars.add_task(f"importing {name}", total=len(frames[name]))
+            for name, _kind in IMPORT_ORDER
+        }
+        # One transaction: the demo tenant appears complete or not at all.
+        with database.tenant_session(tenant_id) as session:
+            for name, kind in IMPORT_ORDER:
+                task = tasks[name]
+                result = import_frame(
+                    session,
+                    kind=kind,
+                    frame=frames[name],
+                    options=ImportOptions(),
+                    progress=lambda n, task=task: bars.advance(task, n),
+                )
+                bars.update(task, completed=len(frames[name]))
+                rows[name] = result.total
+    return rows
+
+
+def run_demo(
+    *,
+    settings: Settings,
+    database: Database,
+    config: SimulationConfig,
+    reset: bool = False,
+    console: Console | None = None,
+) -> DemoResult:
+    console = console or Console()
+    started = time.perf_counter()
+    upgrade(settings.resolved_database_url)
+    settings.signing_key()
+    if reset:
+        _reset_tenant(database, DEMO_TENANT)
+    with database.system_session() as session:
+        existing = session.scalar(sa.select(Tenant).where(Tenant.slug == DEMO_TENANT))
+        existing_id = existing.id if existing else None
+    if existing_id is not None:
+        with database.tenant_session(existing_id) as session:
+            customers = session.scalar(sa.select(sa.func.count()).select_from(Customer)) or 0
+        console.print(
+            f"demo tenant exists ({customers:,} customers); keeping its data "
+            "(use --reset to regenerate)"
+        )
+        return DemoResult(
+            tenant_id=existing_id,
+            admin_email=settings.demo_admin_email,
+            admin_password=None,
+            created=False,
+            seconds=time.perf_counter() - started,
+            rows={},
+        )
+    tenant_id, email, password = _create_tenant_and_admin(database, settings)
+    try:
+        rows = _generate_and_import(database, tenant_id, config, console)
+    except BaseException:
+        # A half-built demo would be kept by the next run; remove it so that run starts over.
+        _reset_tenant(database, DEMO_TENANT)
+        raise
+    return DemoResult(
+        tenant_id=tenant_id,
+        admin_email=email,
+        admin_password=password,
+        created=True,
+        seconds=time.perf_counter() - started,
+        rows=rows,
+    )
+
+
+def default_config(*, seed: int, scale: float, end: dt.date | None) -> SimulationConfig:
+    base = SimulationConfig(seed=seed, **({"end": end} if end else {}))
+    return SimulationConfig(
+        seed=seed,
+        end=base.end,
+        history_days=base.history_days,
+        n_accounts=max(1, round(base.n_accounts * scale)),
+        n_subscribers=max(1, round(base.n_subscribers * scale)),
+        n_leads=max(1, round(base.n_leads * scale)),
+        n_deals=max(1, round(base.n_deals * scale)),
+    )
