@@ -135,9 +135,7 @@ def serve_command(
     host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
     workers: Annotated[int, typer.Option(min=1, help="API worker processes")] = 1,
-    consumer: Annotated[
-        bool, typer.Option(help="Run a job consumer in this process tree")
-    ] = True,
+    consumer: Annotated[bool, typer.Option(help="Run a job consumer in this process tree")] = True,
 ) -> None:
     """Serve the API (and a job consumer) over an existing database."""
     from propensity.server import serve
@@ -150,6 +148,41 @@ def serve_command(
         workers=workers,
         with_consumer=consumer,
     )
+
+
+@app.command("demo")
+def demo_command(
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve on 127.0.0.1:8000 afterwards")
+    ] = True,
+    reset: Annotated[bool, typer.Option(help="Delete and regenerate the demo tenant")] = False,
+    seed: Annotated[int, typer.Option(help="Simulator seed")] = 42,
+    scale: Annotated[
+        float, typer.Option(min=0.01, max=10.0, help="Multiply the default data sizes")
+    ] = 1.0,
+    port: Annotated[int | None, typer.Option(help="Port to serve on")] = None,
+) -> None:
+    """Create the demo tenant with simulated data (and later trained models), then serve."""
+    from propensity.demo import default_config, run_demo
+
+    settings = get_settings()
+    result = run_demo(
+        settings=settings,
+        database=get_database(settings),
+        config=default_config(seed=seed, scale=scale, end=None),
+        reset=reset,
+        console=console,
+    )
+    if result.created:
+        console.print(
+            f"demo ready in {result.seconds:.0f} s: "
+            + ", ".join(f"{count:,} {name}" for name, count in result.rows.items())
+        )
+    console.print(f"admin login: [bold]{result.admin_email}[/bold]")
+    if result.admin_password:
+        console.print(f"admin password (shown once): [bold]{result.admin_password}[/bold]")
+    if serve_after:
+        serve_command(host="127.0.0.1", port=port or 8000, workers=1, consumer=True)
 
 
 def _register_domain_commands() -> None:

@@ -63,9 +63,7 @@ def _reset_tenant(database: Database, slug: str) -> None:
         session.execute(sa.delete(Tenant).where(Tenant.slug == slug))
 
 
-def _create_tenant_and_admin(
-    database: Database, settings: Settings
-) -> tuple[int, str, str | None]:
+def _create_tenant_and_admin(database: Database, settings: Settings) -> tuple[int, str, str | None]:
     email = settings.demo_admin_email
     configured = settings.demo_admin_password
     password = configured.get_secret_value() if configured else generate_password()

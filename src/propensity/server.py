@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -32,6 +33,9 @@ def serve(
     upgrade(settings.resolved_database_url)
     settings.signing_key()
     consumer = _embedded_consumer(settings) if with_consumer else nullcontext()
+    # uvicorn re-raises SIGTERM after its own shutdown; as KeyboardInterrupt it unwinds
+    # this `with` block instead, so the consumer requeues its running jobs gracefully.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with consumer:
         log.info("serving", host=host, port=port, workers=workers, consumer=with_consumer)
         uvicorn.run(
