@@ -15,22 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from propensity.crm.contracts import ImportKind, spec_for, table_of
-from propensity.crm.errors import MAX_REPORTED_ERRORS, ErrorList, ImportRejected, RowError
+from propensity.crm.errors import ErrorList, ImportRejected
 from propensity.crm.formats import SourceTable, read_path
-from propensity.crm.models import (
-    Customer,
-    Event,
-    HealthSnapshot,
-    Lead,
-    LeadScoringConfig,
-    PropertySale,
-)
+from propensity.crm.models import Customer, Event, HealthSnapshot, Lead, PropertySale
+from propensity.crm.references import config_ids, resolve_subjects
 from propensity.crm.validation import ImportOptions, Prepared, validate
 from propensity.crm.writer import DEFAULT_CHUNK_SIZE, Progress, existing_keys, upsert
 from propensity.db import utcnow
@@ -56,15 +48,6 @@ class ImportResult:
     updated: int
     # Event rows repeating an earlier row of the same input exactly, stored once.
     duplicates: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind.value,
-            "total": self.total,
-            "inserted": self.inserted,
-            "updated": self.updated,
-            "duplicates": self.duplicates,
-        }
 
 
 def import_frame(
@@ -143,50 +126,6 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-# --- references --------------------------------------------------------------------------
-
-
-def _resolve(
-    session: Session,
-    *,
-    model: type[Customer] | type[Lead],
-    column: str,
-    prepared: Prepared,
-    errors: ErrorList,
-) -> list[int | None]:
-    """Internal ids of the customers or leads the rows name; unknown ones are errors.
-
-    The lookup goes through the tenant-scoped ORM, so another tenant's customer with the
-    same id is simply not found.
-    """
-    names = prepared.values.get(column)
-    if names is None:
-        return [None] * len(prepared)
-    found = existing_keys(
-        session,
-        columns=[model.external_id, model.id],
-        filter_column=model.external_id,
-        values=names,
-    )
-    ids: dict[str, int] = {external: internal for external, internal in found}
-    resolved = [None if name is None else ids.get(name) for name in names]
-    unknown = np.array(
-        [n is not None and r is None for n, r in zip(names, resolved, strict=True)], dtype=bool
-    )
-    what = "customer" if model is Customer else "lead"
-    found_errors = [
-        RowError(
-            int(prepared.rows[i]),
-            column,
-            f"no {what} with {column} {names[i]!r} in this tenant (import {what}s first)",
-        )
-        for i in np.flatnonzero(unknown)[:MAX_REPORTED_ERRORS]
-    ]
-    if found_errors:
-        errors.extend(found_errors, total=int(unknown.sum()))
-    return resolved
 
 
 def _counts(total: int, existing: int) -> tuple[int, int]:
@@ -283,7 +222,7 @@ def _write_leads(
 ) -> tuple[int, int]:
     extra: dict[str, list[Any]] | None = None
     if "config" in prepared.values:
-        extra = {"config_id": _config_ids(session, prepared.values["config"])}
+        extra = {"config_id": config_ids(session, prepared.values["config"])}
     return _write_entities(
         session,
         prepared,
@@ -294,22 +233,6 @@ def _write_leads(
         chunk_size=chunk_size,
         progress=progress,
     )
-
-
-def _config_ids(session: Session, names: list[str | None]) -> list[int | None]:
-    """Ids of the named lead scoring configs, creating the ones this tenant lacks."""
-    wanted = sorted({name for name in names if name is not None})
-    query = sa.select(LeadScoringConfig.name, LeadScoringConfig.id).where(
-        LeadScoringConfig.name.in_(wanted)
-    )
-    known: dict[str, int] = {name: config_id for name, config_id in session.execute(query)}
-    for name in wanted:
-        if name not in known:
-            config = LeadScoringConfig(name=name, description="", settings={})
-            session.add(config)
-            session.flush()
-            known[name] = config.id
-    return [None if name is None else known[name] for name in names]
 
 
 def _write_deals(
@@ -331,7 +254,7 @@ def _write_health(
     session: Session, prepared: Prepared, chunk_size: int, progress: Progress | None
 ) -> tuple[int, int]:
     errors = ErrorList()
-    customer_ids = _resolve(
+    customer_ids = resolve_subjects(
         session, model=Customer, column="customer_id", prepared=prepared, errors=errors
     )
     if errors:
@@ -365,10 +288,12 @@ def _write_events(
     session: Session, prepared: Prepared, chunk_size: int, progress: Progress | None
 ) -> tuple[int, int]:
     errors = ErrorList()
-    customer_ids = _resolve(
+    customer_ids = resolve_subjects(
         session, model=Customer, column="customer_id", prepared=prepared, errors=errors
     )
-    lead_ids = _resolve(session, model=Lead, column="lead_id", prepared=prepared, errors=errors)
+    lead_ids = resolve_subjects(
+        session, model=Lead, column="lead_id", prepared=prepared, errors=errors
+    )
     if errors:
         raise ImportRejected(errors)
     keys = prepared.event_keys

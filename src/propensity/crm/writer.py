@@ -74,19 +74,19 @@ def upsert(
     all_names = names + [name for name in fixed if name not in columns]
     plain = _compiled(dialect, table, all_names, conflict=conflict, update=None)
     merge = _compiled(dialect, table, all_names, conflict=conflict, update=update)
-    processed = [
-        _processed(table.c[name], dialect, values)
-        for name, values in zip(names, lists, strict=False)
-    ]
+    targets = [table.c[name] for name in names]
     fixed_processed = {
         name: _processed(table.c[name], dialect, [value])[0] for name, value in fixed.items()
     }
     with _sqlite_cache(connection):
         for start in range(0, total, chunk_size):
             stop = min(start + chunk_size, total)
-            rows = _rows(
-                plain, names, [values[start:stop] for values in processed], fixed_processed
-            )
+            # Chunk by chunk, so that a million rows are not held twice over.
+            chunk = [
+                _processed(column, dialect, values[start:stop])
+                for column, values in zip(targets, lists, strict=True)
+            ]
+            rows = _rows(plain, names, chunk, fixed_processed)
             flags = known[start:stop] if known is not None else ()
             if any(flags):
                 new = [row for row, flag in zip(rows, flags, strict=True) if not flag]
@@ -220,7 +220,7 @@ def existing_keys(
     distinct = list(dict.fromkeys(v for v in values if v is not None))
     if not distinct:
         return set()
-    table_rows = session.scalar(sa.select(sa.func.count(columns[0])))
+    table_rows = session.scalar(sa.select(sa.func.count()).select_from(columns[0].class_))
     if table_rows is not None and table_rows <= 2 * len(distinct):
         # Reading the tenant's whole key column beats a thousand IN lookups when the
         # input is about as large as what is stored (a re-import, a first import).
