@@ -347,3 +347,26 @@ def test_progress_reports_every_row(database: Database, tenant: int) -> None:
     with database.tenant_session(tenant) as session:
         import_frame(session, kind="customers", frame=frame, chunk_size=10, progress=seen.append)
     assert seen == [10, 10, 5]
+
+
+def test_counts_are_right_when_far_more_rows_are_stored(database: Database, tenant: int) -> None:
+    # Few input keys against many stored rows: existing keys are looked up, not all read.
+    stored = pd.DataFrame({"customer_id": [f"c{i}" for i in range(50)]})
+    with database.tenant_session(tenant) as session:
+        import_frame(session, kind="customers", frame=stored)
+        result = import_frame(
+            session, kind="customers", frame=pd.DataFrame({"customer_id": ["c7", "new"]})
+        )
+    assert (result.inserted, result.updated) == (1, 1)
+
+
+def test_the_same_event_ids_in_two_tenants_are_separate_rows(
+    database: Database, tenant: int
+) -> None:
+    other = new_tenant(database, "other-co")
+    for tenant_id in (tenant, other):
+        with database.tenant_session(tenant_id) as session:
+            import_frame(session, kind="customers", frame=pd.DataFrame(CUSTOMERS))
+            result = import_frame(session, kind="events", frame=pd.DataFrame(EVENTS))
+        assert (result.inserted, result.updated) == (2, 0)
+    assert count(database, tenant, Event) == count(database, other, Event) == 2
