@@ -345,3 +345,11 @@ def test_a_naive_timestamp_is_utc() -> None:
     rows = [{"customer_id": "a", "type": "t", "occurred_at": "2024-06-01 12:00:00"}]
     stamp = check("events", rows, csv=True).values["occurred_at"][0]
     assert stamp.replace(tzinfo=UTC) == datetime(2024, 6, 1, 12, tzinfo=UTC)
+
+
+def test_numeric_ids_read_as_floats_stay_whole() -> None:
+    frame = pd.DataFrame({"customer_id": [101.0, np.nan, 7.0], "plan": ["a", "b", "c"]})
+    with pytest.raises(ImportRejected) as caught:
+        check("customers", frame)
+    assert [(e.row, e.column) for e in caught.value.errors] == [(2, "customer_id")]
+    assert check("customers", frame.dropna()).values["customer_id"] == ["101", "7"]

@@ -157,6 +157,11 @@ def parse_date(series: pd.Series) -> Parsed:
 
 
 def parse_text(series: pd.Series) -> Parsed:
+    if pd.api.types.is_float_dtype(series.dtype):
+        # Ids read as floats (a numeric column with gaps) are 123, not "123.0".
+        present = series.dropna()
+        if len(present) and bool((present == np.floor(present)).all()):
+            series = series.astype("Int64")
     text, missing = text_of(series)
     values = text.to_numpy(dtype=object)
     nothing = np.zeros(len(values), dtype=bool)
