@@ -1,0 +1,37 @@
+"""Logs are structured and never contain passwords, tokens or keys."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from propensity.db import Database
+from propensity.logs import configure_logging, get_logger
+from propensity.settings import Settings
+from tests.factories import DEFAULT_PASSWORD, make_tenant_user
+
+
+def test_secret_fields_are_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(level="INFO", json=True)
+    get_logger("t").info("login", email="a@b.co", password="hunter2-secret", token="eyJabc")
+    err = capsys.readouterr().err
+    assert "hunter2-secret" not in err
+    assert "eyJabc" not in err
+    assert '"email": "a@b.co"' in err
+
+
+def test_login_and_key_creation_log_no_secrets(
+    client: TestClient, database: Database, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(level="DEBUG", json=True)
+    admin = make_tenant_user(database, settings)
+    login = client.post(
+        "/api/auth/login", json={"email": admin.email, "password": DEFAULT_PASSWORD}
+    )
+    token = login.json()["data"]["token"]
+    key = client.post("/api/v1/api-keys", json={"name": "x"}, headers=admin.headers).json()["key"]
+    client.post("/api/auth/login", json={"email": admin.email, "password": "wrong-password-9"})
+    logged = capsys.readouterr().err
+    assert '"event": "request"' in logged
+    for secret in (DEFAULT_PASSWORD, "wrong-password-9", token, key, admin.token):
+        assert secret not in logged
