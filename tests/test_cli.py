@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -51,8 +52,16 @@ def test_tenant_and_user_creation_with_generated_password(database: Database) ->
 def test_user_password_from_stdin_is_not_printed(database: Database) -> None:
     assert _run("tenant", "create", "initech")[0] == 0
     code, out = _run(
-        "user", "create", "--tenant", "initech", "--email", "bill@initech.com",
-        "--role", "admin", "--password-stdin", stdin="tps-report-cover\n",
+        "user",
+        "create",
+        "--tenant",
+        "initech",
+        "--email",
+        "bill@initech.com",
+        "--role",
+        "admin",
+        "--password-stdin",
+        stdin="tps-report-cover\n",
     )
     assert code == 0, out
     assert "tps-report-cover" not in out
@@ -78,3 +87,19 @@ def test_cli_errors_are_messages_with_nonzero_exit(database: Database) -> None:
     assert "not found" in out
     with database.system_session() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+
+
+def test_first_command_on_a_fresh_home_creates_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "not" / "yet" / "there"
+    monkeypatch.setenv("PROPENSITY_HOME", str(home))
+    monkeypatch.delenv("PROPENSITY_DATABASE_URL", raising=False)
+    reset_settings_cache()
+    try:
+        code, out = _run("tenant", "create", "fresh")
+    finally:
+        dispose_all()
+        reset_settings_cache()
+    assert code == 0, out
+    assert (home / "propensity.db").exists()

@@ -48,7 +48,9 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def migrate_database() -> None:
-    upgrade(get_settings().resolved_database_url)
+    settings = get_settings()
+    get_database(settings)  # creates the home folder for a SQLite database
+    upgrade(settings.resolved_database_url)
 
 
 @db_app.command("upgrade")

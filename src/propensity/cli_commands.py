@@ -1,4 +1,8 @@
-"""Wires each domain's CLI commands into the `propensity` command."""
+"""Wires each domain's CLI commands into the `propensity` command.
+
+Imported lazily by `cli.main` so that `propensity --help` does not pay for every domain's
+imports up front, and domains never import the CLI root.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,8 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Each domain adds its commands here with one line."""
-    __import__("propensity.jobs.cli", fromlist=["register"]).register(app)
-    __import__("propensity.crm.cli", fromlist=["register"]).register(app)
-    del app
+    from propensity.crm import cli as crm_cli
+    from propensity.jobs import cli as jobs_cli
+
+    jobs_cli.register(app)
+    crm_cli.register(app)
