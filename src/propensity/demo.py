@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 
 import sqlalchemy as sa
 from rich.console import Console
@@ -95,15 +96,14 @@ def _generate_and_import(
         # One transaction: the demo tenant appears complete or not at all.
         with database.tenant_session(tenant_id) as session:
             for name, kind in IMPORT_ORDER:
-                task = tasks[name]
                 result = import_frame(
                     session,
                     kind=kind,
                     frame=frames[name],
                     options=ImportOptions(),
-                    progress=lambda n, task=task: bars.advance(task, n),
+                    progress=partial(bars.advance, tasks[name]),
                 )
-                bars.update(task, completed=len(frames[name]))
+                bars.update(tasks[name], completed=len(frames[name]))
                 rows[name] = result.total
     return rows
 
@@ -158,11 +158,9 @@ def run_demo(
 
 
 def default_config(*, seed: int, scale: float, end: dt.date | None) -> SimulationConfig:
-    base = SimulationConfig(seed=seed, **({"end": end} if end else {}))
-    return SimulationConfig(
-        seed=seed,
-        end=base.end,
-        history_days=base.history_days,
+    base = SimulationConfig(seed=seed) if end is None else SimulationConfig(seed=seed, end=end)
+    return replace(
+        base,
         n_accounts=max(1, round(base.n_accounts * scale)),
         n_subscribers=max(1, round(base.n_subscribers * scale)),
         n_leads=max(1, round(base.n_leads * scale)),

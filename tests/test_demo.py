@@ -1,0 +1,104 @@
+"""The demo set-up: a tenant, an admin without a default password, simulated data."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from pydantic import SecretStr
+from rich.console import Console
+
+from propensity.crm.models import Customer, Event, HealthSnapshot, Lead, PropertySale
+from propensity.db import Database
+from propensity.demo import default_config, run_demo
+from propensity.settings import Settings
+from propensity.tenancy.models import Tenant, User
+from propensity.tenancy.passwords import verify_password
+
+END = dt.date(2026, 6, 1)
+
+
+def _small() -> object:
+    return default_config(seed=7, scale=0.02, end=END)
+
+
+def _counts(database: Database, tenant_id: int) -> dict[str, int]:
+    with database.tenant_session(tenant_id) as session:
+        return {
+            model.__tablename__: session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
+            for model in (Customer, Lead, Event, HealthSnapshot, PropertySale)
+        }
+
+
+def test_demo_builds_a_tenant_with_data_and_a_generated_password(
+    database: Database, settings: Settings
+) -> None:
+    result = run_demo(
+        settings=settings, database=database, config=_small(), console=Console(quiet=True)
+    )
+    assert result.created
+    assert result.admin_email == "admin@demo.local"
+    assert result.admin_password is not None and len(result.admin_password) >= 16
+    counts = _counts(database, result.tenant_id)
+    assert counts["customers"] == 40 + 400
+    assert counts["leads"] == 200
+    assert counts["property_sales"] == 60
+    assert counts["events"] > 1000
+    assert counts["health_snapshots"] > 100
+    with database.system_session() as session:
+        admin = session.scalars(sa.select(User)).one()
+        assert admin.role == "admin"
+        assert verify_password(result.admin_password, admin.password_hash)
+
+    again = run_demo(
+        settings=settings, database=database, config=_small(), console=Console(quiet=True)
+    )
+    assert not again.created
+    assert again.admin_password is None
+    assert _counts(database, again.tenant_id) == counts
+
+
+def test_demo_passwords_differ_between_fresh_runs(database: Database, settings: Settings) -> None:
+    quiet = Console(quiet=True)
+    first = run_demo(settings=settings, database=database, config=_small(), console=quiet)
+    second = run_demo(
+        settings=settings, database=database, config=_small(), reset=True, console=quiet
+    )
+    assert second.created
+    assert first.admin_password != second.admin_password
+    with database.system_session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Tenant)) == 1
+
+
+def test_demo_uses_the_configured_admin(database: Database, settings: Settings) -> None:
+    configured = settings.model_copy(
+        update={
+            "demo_admin_email": "boss@example.com",
+            "demo_admin_password": SecretStr("a-long-chosen-password"),
+        }
+    )
+    result = run_demo(
+        settings=configured, database=database, config=_small(), console=Console(quiet=True)
+    )
+    assert result.admin_email == "boss@example.com"
+    assert result.admin_password is None  # not generated, so not printed
+    with database.system_session() as session:
+        admin = session.scalars(sa.select(User)).one()
+        assert verify_password("a-long-chosen-password", admin.password_hash)
+
+
+def test_a_failed_demo_leaves_no_half_built_tenant(
+    database: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import propensity.demo as demo
+
+    def broken(*_args: object, **_kwargs: object) -> object:
+        raise RuntimeError("simulated failure while importing")
+
+    monkeypatch.setattr(demo, "import_frame", broken)
+    with pytest.raises(RuntimeError):
+        run_demo(settings=settings, database=database, config=_small(), console=Console(quiet=True))
+    with database.system_session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Tenant)) == 0
+        assert session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
