@@ -33,6 +33,10 @@ def _value_for(column: sa.Column[Any], index: int) -> Any:
         return date(2025, 1, 1)
     if python_type is dict:
         return {}
+    if python_type is list:
+        return []
+    if python_type is bytes:
+        return b"\x00artifact"
     return f"b-{column.name}-{index}"
 
 
@@ -62,8 +66,8 @@ def _fill_every_table(session: Session, tenant_id: int) -> dict[type[Any], Any]:
             if column.nullable or column.default is not None:
                 continue
             values[column.name] = _value_for(column, len(made) + 1)
-        if table.name == "events":
-            values["lead_id"] = None
+        if "customer_id" in values and "lead_id" in values:
+            values["lead_id"] = None  # events and predictions belong to exactly one subject
         obj = mapper.class_(**values)
         session.add(obj)
         session.flush()

@@ -2,6 +2,14 @@
 
 from propensity.crm import models as crm_models
 from propensity.jobs import models as jobs_models
+from propensity.predictions import models as prediction_models
+from propensity.registry import models as registry_models
 from propensity.tenancy import models as tenancy_models
 
-__all__ = ["crm_models", "jobs_models", "tenancy_models"]
+__all__ = [
+    "crm_models",
+    "jobs_models",
+    "prediction_models",
+    "registry_models",
+    "tenancy_models",
+]

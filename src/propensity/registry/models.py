@@ -1,0 +1,87 @@
+"""Model versions per tenant, prediction type and population, with their artifacts."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from propensity.db import Base, JSONType, TenantOwned, UTCDateTime, utcnow
+
+
+class PredictionType(enum.StrEnum):
+    CHURN = "CHURN"
+    HEALTH_TREND = "HEALTH_TREND"
+    CONVERSION = "CONVERSION"
+    TIME_TO_CLOSE = "TIME_TO_CLOSE"
+    # Derived from CONVERSION; never trained on their own.
+    SCORE = "SCORE"
+    PRIORITY = "PRIORITY"
+
+
+class ModelStatus(enum.StrEnum):
+    TRAINING = "training"
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    RETIRED = "retired"
+    FAILED = "failed"
+
+
+class ModelVersion(TenantOwned, Base):
+    __tablename__ = "model_versions"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "prediction_type", "population", "version_number"),
+        sa.Index(
+            "ix_model_versions_lookup", "tenant_id", "prediction_type", "population", "status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prediction_type: Mapped[str] = mapped_column(sa.String(32))
+    # Which entities the model is for: "account", "subscriber" or "lead". A tenant with
+    # both B2B accounts and B2C subscribers gets a churn model for each.
+    population: Mapped[str] = mapped_column(sa.String(32))
+    version_number: Mapped[int]
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    algorithm: Mapped[str | None] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(sa.String(16), default=ModelStatus.TRAINING.value)
+    horizon_days: Mapped[int | None]
+    threshold: Mapped[float | None]
+    hyperparameters: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    selection: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    feature_importance: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    feature_stats: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    feature_specs: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    training_summary: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    training_config: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    training_seconds: Mapped[float | None]
+    artifact_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    job_id: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    trained_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def version(self) -> str:
+        return f"v{self.version_number}"
+
+
+class ModelArtifact(TenantOwned, Base):
+    """The trained model's bytes, apart from its metadata so listings never load them."""
+
+    __tablename__ = "model_artifacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("model_versions.id", ondelete="CASCADE"), unique=True
+    )
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    size_bytes: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
