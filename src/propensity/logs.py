@@ -21,6 +21,12 @@ def _drop_secrets(
     return event
 
 
+def _stderr_logger(*_args: Any) -> structlog.PrintLogger:
+    # Resolve sys.stderr on each use: a stream captured at configure time may be closed
+    # later (test runners swap it), and logging must never fail a request.
+    return structlog.PrintLogger(file=sys.stderr)
+
+
 def configure_logging(*, level: str = "INFO", json: bool = False) -> None:
     renderer: Any = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
@@ -34,7 +40,7 @@ def configure_logging(*, level: str = "INFO", json: bool = False) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(
