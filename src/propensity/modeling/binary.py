@@ -1,0 +1,238 @@
+"""Binary outcomes (churn, conversion): calibrated probability, threshold, exact explanations."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Self
+
+import numpy as np
+import pandas as pd
+
+from propensity.errors import InvalidInput
+from propensity.modeling import minimums
+from propensity.modeling.calibration import (
+    Calibrator,
+    best_f1_threshold,
+    calibration_method_for,
+    fit_calibrator,
+)
+from propensity.modeling.confidence import quality_from_score
+from propensity.modeling.explain import Explanation
+from propensity.modeling.linear import LOGISTIC_C_GRID
+from propensity.modeling.metrics import binary_metrics, log_loss, roc_auc
+from propensity.modeling.model import TrainedModel, _frame
+from propensity.modeling.preprocessing import Preprocessor
+from propensity.modeling.selection import Family
+from propensity.modeling.specs import FeatureSpec
+from propensity.modeling.splits import DEFAULT_INNER_FOLDS, DEFAULT_TEST_FRACTION, inner_folds
+from propensity.modeling.threads import single_threaded_blas, threads_for
+from propensity.modeling.training import (
+    LinearPlan,
+    Progress,
+    ProgressCallback,
+    describe_training_data,
+    fit_and_select,
+    prepare,
+    split_rows,
+    training_summary,
+)
+from propensity.modeling.trees import BASE_PARAMS, OBJECTIVES, plain_matrix
+
+BinaryFamily = Literal["auto", "xgboost", "logistic", "blend"]
+
+
+@dataclass(kw_only=True, eq=False)
+class BinaryModel(TrainedModel):
+    KIND = "binary"
+
+    calibrator: Calibrator
+    threshold: float  # flag a row when its calibrated probability is >= threshold (max F1)
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """Calibrated probability of the positive class per row."""
+        return self.calibrator(self.margin(frame))
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.predict_proba(frame) >= self.threshold
+
+    def explain(self, frame: pd.DataFrame) -> Explanation:
+        contributions, bias, margin = self.engine.contributions(self.engine.matrix(_frame(frame)))
+        return Explanation(
+            features=self.features,
+            contributions=contributions,
+            bias=bias,
+            raw=margin,
+            prediction=self.calibrator(margin),
+            space="log_odds",
+        )
+
+    def _task_manifest(self) -> dict[str, Any]:
+        return {"calibrator": self.calibrator.to_dict(), "threshold": self.threshold}
+
+    @classmethod
+    def _from_manifest(cls, common: dict[str, Any], task: dict[str, Any]) -> Self:
+        return cls(
+            **common,
+            calibrator=Calibrator.from_dict(task["calibrator"]),
+            threshold=float(task["threshold"]),
+        )
+
+
+def binary_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(0/1 float labels of the labelled rows, mask of labelled rows). NaN/None means unlabelled."""
+    raw = pd.Series(np.asarray(labels, dtype=object))
+    keep = raw.notna().to_numpy()
+    values = pd.to_numeric(raw[keep].map(lambda v: float(v)), errors="coerce").to_numpy(
+        dtype=np.float64
+    )
+    if not np.isin(values, (0.0, 1.0)).all():
+        raise InvalidInput("Binary labels must be 0/1 or True/False (NaN for unlabelled rows).")
+    return values, keep
+
+
+@single_threaded_blas
+def train_binary(
+    *,
+    frame: pd.DataFrame,
+    labels: np.ndarray,
+    features: Sequence[FeatureSpec],
+    times: pd.Series | None = None,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+    family: BinaryFamily = "auto",
+    test_fraction: float = DEFAULT_TEST_FRACTION,
+    inner_folds_count: int = DEFAULT_INNER_FOLDS,
+    n_threads: int | None = None,
+) -> BinaryModel:
+    """Train, select, calibrate and evaluate a binary model (see the package docstring).
+
+    `test_fraction=0` skips the internal held-out split (for callers that evaluate on their own
+    split, like the benchmark's outer cross-validation); metrics then come from the inner
+    validation and say so in `metrics["evaluated_on"]`."""
+    started = time.perf_counter()
+    report = Progress(progress)
+    report("preprocessing", 0.0)
+    y_all, keep = binary_labels(labels)
+    minimums.check_binary(y_all)
+    prepared = prepare(frame=frame, features=features, n_rows=len(keep), keep=keep, times=times)
+    split = split_rows(prepared, strata=y_all, test_fraction=test_fraction, seed=seed)
+    dev, test = split.development, split.test
+    frame_dev = prepared.frame.iloc[dev].reset_index(drop=True)
+    y_dev = y_all[dev]
+    preprocessor = Preprocessor.fit(frame_dev, features)
+    x_dev = preprocessor.transform(frame_dev)
+    threads = threads_for(x_dev.shape[0], x_dev.shape[1], n_threads)
+    folds = inner_folds(
+        n_rows=len(dev),
+        strata=y_dev,
+        times_ns=None if prepared.times_ns is None else prepared.times_ns[dev],
+        n_folds=inner_folds_count,
+        seed=seed,
+    )
+    report("preprocessing", 0.08)
+
+    def make_matrix(rows: np.ndarray) -> Any:
+        return plain_matrix(x_dev[rows], threads, label=y_dev[rows])
+
+    def margin_loss(margin: np.ndarray) -> float:
+        return log_loss(1.0 / (1.0 + np.exp(-margin)), y_dev)
+
+    fit = fit_and_select(
+        x_dev=x_dev,
+        preprocessor=preprocessor,
+        folds=folds,
+        task="binary",
+        make_matrix=make_matrix,
+        linear=LinearPlan(kind="logistic", grid=LOGISTIC_C_GRID, target=y_dev),
+        loss=margin_loss,
+        criterion="log-loss",
+        family=_family(family),
+        seed=seed,
+        n_threads=threads,
+        progress=report,
+    )
+
+    report("calibration", 0.82)
+    minority = int(min(y_dev.sum(), len(y_dev) - y_dev.sum()))
+    method = calibration_method_for(n_rows=len(y_dev), n_minority=minority)
+    # Out-of-fold margins: every calibration row was predicted by a model that never saw it.
+    calibrator = fit_calibrator(fit.oof_margin, y_dev, method)
+    oof_probability = calibrator(fit.oof_margin)
+    threshold, oof_f1 = best_f1_threshold(oof_probability, y_dev)
+
+    report("evaluation", 0.88)
+    if len(test):
+        frame_test = prepared.frame.iloc[test].reset_index(drop=True)
+        x_test = preprocessor.transform(frame_test)
+        probability = calibrator(fit.engine.margin(x_test))
+        metrics = binary_metrics(probability, y_all[test], threshold=threshold)
+        metrics["evaluated_on"] = f"held-out test split ({split.method})"
+    else:
+        metrics = binary_metrics(oof_probability, y_dev, threshold=threshold)
+        metrics["evaluated_on"] = (
+            "inner validation (no test split; calibration metrics are optimistic)"
+        )
+    metrics["inner_validation_roc_auc"] = roc_auc(fit.oof_margin, y_dev)
+    metrics["inner_validation_f1"] = oof_f1
+
+    report("statistics", 0.93)
+    baseline = describe_training_data(fit.engine, frame_dev, x_dev, seed)
+    selection = fit.selection.to_dict()
+    selection["calibration"] = {
+        "method": method,
+        "rows": len(y_dev),
+        "minority": minority,
+        "fitted_on": "out-of-fold margins of the development rows",
+    }
+    selection["threshold"] = {"value": threshold, "criterion": "max F1 on out-of-fold calibrated"}
+    hyperparameters: dict[str, Any] = {
+        "family": fit.selection.family,
+        "tree_weight": fit.selection.tree_weight,
+        "calibration": method,
+        "seed": seed,
+        "n_threads": threads,
+    }
+    if fit.rounds is not None:
+        hyperparameters["xgboost"] = {**BASE_PARAMS, **OBJECTIVES["binary"], "rounds": fit.rounds}
+    if fit.strength is not None:
+        hyperparameters["logistic"] = {"C": fit.strength, "penalty": "l2"}
+    positives = int(y_all.sum())
+    summary = training_summary(
+        prepared=prepared,
+        split=split,
+        started=started,
+        extra={
+            "features": len(features),
+            "positives": positives,
+            "positive_rate": positives / len(y_all),
+            "development_positives": int(y_dev.sum()),
+        },
+    )
+    model = BinaryModel(
+        engine=fit.engine,
+        metrics=metrics,
+        selection=selection,
+        hyperparameters=hyperparameters,
+        feature_stats=baseline.feature_stats,
+        importance=baseline.importance,
+        training=summary,
+        references=baseline.references,
+        quality=quality_from_score(_auc_for_quality(metrics), kind="auc"),
+        calibrator=calibrator,
+        threshold=threshold,
+    )
+    report("done", 1.0)
+    return model
+
+
+def _family(family: BinaryFamily) -> Family:
+    if family not in ("auto", "xgboost", "logistic", "blend"):
+        raise InvalidInput(f"Unknown model family {family!r}.")
+    return "linear" if family == "logistic" else family
+
+
+def _auc_for_quality(metrics: dict[str, Any]) -> float | None:
+    value = metrics.get("roc_auc")
+    return float(value) if isinstance(value, int | float) else None

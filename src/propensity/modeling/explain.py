@@ -1,0 +1,71 @@
+"""Per-prediction explanations in the model's raw (margin) space."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from propensity.modeling.specs import FeatureGroup, FeatureSpec
+
+GROUPS: tuple[FeatureGroup, ...] = tuple(FeatureGroup)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Explanation:
+    """For every row: raw == bias + contributions.sum(axis=1) (to float64 rounding).
+
+    `space` names the raw output: "log_odds" (binary: probability = calibrator(raw)),
+    "log_days" (time to event: predicted median days = exp(raw + shift)) or "target"
+    (regression: prediction = raw). `prediction` is the task's final output for the row.
+    Group sums cover all four groups (0 for a group without features), in FeatureGroup order."""
+
+    features: tuple[FeatureSpec, ...]
+    contributions: np.ndarray  # (rows, features)
+    bias: np.ndarray  # (rows,)
+    raw: np.ndarray  # (rows,)
+    prediction: np.ndarray  # (rows,)
+    space: str
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    @property
+    def groups(self) -> tuple[FeatureGroup, ...]:
+        return GROUPS
+
+    @property
+    def group_contributions(self) -> np.ndarray:
+        """(rows, 4): contributions summed per feature group."""
+        out = np.zeros((len(self.raw), len(GROUPS)), dtype=np.float64)
+        for j, spec in enumerate(self.features):
+            out[:, GROUPS.index(spec.group)] += self.contributions[:, j]
+        return out
+
+    def contributions_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.contributions, columns=self.feature_names)
+
+    def group_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.group_contributions, columns=[g.value for g in GROUPS])
+
+    def row(self, i: int) -> dict[str, Any]:
+        """One row as plain JSON-ready values, features ordered by |contribution| descending."""
+        order = np.argsort(-np.abs(self.contributions[i]), kind="stable")
+        return {
+            "space": self.space,
+            "raw": float(self.raw[i]),
+            "bias": float(self.bias[i]),
+            "prediction": float(self.prediction[i]),
+            "contributions": {
+                self.features[j].name: float(self.contributions[i, j]) for j in order
+            },
+            "groups": {
+                g.value: float(v) for g, v in zip(GROUPS, self.group_contributions[i], strict=True)
+            },
+        }
+
+    def __len__(self) -> int:
+        return len(self.raw)

@@ -1,0 +1,78 @@
+"""The least data a model is trained on. Below it training raises InsufficientData (a state the
+API reports), never a silent toy model.
+
+Binary tasks: at least MIN_ROWS labelled rows and MIN_PER_CLASS of each class. With a 20% test
+split and 5 inner folds, 30 examples of the rarer class leave about 6 in the test split and 5 in
+each inner validation fold: the fewest with which a ROC-AUC or a calibration step means anything
+(the standard error of an AUC near 0.8 with 6 positives is already about 0.08). Fewer, and the
+selection, the calibration and the reported metrics would be noise.
+Time to event: at least MIN_ROWS rows and MIN_EVENTS observed events (censored rows only bound
+the answer from below, so they cannot replace events).
+Regression: at least MIN_ROWS rows with a target, and a target that varies.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from propensity.errors import InsufficientData
+
+MIN_ROWS = 100
+MIN_PER_CLASS = 30
+MIN_EVENTS = 30
+
+
+def check_binary(labels: np.ndarray) -> None:
+    rows = len(labels)
+    positives = int(np.sum(labels == 1))
+    negatives = rows - positives
+    shortfalls = []
+    if rows < MIN_ROWS:
+        shortfalls.append(f"{rows} labelled rows (need at least {MIN_ROWS})")
+    if positives < MIN_PER_CLASS:
+        shortfalls.append(f"{positives} positive examples (need at least {MIN_PER_CLASS})")
+    if negatives < MIN_PER_CLASS:
+        shortfalls.append(f"{negatives} negative examples (need at least {MIN_PER_CLASS})")
+    if shortfalls:
+        raise InsufficientData(
+            "Not enough labelled data to train: " + "; ".join(shortfalls) + ".",
+            details={
+                "rows": rows,
+                "positives": positives,
+                "negatives": negatives,
+                "min_rows": MIN_ROWS,
+                "min_per_class": MIN_PER_CLASS,
+            },
+        )
+
+
+def check_survival(observed: np.ndarray) -> None:
+    rows = len(observed)
+    events = int(np.sum(observed))
+    shortfalls = []
+    if rows < MIN_ROWS:
+        shortfalls.append(f"{rows} rows (need at least {MIN_ROWS})")
+    if events < MIN_EVENTS:
+        shortfalls.append(f"{events} observed events (need at least {MIN_EVENTS})")
+    if shortfalls:
+        raise InsufficientData(
+            "Not enough data to train a time-to-event model: " + "; ".join(shortfalls) + ".",
+            details={
+                "rows": rows,
+                "events": events,
+                "min_rows": MIN_ROWS,
+                "min_events": MIN_EVENTS,
+            },
+        )
+
+
+def check_regression(targets: np.ndarray) -> None:
+    rows = len(targets)
+    distinct = len(np.unique(targets))
+    if rows < MIN_ROWS or distinct < 2:
+        need = f"need at least {MIN_ROWS} rows with a target that varies"
+        raise InsufficientData(
+            f"Not enough data to train a regression model: {rows} rows with a target, "
+            f"{distinct} distinct values ({need}).",
+            details={"rows": rows, "distinct_targets": distinct, "min_rows": MIN_ROWS},
+        )

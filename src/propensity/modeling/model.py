@@ -1,0 +1,154 @@
+"""What every trained model has in common: the scoring engine, its metadata, confidence,
+explanations and the artifact round trip. Task classes add their output layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+
+from propensity.errors import InvalidInput
+from propensity.modeling.artifacts import BOOSTER, content_hash, read_container, write_container
+from propensity.modeling.confidence import FeatureReference, familiarity
+from propensity.modeling.ensemble import MarginModel
+from propensity.modeling.linear import LinearModel
+from propensity.modeling.metrics import Metrics
+from propensity.modeling.preprocessing import Preprocessor
+from propensity.modeling.specs import FeatureGroup, FeatureSpec
+
+
+@dataclass(kw_only=True, eq=False)
+class TrainedModel:
+    KIND: ClassVar[str] = ""
+
+    engine: MarginModel
+    metrics: Metrics
+    selection: dict[str, Any]
+    hyperparameters: dict[str, Any]
+    feature_stats: dict[str, Any]
+    importance: dict[str, float]  # feature -> share of mean |contribution|, sums to 1
+    training: dict[str, Any]  # rows, positives/events, time range, duration_seconds, ...
+    references: list[FeatureReference]
+    quality: float  # held-out skill in [0, 1], the ceiling of `confidence`
+    _blob: bytes | None = field(default=None, init=False, repr=False)
+
+    @property
+    def features(self) -> tuple[FeatureSpec, ...]:
+        return self.engine.preprocessor.specs
+
+    @property
+    def family(self) -> str:
+        return self.engine.family
+
+    @property
+    def group_importance(self) -> dict[str, float]:
+        groups = {g.value: 0.0 for g in FeatureGroup}
+        for spec in self.features:
+            groups[spec.group.value] += self.importance.get(spec.name, 0.0)
+        return groups
+
+    def margin(self, frame: pd.DataFrame) -> np.ndarray:
+        """The raw output (log-odds, log-days or target units) the explanations add up to."""
+        return self.engine.margin(self.engine.matrix(_frame(frame)))
+
+    def confidence(self, frame: pd.DataFrame) -> np.ndarray:
+        """Per row in [0, 1]: held-out quality * familiarity of the inputs (see confidence.py)."""
+        preprocessor = self.engine.preprocessor
+        decoded = preprocessor.decode(_frame(frame))
+        return self.quality * familiarity(preprocessor, decoded, self.references)
+
+    # -- artifacts --------------------------------------------------------------------------
+
+    def _task_manifest(self) -> dict[str, Any]:
+        return {}
+
+    def to_bytes(self) -> bytes:
+        if self._blob is None:
+            engine = self.engine
+            manifest = {
+                "kind": self.KIND,
+                "preprocessing": engine.preprocessor.to_dict(),
+                "linear": engine.linear.to_dict() if engine.linear is not None else None,
+                "tree_weight": engine.tree_weight,
+                "n_threads": engine.n_threads,
+                "metrics": self.metrics,
+                "selection": self.selection,
+                "hyperparameters": self.hyperparameters,
+                "feature_stats": self.feature_stats,
+                "importance": self.importance,
+                "training": self.training,
+                "confidence": {
+                    "quality": self.quality,
+                    "features": [r.to_dict() for r in self.references],
+                },
+                "task": self._task_manifest(),
+            }
+            blobs = {BOOSTER: engine.booster_raw} if engine.booster_raw is not None else {}
+            self._blob = write_container(_jsonable(manifest), blobs)
+        return self._blob
+
+    @property
+    def content_hash(self) -> str:
+        """sha256 of `to_bytes()`: equal hashes mean the same model, bit for bit."""
+        return content_hash(self.to_bytes())
+
+    @classmethod
+    def _from_manifest(cls, common: dict[str, Any], task: dict[str, Any]) -> Self:
+        return cls(**common)
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> Self:
+        manifest, blobs = read_container(blob)
+        if manifest.get("kind") != cls.KIND:
+            raise InvalidInput(
+                f"This artifact holds a {manifest.get('kind')} model, not a {cls.KIND} model."
+            )
+        linear = manifest["linear"]
+        engine = MarginModel(
+            preprocessor=Preprocessor.from_dict(manifest["preprocessing"]),
+            booster_raw=blobs.get(BOOSTER),
+            linear=LinearModel.from_dict(linear) if linear is not None else None,
+            tree_weight=float(manifest["tree_weight"]),
+            n_threads=int(manifest["n_threads"]),
+        )
+        common = {
+            "engine": engine,
+            "metrics": manifest["metrics"],
+            "selection": manifest["selection"],
+            "hyperparameters": manifest["hyperparameters"],
+            "feature_stats": manifest["feature_stats"],
+            "importance": manifest["importance"],
+            "training": manifest["training"],
+            "references": [
+                FeatureReference.from_dict(r) for r in manifest["confidence"]["features"]
+            ],
+            "quality": float(manifest["confidence"]["quality"]),
+        }
+        model = cls._from_manifest(common, manifest["task"])
+        model._blob = blob
+        return model
+
+
+def _frame(frame: pd.DataFrame) -> pd.DataFrame:
+    if not isinstance(frame, pd.DataFrame):
+        raise InvalidInput("Scoring needs a table (a pandas DataFrame) of feature values.")
+    return frame.reset_index(drop=True)
+
+
+def _jsonable(value: Any) -> Any:
+    """NaN and +-inf become None and numpy scalars plain Python, so the manifest is strict JSON."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()]
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    return value

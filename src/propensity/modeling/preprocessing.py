@@ -1,0 +1,175 @@
+"""Label-free preprocessing shared by every model family: one float64 design matrix with NaN for
+missing numbers and one-hot columns for categories. It is fitted on the development rows only and
+its state is plain JSON (no pickle), so an artifact can be read by any later version."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from propensity.modeling.encoding import (
+    category_values,
+    column_or_missing,
+    numeric_values,
+    timestamps_ns,
+)
+from propensity.modeling.specs import FeatureKind, FeatureSpec
+
+# A category needs this many training rows to get its own column; rarer ones share "__other__"
+# with categories never seen in training, so a typo at scoring time lands where rare values did.
+MIN_LEVEL_COUNT = 5
+# At most this many one-hot columns per feature: beyond it a column is an identifier or free text
+# and more columns only slow training down.
+MAX_LEVELS = 30
+OTHER = "__other__"
+MISSING = "__missing__"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeaturePlan:
+    """How one feature becomes matrix columns."""
+
+    spec: FeatureSpec
+    levels: tuple[str, ...] = ()  # categorical: categories with their own column
+    other: bool = False  # categorical: a column for rare and unseen categories
+    missing: bool = False  # categorical: a column for missing values
+    reference_ns: int | None = None  # datetime: the newest training value, "days before" origin
+
+    @property
+    def is_categorical(self) -> bool:
+        return self.spec.kind is FeatureKind.CATEGORICAL
+
+    def column_names(self) -> list[str]:
+        name = self.spec.name
+        if not self.is_categorical:
+            return [name]
+        names = [f"{name}={level}" for level in self.levels]
+        if self.other:
+            names.append(f"{name}={OTHER}")
+        if self.missing:
+            names.append(f"{name}={MISSING}")
+        return names
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec.to_dict(),
+            "levels": list(self.levels),
+            "other": self.other,
+            "missing": self.missing,
+            "reference_ns": self.reference_ns,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeaturePlan:
+        return cls(
+            spec=FeatureSpec.from_dict(data["spec"]),
+            levels=tuple(data["levels"]),
+            other=bool(data["other"]),
+            missing=bool(data["missing"]),
+            reference_ns=data["reference_ns"],
+        )
+
+
+Decoded = np.ndarray  # float64 values for numeric-like features, object (str | None) for categories
+
+
+class Preprocessor:
+    """Frame -> design matrix. `column_feature[j]` is the feature index of matrix column j, which
+    is how contributions of one-hot columns are summed back to the feature a user knows."""
+
+    def __init__(self, plans: Sequence[FeaturePlan]) -> None:
+        self.plans = tuple(plans)
+        self.columns: list[str] = []
+        owners: list[int] = []
+        for index, plan in enumerate(self.plans):
+            names = plan.column_names()
+            self.columns.extend(names)
+            owners.extend([index] * len(names))
+        self.column_feature = np.asarray(owners, dtype=np.int64)
+        self.is_onehot = np.asarray([self.plans[i].is_categorical for i in owners], dtype=bool)
+
+    @property
+    def specs(self) -> tuple[FeatureSpec, ...]:
+        return tuple(plan.spec for plan in self.plans)
+
+    @property
+    def n_features(self) -> int:
+        return len(self.plans)
+
+    @classmethod
+    def fit(cls, frame: pd.DataFrame, features: Sequence[FeatureSpec]) -> Preprocessor:
+        plans: list[FeaturePlan] = []
+        for spec in features:
+            series = column_or_missing(frame, spec.name)
+            if spec.kind is FeatureKind.CATEGORICAL:
+                values = category_values(series)
+                counts = Counter(v for v in values.tolist() if v is not None)
+                ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+                levels = tuple(k for k, c in ranked[:MAX_LEVELS] if c >= MIN_LEVEL_COUNT)
+                kept = set(levels)
+                plans.append(
+                    FeaturePlan(
+                        spec=spec,
+                        levels=levels,
+                        other=any(k not in kept for k in counts),
+                        missing=bool(pd.isna(values).any()),
+                    )
+                )
+            elif spec.kind is FeatureKind.DATETIME:
+                stamps = timestamps_ns(series)
+                present = stamps[stamps != np.iinfo(np.int64).min]
+                reference = int(present.max()) if present.size else 0
+                plans.append(FeaturePlan(spec=spec, reference_ns=reference))
+            else:
+                plans.append(FeaturePlan(spec=spec))
+        return cls(plans)
+
+    def decode(self, frame: pd.DataFrame) -> list[Decoded]:
+        """Per feature, its values as the model reads them (before one-hot encoding)."""
+        decoded: list[Decoded] = []
+        for plan in self.plans:
+            series = column_or_missing(frame, plan.spec.name)
+            if plan.is_categorical:
+                decoded.append(category_values(series))
+            else:
+                decoded.append(numeric_values(series, plan.spec.kind, plan.reference_ns))
+        return decoded
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.matrix(self.decode(frame))
+
+    def matrix(self, decoded: Sequence[Decoded]) -> np.ndarray:
+        n = len(decoded[0]) if decoded else 0
+        out = np.zeros((n, len(self.columns)), dtype=np.float64)
+        col = 0
+        for plan, values in zip(self.plans, decoded, strict=True):
+            if not plan.is_categorical:
+                out[:, col] = values
+                col += 1
+                continue
+            codes = pd.Index(list(plan.levels), dtype=object).get_indexer(
+                pd.Index(values, dtype=object)
+            )
+            rows = np.flatnonzero(codes >= 0)
+            out[rows, col + codes[rows]] = 1.0
+            absent = pd.isna(values)
+            if plan.missing:
+                out[absent, col + len(plan.levels) + int(plan.other)] = 1.0
+            if plan.other:
+                # Rare and never-seen categories share one column. Without it an unseen category
+                # leaves every level column at 0, which the models read as "none of the known".
+                out[(codes < 0) & ~absent, col + len(plan.levels)] = 1.0
+            col += len(plan.column_names())
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"plans": [plan.to_dict() for plan in self.plans]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Preprocessor:
+        return cls([FeaturePlan.from_dict(p) for p in data["plans"]])

@@ -1,0 +1,280 @@
+"""Training plumbing shared by the binary, time-to-event and regression trainers: input checks,
+the split, cross-fitting both families, selection, the final refit, importance and statistics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from propensity.errors import InvalidInput
+from propensity.modeling.confidence import FeatureReference, build_references
+from propensity.modeling.encoding import timestamps_ns
+from propensity.modeling.ensemble import MarginModel
+from propensity.modeling.linear import LinearKind, LinearModel, fit_linear
+from propensity.modeling.preprocessing import Preprocessor
+from propensity.modeling.selection import Family, Selection, select_family
+from propensity.modeling.specs import FeatureSpec, validate_specs
+from propensity.modeling.splits import HoldoutSplit, holdout_split
+from propensity.modeling.stats import feature_statistics
+from propensity.modeling.trees import cross_fit_trees, fit_trees, tree_params
+
+ProgressCallback = Callable[[str, float], None]
+# Global importance is the mean |contribution| over at most this many development rows: enough
+# for stable shares, cheap enough that TreeSHAP does not dominate training time.
+IMPORTANCE_SAMPLE = 2000
+
+
+class Progress:
+    def __init__(self, callback: ProgressCallback | None) -> None:
+        self.callback = callback
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        if self.callback is not None:
+            self.callback(stage, float(min(max(fraction, 0.0), 1.0)))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Prepared:
+    frame: pd.DataFrame
+    keep: np.ndarray  # rows of the caller's frame that have a label, in order
+    times_ns: np.ndarray | None
+
+
+def prepare(
+    *,
+    frame: pd.DataFrame,
+    features: Sequence[FeatureSpec],
+    n_rows: int,
+    keep: np.ndarray,
+    times: pd.Series | None,
+) -> Prepared:
+    validate_specs(features)
+    if len(frame) != n_rows:
+        raise InvalidInput(
+            f"The frame has {len(frame)} rows but {n_rows} labels were given.",
+            details={"rows": len(frame), "labels": n_rows},
+        )
+    absent = [f.name for f in features if f.name not in frame.columns]
+    if absent:
+        raise InvalidInput(
+            f"Training data lacks declared feature columns: {', '.join(absent)}.",
+            details={"missing_columns": absent},
+        )
+    stamps = None
+    if times is not None:
+        if len(times) != n_rows:
+            raise InvalidInput(f"`times` has {len(times)} values for {n_rows} rows.")
+        stamps = timestamps_ns(pd.Series(times).reset_index(drop=True))
+        if np.any(stamps == np.iinfo(np.int64).min):
+            raise InvalidInput("`times` must hold a valid timestamp for every row.")
+        stamps = stamps[keep]
+    kept = frame.reset_index(drop=True).iloc[np.flatnonzero(keep)].reset_index(drop=True)
+    return Prepared(frame=kept, keep=keep, times_ns=stamps)
+
+
+def split_rows(
+    prepared: Prepared, *, strata: np.ndarray | None, test_fraction: float, seed: int
+) -> HoldoutSplit:
+    if not 0.0 <= test_fraction < 0.5:
+        raise InvalidInput("test_fraction must be in [0, 0.5).")
+    return holdout_split(
+        n_rows=len(prepared.frame),
+        strata=strata,
+        times_ns=prepared.times_ns,
+        test_fraction=test_fraction,
+        seed=seed,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinearPlan:
+    kind: LinearKind
+    grid: Sequence[float]
+    target: np.ndarray  # development rows
+
+
+@dataclass(frozen=True, kw_only=True)
+class FitResult:
+    engine: MarginModel
+    selection: Selection
+    oof_margin: np.ndarray  # the chosen candidate's out-of-fold margin per development row
+    rounds: int | None
+    strength: float | None
+    tree_score: float | None  # mean inner-validation eval metric of the trees at `rounds`
+
+
+def fit_and_select(
+    *,
+    x_dev: np.ndarray,
+    preprocessor: Preprocessor,
+    folds: Sequence[tuple[np.ndarray, np.ndarray]],
+    task: str,
+    make_matrix: Callable[[np.ndarray], xgb.DMatrix],
+    linear: LinearPlan | None,
+    loss: Callable[[np.ndarray], float],
+    criterion: str,
+    family: Family,
+    seed: int,
+    n_threads: int,
+    progress: Progress,
+) -> FitResult:
+    """Cross-fit the requested families on the development rows, select, refit on all of them."""
+    params = tree_params(task, seed=seed, n_threads=n_threads)
+    want_trees = family != "linear" or linear is None
+    want_linear = linear is not None and family != "xgboost"
+    tree_cv = None
+    if want_trees:
+        progress("xgboost", 0.10)
+        tree_cv = cross_fit_trees(
+            make_matrix=make_matrix,
+            folds=folds,
+            n_rows=len(x_dev),
+            params=params,
+            on_fold=lambda i: progress("xgboost", 0.10 + 0.35 * (i + 1) / len(folds)),
+        )
+    linear_oof: np.ndarray | None = None
+    strength: float | None = None
+    best_linear = np.inf
+    strength_scores: dict[str, float] = {}
+    if want_linear and linear is not None:
+        progress(linear.kind, 0.45)
+        for k, candidate in enumerate(linear.grid):
+            oof = np.full(len(x_dev), np.nan)
+            for train_rows, valid_rows in folds:
+                model = fit_linear(
+                    x_dev[train_rows],
+                    linear.target[train_rows],
+                    onehot=preprocessor.is_onehot,
+                    kind=linear.kind,
+                    strength=candidate,
+                )
+                oof[valid_rows] = model.margin(x_dev[valid_rows])
+            score = loss(oof)
+            strength_scores[f"{candidate:g}"] = score
+            if score < best_linear:
+                best_linear, linear_oof, strength = score, oof, candidate
+            progress(linear.kind, 0.45 + 0.25 * (k + 1) / len(linear.grid))
+    progress("blend", 0.72)
+    extra: dict[str, Any] = {"inner_folds": len(folds), "development_rows": len(x_dev)}
+    if tree_cv is not None:
+        extra["xgboost_rounds"] = tree_cv.rounds
+    if strength_scores:
+        extra["linear_strength_scores"] = strength_scores
+        extra["linear_strength"] = strength
+    selection = select_family(
+        tree_oof=None if tree_cv is None else tree_cv.oof_margin,
+        linear_oof=linear_oof,
+        loss=loss,
+        criterion=criterion,
+        linear_name=linear.kind if linear is not None else "linear",
+        forced=family,
+        extra=extra,
+    )
+    w = selection.tree_weight
+    tree_oof = tree_cv.oof_margin if tree_cv is not None else 0.0
+    oof_margin = w * tree_oof + (1 - w) * (linear_oof if linear_oof is not None else 0.0)
+    progress("refit", 0.78)
+    booster_raw = None
+    if w > 0 and tree_cv is not None:
+        # Refit on every development row with the round count chosen across the inner folds.
+        booster = fit_trees(
+            matrix=make_matrix(np.arange(len(x_dev))), params=params, rounds=tree_cv.rounds
+        )
+        booster_raw = bytes(booster.save_raw(raw_format="ubj"))
+    final_linear: LinearModel | None = None
+    if w < 1 and linear is not None and strength is not None:
+        final_linear = fit_linear(
+            x_dev,
+            linear.target,
+            onehot=preprocessor.is_onehot,
+            kind=linear.kind,
+            strength=strength,
+        )
+    engine = MarginModel(
+        preprocessor=preprocessor,
+        booster_raw=booster_raw,
+        linear=final_linear,
+        tree_weight=w,
+        n_threads=n_threads,
+    )
+    return FitResult(
+        engine=engine,
+        selection=selection,
+        oof_margin=np.asarray(oof_margin, dtype=np.float64),
+        rounds=tree_cv.rounds if (tree_cv is not None and w > 0) else None,
+        strength=strength if w < 1 else None,
+        tree_score=tree_cv.best_score if tree_cv is not None else None,
+    )
+
+
+def global_importance(engine: MarginModel, x_dev: np.ndarray, seed: int) -> np.ndarray:
+    """Mean |contribution| per feature over (a sample of) the development rows, summing to 1."""
+    rng = np.random.default_rng(seed)
+    rows = np.arange(len(x_dev))
+    if len(rows) > IMPORTANCE_SAMPLE:
+        rows = np.sort(rng.choice(rows, IMPORTANCE_SAMPLE, replace=False))
+    contributions, _, _ = engine.contributions(x_dev[rows])
+    magnitude = np.abs(contributions).mean(axis=0)
+    total = magnitude.sum()
+    if total <= 0:
+        return np.full(len(magnitude), 1.0 / max(len(magnitude), 1))
+    return np.asarray(magnitude / total, dtype=np.float64)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Baseline:
+    importance: dict[str, float]
+    feature_stats: dict[str, Any]
+    references: list[FeatureReference]
+
+
+def describe_training_data(
+    engine: MarginModel, frame_dev: pd.DataFrame, x_dev: np.ndarray, seed: int
+) -> Baseline:
+    preprocessor = engine.preprocessor
+    decoded = preprocessor.decode(frame_dev)
+    shares = global_importance(engine, x_dev, seed)
+    names = [s.name for s in preprocessor.specs]
+    ranked = sorted(zip(names, shares.tolist(), strict=True), key=lambda kv: -kv[1])
+    return Baseline(
+        importance=dict(ranked),
+        feature_stats=feature_statistics(preprocessor, decoded),
+        references=build_references(preprocessor, decoded, shares.tolist()),
+    )
+
+
+def training_summary(
+    *,
+    prepared: Prepared,
+    split: HoldoutSplit,
+    started: float,
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        "rows": len(prepared.frame),
+        "unlabelled_rows_dropped": int(len(prepared.keep) - prepared.keep.sum()),
+        "development_rows": len(split.development),
+        "test_rows": len(split.test),
+        "split": split.method,
+        **extra,
+    }
+    if prepared.times_ns is not None:
+        summary["time_range"] = {
+            "start": pd.Timestamp(int(prepared.times_ns.min()), tz="UTC").isoformat(),
+            "end": pd.Timestamp(int(prepared.times_ns.max()), tz="UTC").isoformat(),
+        }
+        if len(split.test):
+            summary["test_time_range"] = {
+                "start": pd.Timestamp(
+                    int(prepared.times_ns[split.test].min()), tz="UTC"
+                ).isoformat(),
+                "end": pd.Timestamp(int(prepared.times_ns[split.test].max()), tz="UTC").isoformat(),
+            }
+    summary["duration_seconds"] = round(time.perf_counter() - started, 3)
+    return summary
