@@ -8,10 +8,17 @@ from __future__ import annotations
 
 import typer
 
+_registered: set[int] = set()
+
 
 def register(app: typer.Typer) -> None:
+    if id(app) in _registered:
+        return
+    _registered.add(id(app))
     from propensity.crm import cli as crm_cli
     from propensity.jobs import cli as jobs_cli
+    from propensity.training import cli as training_cli
 
     jobs_cli.register(app)
     crm_cli.register(app)
+    training_cli.register(app)
