@@ -1,0 +1,209 @@
+"""Training sets and scoring frames: one feature computation for both.
+
+`build_training_set` picks snapshot times, the population alive at each, the labels from
+(t, t + horizon], then computes features for those (entity, t) rows. `build_scoring_frame`
+computes the same features for (entity, as_of) rows. Both call `_compute`, so for the same
+entity and time the values are identical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from propensity.crm.models import Customer
+from propensity.errors import InsufficientData, InvalidInput
+from propensity.features.attributes import Rows, add_column_features, add_email_domain_type
+from propensity.features.customers import add_event_features, add_time_features
+from propensity.features.definitions import FeatureDefinition, FeatureSet, PredictionType
+from propensity.features.health import HealthHistory, add_health_features
+from propensity.features.leads import add_lead_activity, add_lead_demographics
+from propensity.features.loading import (
+    Entities,
+    Events,
+    Health,
+    health_present,
+    load_customers,
+    load_events,
+    load_health,
+    load_leads,
+    to_us,
+)
+from propensity.features.policy import ColumnPolicy
+from propensity.features.snapshots import DataRange, has_dated_outcomes, has_flag_outcomes
+from propensity.features.streams import EventStreams
+from propensity.features.windows import NO_START, FloatArray, IntArray
+
+POINT_IN_TIME = "point_in_time"
+STATIC = "static"
+DEFAULT_HORIZON_DAYS = {
+    PredictionType.CHURN: 90,
+    PredictionType.CONVERSION: 90,
+    PredictionType.TIME_TO_CLOSE: 90,
+    PredictionType.HEALTH_TREND: 30,
+}
+CUSTOMER_KINDS = ("account", "subscriber")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Context:
+    """Everything loaded for one build."""
+
+    prediction_type: PredictionType
+    kind: str | None
+    entities: Entities
+    events: Events
+    streams: EventStreams
+    health: Health | None
+    history: HealthHistory | None
+
+    @property
+    def customers_only(self) -> bool:
+        """Account churn and health trend model paying customers, not prospects on a trial."""
+        return self.kind == "account"
+
+
+def resolve_kind(session: Session, prediction_type: PredictionType, kind: str | None) -> str | None:
+    if prediction_type in (PredictionType.CONVERSION, PredictionType.TIME_TO_CLOSE):
+        return None
+    if kind is not None:
+        kind = kind.strip().lower()
+        if kind not in CUSTOMER_KINDS:
+            raise InvalidInput(f"Unknown customer kind {kind!r}; expected account or subscriber.")
+        if prediction_type is PredictionType.HEALTH_TREND and kind != "account":
+            raise InvalidInput("Health trend is predicted for accounts only.")
+        return kind
+    if prediction_type is PredictionType.HEALTH_TREND:
+        return "account"
+    kinds = sorted(str(k) for k in session.execute(sa.select(Customer.kind).distinct()).scalars())
+    if len(kinds) == 1:
+        return kinds[0]
+    if not kinds:
+        raise InsufficientData("There are no customers to predict churn for.")
+    raise InvalidInput(
+        "This tenant has both accounts and subscribers; churn models are separate per kind. "
+        "Pass kind='account' or kind='subscriber'.",
+        details={"kinds": kinds},
+    )
+
+
+def load_context(
+    session: Session,
+    *,
+    prediction_type: PredictionType,
+    kind: str | None,
+    ids: IntArray | None = None,
+) -> Context:
+    """The whole entity table always (which columns and attributes exist must not depend on
+    which entities are scored), and the events and health of `ids` or of all."""
+    is_lead = prediction_type in (PredictionType.CONVERSION, PredictionType.TIME_TO_CLOSE)
+    entities = load_leads(session) if is_lead else load_customers(session, kind=kind)
+    events = load_events(session, entities, ids=ids)
+    health: Health | None = None
+    if not is_lead:
+        loaded = load_health(session, entities, ids=ids)
+        wanted = prediction_type is PredictionType.HEALTH_TREND
+        if wanted or len(loaded) or (ids is not None and health_present(session, entities)):
+            health = loaded
+    return Context(
+        prediction_type=prediction_type,
+        kind=kind,
+        entities=entities,
+        events=events,
+        streams=EventStreams(events),
+        health=health,
+        history=HealthHistory(health) if health is not None else None,
+    )
+
+
+def compute_features(
+    context: Context, rows: Rows, *, point_in_time: bool, policy: ColumnPolicy
+) -> tuple[FeatureSet, list[str]]:
+    """The features of (entity, t) rows, and the columns left out by the leakage rules."""
+    out = FeatureSet(len(rows))
+    entities = context.entities
+    if entities.subject == "lead":
+        add_lead_demographics(out, entities, rows)
+        left_out = add_column_features(
+            out, entities, rows, policy=policy, point_in_time=point_in_time
+        )
+        add_lead_activity(out, context.streams, entities, rows)
+        return out, left_out
+    left_out = add_column_features(out, entities, rows, policy=policy, point_in_time=point_in_time)
+    add_email_domain_type(out, entities, rows, api=False)
+    add_time_features(out, entities, rows)
+    add_event_features(out, context.streams, entities, rows)
+    if context.history is not None:
+        add_health_features(out, context.history, rows)
+    return out, left_out
+
+
+def detect_mode(context: Context) -> str:
+    """point_in_time when outcomes have dates (or there is nothing to label), static when the
+    only outcome is a yes/no flag (a CSV export such as the Telco file)."""
+    if has_dated_outcomes(context.entities) or not has_flag_outcomes(context.entities):
+        return POINT_IN_TIME
+    return STATIC
+
+
+def us_of(value: datetime) -> int:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(to_us([value.astimezone(UTC)], fill=NO_START)[0])
+
+
+def static_time(context: Context, data_end: datetime | None) -> int:
+    """The single "now" of a static data set: the latest timestamp in it, else the clock."""
+    if data_end is not None:
+        return us_of(data_end)
+    end = DataRange.of(context.entities, context.events, context.health).end
+    return end if end is not None else us_of(datetime.now(UTC))
+
+
+def times_series(t: IntArray) -> pd.Series:
+    return pd.Series(np.asarray(t, dtype=np.int64).astype("datetime64[us]")).dt.tz_localize("UTC")
+
+
+def stamp(us: int | None) -> datetime | None:
+    if us is None:
+        return None
+    return pd.Timestamp(us, unit="us", tz="UTC").to_pydatetime()
+
+
+def to_python(value: Any) -> Any:
+    """A JSON-ready scalar: NaN -> None, numpy types -> Python, whole floats stay floats."""
+    if value is None:
+        return None
+    if isinstance(value, float | np.floating):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def select_columns(
+    features: FeatureSet, names: Sequence[str] | None
+) -> tuple[pd.DataFrame, tuple[FeatureDefinition, ...]]:
+    """The computed frame, restricted to (and ordered as) `names` when given; a name this build
+    did not produce becomes an all-missing column, as the modeling engine treats absent ones."""
+    frame = features.frame()
+    definitions = {d.name: d for d in features.definitions}
+    if names is None:
+        return frame, tuple(definitions.values())
+    unknown = [n for n in names if n not in definitions]
+    for name in unknown:
+        frame[name] = np.nan
+    return frame[list(names)], tuple(definitions[n] for n in names if n in definitions)
+
+
+def as_float(values: FloatArray | np.ndarray) -> FloatArray:
+    return np.asarray(values, dtype=np.float64)

@@ -1,0 +1,458 @@
+"""Lead features at snapshot times: the lead-ml document's four groups, plus a few extras.
+
+Features with an `api_name` are the ones `GET /leads/:id/ml/features` returns (lead_profile.py
+reads them from the same frame). Counts are over the lead's whole life before t (a lead's
+history is short); windows are stated where they apply.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from propensity.features.attributes import Rows, add_email_domain_type
+from propensity.features.definitions import (
+    CHANNELS,
+    HIGH_VALUE_TYPES,
+    FeatureDefinition,
+    FeatureGroup,
+    FeatureKind,
+    FeatureSet,
+    Source,
+    boolean,
+    categorical,
+)
+from propensity.features.loading import Entities
+from propensity.features.streams import EventStreams
+from propensity.features.windows import NO_START, US_PER_DAY, FloatArray, Stream, days
+
+_DEMO, _BEH, _TEMP, _ENG = (
+    FeatureGroup.DEMOGRAPHIC,
+    FeatureGroup.BEHAVIORAL,
+    FeatureGroup.TEMPORAL,
+    FeatureGroup.ENGAGEMENT,
+)
+_E, _C = Source.EVENTS, Source.COLUMN
+
+SENIORITY_RULES = (
+    ("vp", re.compile(r"\bvp\b|\bsvp\b|\bevp\b|vice[ -]president")),
+    ("c_level", re.compile(r"\bchief\b|\bc[a-z]o\b|founder|president|\bowner\b")),
+    ("director", re.compile(r"director|\bhead\b")),
+    ("manager", re.compile(r"manager|\blead\b|supervisor")),
+)
+COMPANY_SIZE_ATTRIBUTES = ("company_size", "employee_count", "employees", "num_employees")
+SIZE_BUCKETS = ((50, "small"), (1000, "medium"), (10000, "large"))
+RECENCY_DAYS = 14.0
+# Weights of totalEngagementScore: effort and intent per action.
+ENGAGEMENT_WEIGHTS = {
+    "email_open": 1.0,
+    "email_click": 3.0,
+    "email_reply": 5.0,
+    "page_view": 1.0,
+    "form_submit": 4.0,
+    "meeting": 8.0,
+    "demo": 10.0,
+    "call": 2.0,
+}
+ENGAGEMENT_SCALE = 40.0
+ACTIVE_SEQUENCE_DAYS = 14
+
+
+def title_seniority(titles: pd.Series) -> pd.Series:
+    def level(title: object) -> str:
+        if not isinstance(title, str) or not title.strip():
+            return "unknown"
+        lowered = title.lower()
+        for name, rule in SENIORITY_RULES:
+            if rule.search(lowered):
+                return name
+        return "individual_contributor"
+
+    return titles.map(level).astype(object)
+
+
+def company_size_estimate(attributes: pd.DataFrame) -> pd.Series:
+    def bucket(value: object) -> str | None:
+        if isinstance(value, bool) or value is None:
+            return None
+        if isinstance(value, int | float):
+            number = float(value)
+        else:
+            match = re.search(r"\d[\d,]*", str(value))
+            if not match:
+                text = str(value).strip().lower()
+                return text if text in {"small", "medium", "large", "enterprise"} else None
+            number = float(match.group().replace(",", ""))
+        if number != number:
+            return None
+        return next((name for limit, name in SIZE_BUCKETS if number < limit), "enterprise")
+
+    out = pd.Series(["unknown"] * len(attributes), dtype=object)
+    for name in COMPANY_SIZE_ATTRIBUTES:
+        if name in attributes.columns:
+            sized = attributes[name].map(bucket)
+            out = out.where(~((out == "unknown") & sized.notna()), sized)
+    return out
+
+
+def _present(values: pd.Series) -> np.ndarray:
+    return values.map(lambda v: isinstance(v, str) and bool(v.strip())).to_numpy(dtype=float)
+
+
+def add_lead_demographics(out: FeatureSet, entities: Entities, rows: Rows) -> None:
+    cols, code = entities.columns, rows.code
+    for name, api, what in (
+        ("has_company", "hasCompany", "company"),
+        ("has_title", "hasTitle", "title"),
+        ("has_phone", "hasPhone", "phone"),
+    ):
+        out.add(
+            boolean(name, _DEMO, f"The lead has a {what}", f"{what} is not empty", _C, api),
+            _present(cols[what])[code],
+        )
+    add_email_domain_type(out, entities, rows, api=True)
+    out.add(
+        categorical(
+            "title_seniority",
+            _DEMO,
+            "Seniority from the title: c_level, vp, director, manager, individual_contributor, "
+            "unknown",
+            "first match on the lower-cased title: VP/vice president -> vp; chief, C?O, founder, "
+            "president, owner -> c_level; director, head -> director; manager, lead, supervisor "
+            "-> manager; any other title -> individual_contributor; none -> unknown",
+            _C,
+            "titleSeniority",
+        ),
+        title_seniority(cols["title"]).to_numpy(dtype=object)[code],
+    )
+    out.add(
+        categorical(
+            "company_size_estimate",
+            _DEMO,
+            "Company size: small (<50), medium (<1000), large (<10000), enterprise, unknown",
+            f"from the first of the attributes {', '.join(COMPANY_SIZE_ATTRIBUTES)} with a "
+            "number (a range such as '51-200' uses its first number)",
+            _C,
+            "companySizeEstimate",
+        ),
+        company_size_estimate(entities.attributes).to_numpy(dtype=object)[code],
+    )
+
+
+def _add(
+    out: FeatureSet,
+    name: str,
+    group: FeatureGroup,
+    description: str,
+    computation: str,
+    values: np.ndarray,
+    *,
+    api: str | None = None,
+    kind: FeatureKind = FeatureKind.NUMERIC,
+    source: Source = _E,
+) -> None:
+    out.add(
+        FeatureDefinition(
+            name=name,
+            group=group,
+            kind=kind,
+            description=description,
+            computation=computation,
+            source=source,
+            api_name=api,
+        ),
+        values,
+    )
+
+
+# (event type, camelCase name in the document or None, noun)
+_COUNTED = (
+    ("email_open", "emailOpenCount", "email opens"),
+    ("email_click", "emailClickCount", "email clicks"),
+    ("page_view", "pageViewCount", "page views"),
+    ("form_submit", "formSubmitCount", "form submissions"),
+    ("meeting", "meetingCount", "meetings"),
+    ("call", "callCount", "calls"),
+    ("email_reply", None, "email replies"),
+    ("demo", None, "demos"),
+    ("email_sent", None, "emails sent to the lead"),
+)
+
+
+def add_lead_activity(
+    out: FeatureSet, streams: EventStreams, entities: Entities, rows: Rows
+) -> None:
+    code, t = rows.code, rows.t
+    created = entities.created[code]
+    age = np.where(created != NO_START, np.maximum(t - created, 0) / US_PER_DAY, np.nan)
+    counts = {name: streams.of(name).count_before(code, t).astype(float) for name, *_ in _COUNTED}
+    for name, api, noun in _COUNTED:
+        group = _BEH if api else _ENG
+        _add(
+            out,
+            f"{name}_count",
+            group,
+            f"Number of {noun}",
+            f"{name} events before t",
+            counts[name],
+            api=api,
+        )
+    activity = streams.activity()
+    last30 = activity.count_between(code, t - days(30), t).astype(float)
+    last7 = activity.count_between(code, t - days(7), t).astype(float)
+    span = np.clip(np.nan_to_num(age, nan=30.0), 1.0, 30.0)
+    _add(
+        out,
+        "activity_velocity",
+        _BEH,
+        "Activities per day over the last 30 days (or the lead's life if shorter)",
+        "activities in [t - 30d, t) / min(30, max(1, age in days))",
+        last30 / span,
+        api="activityVelocity",
+    )
+    used = np.zeros(len(rows))
+    for channel in sorted(set(CHANNELS.values())):
+        types = [n for n, c in CHANNELS.items() if c == channel]
+        used += streams.of(*types).count_before(code, t) > 0
+    _add(
+        out,
+        "channel_diversity",
+        _BEH,
+        "Channels the lead has used (email, web, form, phone, meeting, product, support)",
+        "number of channels with an activity before t",
+        used,
+        api="channelDiversity",
+    )
+    _add(
+        out,
+        "high_value_action_count",
+        _BEH,
+        "High-value actions",
+        "form_submit, meeting, demo, email_reply and executive_meeting events before t",
+        streams.of(*HIGH_VALUE_TYPES).count_before(code, t).astype(float),
+        api="highValueActionCount",
+    )
+    _add(
+        out,
+        "total_activities",
+        _BEH,
+        "All activities of the lead",
+        "events before t other than email_sent, ticket_resolved, payment_failed",
+        activity.count_before(code, t).astype(float),
+        api="totalActivities",
+    )
+    _add(
+        out,
+        "activities_7d",
+        _BEH,
+        "Activities in the last 7 days",
+        "activities in [t - 7d, t)",
+        last7,
+    )
+    _add(
+        out,
+        "activities_30d",
+        _BEH,
+        "Activities in the last 30 days",
+        "activities in [t - 30d, t)",
+        last30,
+    )
+    _add(
+        out,
+        "demo_meeting_14d",
+        _ENG,
+        "Demos and meetings in the last 14 days (a demo often precedes a close)",
+        "demo and meeting events in [t - 14d, t)",
+        streams.of("demo", "meeting").count_between(code, t - days(14), t).astype(float),
+    )
+    _add_temporal(out, activity, rows, age, last7)
+    _add_engagement(out, streams, rows, counts)
+
+
+def _shares(activity: Stream, rows: Rows) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Activities before t, and the shares of them on weekends and in business hours (UTC)."""
+    day = activity.time // US_PER_DAY
+    weekend = (day + 3) % 7 >= 5  # 1970-01-01 was a Thursday; Monday = 0
+    hour = (activity.time // (3600 * 1_000_000)) % 24
+    business = (hour >= 9) & (hour < 18)
+    total = activity.count_before(rows.code, rows.t).astype(float)
+    counts = [
+        Stream(code=activity.code[m], time=activity.time[m]).count_before(rows.code, rows.t)
+        for m in (weekend, business)
+    ]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return total, counts[0] / total, counts[1] / total
+
+
+def _add_temporal(
+    out: FeatureSet, activity: Stream, rows: Rows, age: FloatArray, last7: FloatArray
+) -> None:
+    code, t = rows.code, rows.t
+    _add(
+        out,
+        "days_since_created",
+        _TEMP,
+        "Days since the lead was created",
+        "t minus created_at, in days",
+        age,
+        api="daysSinceCreated",
+        source=Source.TIME,
+    )
+    last = activity.last_time_before(code, t)
+    since = np.where(last != NO_START, (t - last) / US_PER_DAY, np.nan)
+    _add(
+        out,
+        "days_since_last_activity",
+        _TEMP,
+        "Days since the lead's last activity (missing when there is none)",
+        "t minus the last activity before t, in days",
+        since,
+        api="daysSinceLastActivity",
+    )
+    _add(
+        out,
+        "recency_score",
+        _TEMP,
+        "Recency of the last activity: 1 = just now, towards 0 = long ago or never",
+        f"exp(-days_since_last_activity / {RECENCY_DAYS:g}); 0 without activity",
+        np.where(np.isnan(since), 0.0, np.exp(-np.nan_to_num(since) / RECENCY_DAYS)),
+        api="recencyScore",
+    )
+    before = activity.count_between(code, t - days(35), t - days(7)).astype(float)
+    _add(
+        out,
+        "activity_burst",
+        _TEMP,
+        "A burst of activity this week",
+        "at least 3 activities in the last 7 days and more than twice the weekly average of "
+        "the 28 days before",
+        ((last7 >= 3) & (last7 > 2.0 * before / 4.0)).astype(float),
+        api="activityBurst",
+        kind=FeatureKind.BOOLEAN,
+    )
+    total, weekend, business = _shares(activity, rows)
+    day = np.where(weekend > 0.5, "weekend", np.where(weekend < 0.15, "weekday", "mixed"))
+    hours = np.where(
+        business >= 0.7, "business_hours", np.where(business <= 0.3, "after_hours", "mixed")
+    )
+    _add(
+        out,
+        "day_pattern",
+        _TEMP,
+        "When in the week the lead is active: weekday, weekend, mixed or none",
+        "share of activities before t on Saturday/Sunday (UTC): > 0.5 weekend, < 0.15 "
+        "weekday, else mixed; none without activity",
+        np.where(total > 0, day, "none").astype(object),
+        api="dayPattern",
+        kind=FeatureKind.CATEGORICAL,
+    )
+    _add(
+        out,
+        "time_pattern",
+        _TEMP,
+        "When in the day the lead is active: business_hours, after_hours, mixed or none",
+        "share of activities before t between 09:00 and 18:00 UTC: >= 0.7 business_hours, "
+        "<= 0.3 after_hours, else mixed; none without activity",
+        np.where(total > 0, hours, "none").astype(object),
+        api="timePattern",
+        kind=FeatureKind.CATEGORICAL,
+    )
+    _add(
+        out,
+        "lead_age_weeks",
+        _TEMP,
+        "Lead age in whole weeks",
+        "floor(days_since_created / 7)",
+        np.floor(age / 7.0),
+        api="leadAgeWeeks",
+        source=Source.TIME,
+    )
+
+
+def _add_engagement(
+    out: FeatureSet, streams: EventStreams, rows: Rows, counts: dict[str, FloatArray]
+) -> None:
+    code, t = rows.code, rows.t
+    weighted = np.zeros(len(rows))
+    for name, weight in ENGAGEMENT_WEIGHTS.items():
+        weighted += weight * streams.of(name).count_between(code, t - days(90), t)
+    terms = " + ".join(f"{w:g} {n}" for n, w in ENGAGEMENT_WEIGHTS.items())
+    _add(
+        out,
+        "total_engagement_score",
+        _ENG,
+        "Engagement score 0-100",
+        f"round(100 (1 - exp(-S / {ENGAGEMENT_SCALE:g}))) with S = {terms}, counted over "
+        "[t - 90d, t)",
+        np.round(100.0 * (1.0 - np.exp(-weighted / ENGAGEMENT_SCALE))),
+        api="totalEngagementScore",
+    )
+    sent = counts["email_sent"]
+    responded, delays = streams.email_responses()
+    answered = responded.count_before(code, t).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rates = {
+            name: np.where(sent > 0, np.minimum(values / sent, 1.0), np.nan)
+            for name, values in (
+                ("open", counts["email_open"]),
+                ("click", counts["email_click"]),
+                ("sequence", answered),
+            )
+        }
+        total_delay = delays.sum_between(code, np.zeros(len(t), dtype=np.int64), t)
+        avg_delay = np.where(answered > 0, total_delay / answered, np.nan)
+    for label, api in (("open", "emailOpenRate"), ("click", "emailClickRate")):
+        _add(
+            out,
+            f"email_{label}_rate",
+            _ENG,
+            f"Email {label}s per email sent",
+            f"email_{label}_count / email_sent_count, capped at 1; missing without emails",
+            rates[label],
+            api=api,
+        )
+    _add(
+        out,
+        "sequence_engagement",
+        _ENG,
+        "Share of emails the lead responded to",
+        "emails sent before t answered by an email_open or email_reply before the next send "
+        "(and before t), over emails sent",
+        rates["sequence"],
+        api="sequenceEngagement",
+    )
+    _add(
+        out,
+        "avg_response_time",
+        _ENG,
+        "Average seconds from an email to the lead's response (missing without responses)",
+        "mean seconds from email_sent to the first email_open/email_reply after it (before "
+        "the next send), over responses before t",
+        avg_delay,
+        api="avgResponseTime",
+    )
+    last_send = streams.of("email_sent").last_time_before(code, t)
+    last_reply = streams.of("email_reply").last_time_before(code, t)
+    recent = (last_send != NO_START) & (t - last_send <= days(ACTIVE_SEQUENCE_DAYS))
+    _add(
+        out,
+        "is_in_active_sequence",
+        _ENG,
+        "An email sequence is running",
+        f"an email_sent in the {ACTIVE_SEQUENCE_DAYS} days before t with no email_reply after "
+        "it (a reply ends a sequence)",
+        (recent & (last_reply < last_send)).astype(float),
+        api="isInActiveSequence",
+        kind=FeatureKind.BOOLEAN,
+    )
+    _add(
+        out,
+        "current_sequence_step",
+        _ENG,
+        "Step of the latest email in its sequence (missing when emails carry no sequence_step)",
+        "properties.sequence_step of the last email_sent before t",
+        streams.last_sequence_step(code, t),
+        api="currentSequenceStep",
+    )

@@ -1,0 +1,371 @@
+"""One query per table into numpy/pandas: entities, their events, health snapshots.
+
+Every query goes through the tenant-scoped ORM session, so rows of other tenants are never read.
+Event timestamps, the bulk of the data, are fetched in a form that converts without a Python
+object per row where the backend allows (SQLite: the stored ISO text, parsed by pandas in C;
+PostgreSQL: epoch seconds as a double).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from propensity.crm.models import Customer, Event, HealthSnapshot, Lead, LeadScoringConfig
+from propensity.db import TENANT_KEY, TenantScopeError
+from propensity.features.policy import CUSTOMER_COLUMNS, LEAD_COLUMNS
+from propensity.features.windows import NO_END, NO_START, FloatArray, IntArray
+
+# Above this many requested ids, load the whole kind and filter in memory: one big IN list
+# is slower than a scan and may exceed a backend's parameter limit.
+MAX_IN_LIST = 2000
+TICKET_TYPES = ("ticket_opened", "ticket_resolved")
+HEALTH_DIMENSIONS = (
+    "engagement",
+    "product_adoption",
+    "support_satisfaction",
+    "executive_relationship",
+)
+
+
+def to_us(values: Sequence[Any] | pd.Series, *, fill: int) -> IntArray:
+    """Datetimes (aware, naive = UTC, dates, ISO text) to epoch microseconds; missing -> fill."""
+    series = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values
+    if len(series) == 0:
+        return np.zeros(0, dtype=np.int64)
+    parsed = (
+        pd.to_datetime(series, utc=True, format="ISO8601")
+        if series.map(lambda v: isinstance(v, str)).any()
+        else pd.to_datetime(series, utc=True)
+    )
+    raw = pd.DatetimeIndex(parsed).as_unit("us").asi8.copy()
+    raw[raw == NO_START] = fill
+    return raw.astype(np.int64)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Entities:
+    """Customers of one kind, or leads; row i is entity code i (sorted by database id)."""
+
+    subject: str  # "customer" or "lead"
+    kind: str | None
+    ids: IntArray
+    external_ids: npt.NDArray[np.object_]
+    created: IntArray  # NO_START when unknown
+    # The time the entity left the population (churned_at; the earlier of converted_at and
+    # lost_at), NO_END when it has not.
+    ended: IntArray
+    # Typed columns (raw values), outcome columns and derived inputs, positional index.
+    columns: pd.DataFrame
+    attributes: pd.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def codes_of(self, ids: Sequence[int] | IntArray) -> IntArray:
+        """Entity codes of database ids; -1 for ids not in this table."""
+        wanted = np.asarray(ids, dtype=np.int64)
+        if len(self.ids) == 0:
+            return np.full(len(wanted), -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self.ids, wanted), len(self.ids) - 1)
+        return np.where(self.ids[pos] == wanted, pos, -1).astype(np.int64)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Events:
+    """Events of the loaded entities, unsorted; `code` indexes the Entities table."""
+
+    code: IntArray
+    time: IntArray
+    type_code: npt.NDArray[np.int32]
+    type_names: tuple[str, ...]
+    value: FloatArray
+    ticket: npt.NDArray[np.object_]  # ticket_id of ticket events, else None
+    sequence_step: FloatArray  # properties.sequence_step of email_sent, else NaN
+    # Event types that exist for this kind of entity in the tenant (not just the loaded ones).
+    present_types: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.code)
+
+    def mask(self, *types: str) -> npt.NDArray[np.bool_]:
+        wanted = [i for i, name in enumerate(self.type_names) if name in types]
+        return np.isin(self.type_code, wanted)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Health:
+    code: IntArray
+    time: IntArray  # the snapshot date's midnight (UTC)
+    scores: dict[str, FloatArray]  # overall + the four dimensions
+
+    def __len__(self) -> int:
+        return len(self.code)
+
+
+def _attributes_frame(values: Sequence[Any]) -> pd.DataFrame:
+    records = [v if isinstance(v, dict) else {} for v in values]
+    frame = pd.DataFrame.from_records(records, index=pd.RangeIndex(len(records)))
+    return frame if len(frame.columns) else pd.DataFrame(index=pd.RangeIndex(len(records)))
+
+
+def load_customers(session: Session, *, kind: str | None) -> Entities:
+    fields = [getattr(Customer, name) for name in CUSTOMER_COLUMNS]
+    stmt = sa.select(
+        Customer.id,
+        Customer.external_id,
+        Customer.kind,
+        Customer.created_at,
+        Customer.churned_at,
+        Customer.churned,
+        Customer.account_type,
+        Customer.email,
+        Customer.attributes,
+        *fields,
+    ).order_by(Customer.id)
+    if kind is not None:
+        stmt = stmt.where(Customer.kind == kind)
+    rows = session.execute(stmt).all()
+    cols: list[Any] = list(zip(*rows, strict=True)) if rows else [[]] * (9 + len(fields))
+    columns = pd.DataFrame(
+        {
+            name: pd.Series(list(cols[9 + i]), dtype=object)
+            for i, name in enumerate(CUSTOMER_COLUMNS)
+        }
+    )
+    columns["kind"] = pd.Series(list(cols[2]), dtype=object)
+    columns["churned"] = pd.Series(list(cols[5]), dtype=object)
+    columns["account_type"] = pd.Series(list(cols[6]), dtype=object)
+    columns["email"] = pd.Series(list(cols[7]), dtype=object)
+    return Entities(
+        subject="customer",
+        kind=kind,
+        ids=np.asarray(cols[0], dtype=np.int64),
+        external_ids=np.asarray(cols[1], dtype=object),
+        created=to_us(list(cols[3]), fill=NO_START),
+        ended=to_us(list(cols[4]), fill=NO_END),
+        columns=columns,
+        attributes=_attributes_frame(cols[8]),
+    )
+
+
+def load_leads(session: Session) -> Entities:
+    typed = [name for name in LEAD_COLUMNS if name != "config"]
+    stmt = sa.select(
+        Lead.id,
+        Lead.external_id,
+        Lead.created_at,
+        Lead.converted_at,
+        Lead.lost_at,
+        Lead.converted,
+        Lead.config_id,
+        Lead.email,
+        Lead.company,
+        Lead.title,
+        Lead.phone,
+        Lead.attributes,
+        *[getattr(Lead, name) for name in typed],
+    ).order_by(Lead.id)
+    rows = session.execute(stmt).all()
+    cols: list[Any] = list(zip(*rows, strict=True)) if rows else [[]] * (12 + len(typed))
+    config_names = dict(
+        session.execute(sa.select(LeadScoringConfig.id, LeadScoringConfig.name)).all()
+    )
+    columns = pd.DataFrame(
+        {name: pd.Series(list(cols[12 + i]), dtype=object) for i, name in enumerate(typed)}
+    )
+    columns["config"] = pd.Series([config_names.get(c) for c in cols[6]], dtype=object)
+    for offset, name in (
+        (5, "converted"),
+        (7, "email"),
+        (8, "company"),
+        (9, "title"),
+        (10, "phone"),
+    ):
+        columns[name] = pd.Series(list(cols[offset]), dtype=object)
+    converted = to_us(list(cols[3]), fill=NO_END)
+    lost = to_us(list(cols[4]), fill=NO_END)
+    columns["converted_at_us"] = converted
+    columns["lost_at_us"] = lost
+    return Entities(
+        subject="lead",
+        kind=None,
+        ids=np.asarray(cols[0], dtype=np.int64),
+        external_ids=np.asarray(cols[1], dtype=object),
+        created=to_us(list(cols[2]), fill=NO_START),
+        ended=np.minimum(converted, lost),
+        columns=columns,
+        attributes=_attributes_frame(cols[11]),
+    )
+
+
+def _time_expression(session: Session) -> tuple[Any, str]:
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        return Event.occurred_at, "text"  # the stored 'YYYY-MM-DD HH:MM:SS.ffffff'
+    if dialect == "postgresql":
+        return sa.cast(sa.extract("epoch", Event.occurred_at), sa.Float), "epoch"
+    return Event.occurred_at, "datetime"
+
+
+def _times_to_us(values: npt.NDArray[np.object_], form: str) -> IntArray:
+    if not len(values):
+        return np.zeros(0, dtype=np.int64)
+    if form == "epoch":
+        return np.rint(values.astype(np.float64) * 1e6).astype(np.int64)
+    if form == "text":
+        parsed = pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601", utc=True)
+        return pd.DatetimeIndex(parsed).as_unit("us").asi8.astype(np.int64)
+    return to_us(list(values), fill=NO_START)
+
+
+def tenant_of(session: Session) -> int:
+    tenant = session.info.get(TENANT_KEY)
+    if tenant is None:
+        raise TenantScopeError("feature loading needs a session bound to a tenant")
+    return int(tenant)
+
+
+def fetch_raw(session: Session, stmt: sa.Select[Any], width: int) -> npt.NDArray[np.object_]:
+    """Rows as a 2-D object array straight from the DBAPI cursor.
+
+    For the million-row event table, SQLAlchemy's Row objects double the load time, so this
+    bypasses the ORM and with it the session's automatic tenant filter: `stmt` must filter
+    every tenant-owned table it reads by `tenant_of(session)` itself (see `load_events`).
+    Every bound value is rendered as a literal: they are ints and validated names only."""
+    connection = session.connection()
+    sql = stmt.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+    rows = connection.exec_driver_sql(sql.string).cursor.fetchall()
+    if not rows:
+        return np.empty((0, width), dtype=object)
+    return np.array(rows, dtype=object).reshape(len(rows), width)
+
+
+def _subject_filter(entities: Entities, ids: IntArray | None) -> tuple[Any, list[Any]]:
+    """The event column naming the subject, and the WHERE clauses selecting these entities."""
+    if entities.subject == "lead":
+        column: Any = Event.lead_id
+        clauses: list[Any] = [Event.lead_id.is_not(None)]
+    else:
+        column = Event.customer_id
+        clauses = [Event.customer_id.is_not(None)]
+    if ids is not None:
+        clauses.append(column.in_([int(i) for i in ids]))
+    return column, clauses
+
+
+def load_events(session: Session, entities: Entities, *, ids: IntArray | None = None) -> Events:
+    """Events of `entities`, or of the entities with these database ids, in one query. A few ids
+    are selected with an IN list; otherwise every event of the entity kind is read with one scan
+    and matched in memory. `present_types` always describes the whole kind, so a build for one
+    entity has the same columns as a build for all."""
+    tenant = tenant_of(session)
+    subset = ids is not None and len(ids) <= MAX_IN_LIST
+    column, clauses = _subject_filter(entities, ids if subset else None)
+    time_expr, form = _time_expression(session)
+    # ticket_id of ticket events, sequence_step of sent emails: one column, read by type.
+    prop = sa.case(
+        (Event.type.in_(TICKET_TYPES), Event.properties["ticket_id"].as_string()),
+        (Event.type == "email_sent", Event.properties["sequence_step"].as_string()),
+        else_=None,
+    )
+    stmt = sa.select(column, Event.type, time_expr, Event.value, prop).where(
+        Event.tenant_id == tenant
+    )
+    if entities.subject == "customer" and entities.kind is not None and not subset:
+        # The join alone selects customer events; adding "customer_id IS NOT NULL" would make
+        # SQLite walk the (customer, time) index and fetch each row out of table order, which
+        # is twice as slow as a scan in storage order.
+        stmt = stmt.join(Customer, Customer.id == Event.customer_id).where(
+            Customer.tenant_id == tenant, Customer.kind == entities.kind
+        )
+    else:
+        stmt = stmt.where(*clauses)
+    raw = fetch_raw(session, stmt, 5)
+    codes = entities.codes_of(raw[:, 0].astype(np.int64))
+    keep = codes >= 0
+    if ids is not None:
+        keep &= np.isin(codes, entities.codes_of(ids))
+    type_codes, uniques = pd.factorize(raw[:, 1], sort=True)
+    type_names = tuple(str(name) for name in uniques)
+    if ids is not None:
+        present = present_event_types(session, entities)
+    else:
+        present = tuple(sorted(type_names[i] for i in np.unique(type_codes[keep]).tolist()))
+    # Properties are read only where they mean something: a few percent of the rows.
+    tickets = np.full(len(raw), None, dtype=object)
+    steps = np.full(len(raw), np.nan)
+    props = raw[:, 4]
+    has_prop = np.flatnonzero(pd.notna(props))
+    is_ticket = np.isin(raw[has_prop, 1], TICKET_TYPES)
+    tickets[has_prop[is_ticket]] = [str(v) for v in props[has_prop[is_ticket]]]
+    steps[has_prop[~is_ticket]] = pd.to_numeric(
+        pd.Series(props[has_prop[~is_ticket]], dtype=object), errors="coerce"
+    ).to_numpy(dtype=np.float64, na_value=np.nan)
+    return Events(
+        code=codes[keep],
+        time=_times_to_us(raw[:, 2], form)[keep],
+        type_code=type_codes.astype(np.int32)[keep],
+        type_names=type_names,
+        value=np.array(raw[:, 3], dtype=np.float64)[keep],
+        ticket=tickets[keep],
+        sequence_step=steps[keep],
+        present_types=present,
+    )
+
+
+def present_event_types(session: Session, entities: Entities) -> tuple[str, ...]:
+    """Event types recorded for this kind of entity anywhere in the tenant."""
+    column, clauses = _subject_filter(entities, None)
+    stmt = sa.select(Event.type).where(*clauses).distinct()
+    if entities.subject == "customer" and entities.kind is not None:
+        stmt = stmt.join(Customer, Customer.id == column).where(Customer.kind == entities.kind)
+    return tuple(sorted(str(t) for t in session.execute(stmt).scalars()))
+
+
+def health_present(session: Session, entities: Entities) -> bool:
+    """Whether any customer of this kind has a health snapshot."""
+    stmt = sa.select(HealthSnapshot.id).limit(1)
+    if entities.kind is not None:
+        stmt = stmt.join(Customer, Customer.id == HealthSnapshot.customer_id).where(
+            Customer.kind == entities.kind
+        )
+    return session.execute(stmt).first() is not None
+
+
+def load_health(session: Session, entities: Entities, *, ids: IntArray | None = None) -> Health:
+    """Health snapshots of `entities` (or of `ids`), in one query (raw, like the events)."""
+    tenant = tenant_of(session)
+    names = ("overall_score", *HEALTH_DIMENSIONS)
+    stmt = sa.select(
+        HealthSnapshot.customer_id,
+        HealthSnapshot.snapshot_date,
+        *[getattr(HealthSnapshot, n) for n in names],
+    ).where(HealthSnapshot.tenant_id == tenant)
+    if ids is not None and len(ids) <= MAX_IN_LIST:
+        stmt = stmt.where(HealthSnapshot.customer_id.in_([int(i) for i in ids]))
+    elif entities.kind is not None:
+        stmt = stmt.join(Customer, Customer.id == HealthSnapshot.customer_id).where(
+            Customer.tenant_id == tenant, Customer.kind == entities.kind
+        )
+    raw = fetch_raw(session, stmt, 2 + len(names))
+    codes = entities.codes_of(raw[:, 0].astype(np.int64))
+    keep = codes >= 0
+    if ids is not None:
+        keep &= np.isin(codes, entities.codes_of(ids))
+    scores = {
+        ("overall" if n == "overall_score" else n): np.array(raw[:, 2 + i], dtype=np.float64)[keep]
+        for i, n in enumerate(names)
+    }
+    return Health(
+        code=codes[keep],
+        time=to_us(pd.Series(raw[:, 1], dtype=object), fill=NO_START)[keep],
+        scores=scores,
+    )

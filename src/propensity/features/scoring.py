@@ -1,0 +1,126 @@
+"""`build_scoring_frame`: the training features for (entity, as_of) rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from propensity.errors import InvalidInput, NotFound
+from propensity.features.attributes import Rows
+from propensity.features.builder import (
+    POINT_IN_TIME,
+    STATIC,
+    compute_features,
+    detect_mode,
+    load_context,
+    resolve_kind,
+    select_columns,
+    stamp,
+    static_time,
+    us_of,
+)
+from propensity.features.definitions import FeatureDefinition, PredictionType
+from propensity.features.policy import ColumnPolicy
+from propensity.features.snapshots import alive
+from propensity.features.windows import FloatArray
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScoringFrame:
+    prediction_type: str
+    kind: str | None
+    mode: str
+    as_of: datetime
+    frame: pd.DataFrame  # one row per entity, the training set's columns
+    definitions: tuple[FeatureDefinition, ...]
+    entity_ids: np.ndarray
+    external_ids: np.ndarray
+    # HEALTH_TREND: the latest overall score before as_of, for the trajectory.
+    current_scores: FloatArray | None = None
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [str(c) for c in self.frame.columns]
+
+
+def build_scoring_frame(
+    session: Session,
+    *,
+    prediction_type: str,
+    kind: str | None = None,
+    entity_ids: Sequence[int] | None = None,
+    as_of: datetime | None = None,
+    mode: str | None = None,
+    column_policy: ColumnPolicy | None = None,
+    features: Sequence[str] | None = None,
+) -> ScoringFrame:
+    """Features of `entity_ids` (any status), or of every entity in the population at `as_of`
+    (alive customers, open leads), as of `as_of` (default: now; for a static data set, the same
+    "now" its training set used).
+
+    `mode` defaults to what the data implies, as in training; pass the model's to be explicit.
+    `features` (the model's feature names) fixes the columns and their order."""
+    ptype = PredictionType.parse(prediction_type)
+    kind = resolve_kind(session, ptype, kind)
+    ids = None if entity_ids is None else np.unique(np.asarray(list(entity_ids), dtype=np.int64))
+    context = load_context(session, prediction_type=ptype, kind=kind, ids=ids)
+    mode = mode or detect_mode(context)
+    if mode not in (POINT_IN_TIME, STATIC):
+        raise InvalidInput(f"Unknown mode {mode!r}; expected point_in_time or static.")
+    entities = context.entities
+    if as_of is not None:
+        t = us_of(as_of)
+    elif mode == STATIC:
+        t = static_time(context, None)
+    else:
+        t = us_of(datetime.now(UTC))
+    if ids is not None:
+        codes = entities.codes_of(ids)
+        missing = ids[codes < 0]
+        if len(missing):
+            noun = "Lead" if entities.subject == "lead" else "Customer"
+            raise NotFound(
+                f"{noun} not found: {', '.join(str(i) for i in missing[:20])}",
+                details={"ids": missing.tolist()},
+            )
+        # Keep the caller's order.
+        codes = entities.codes_of(np.asarray(list(entity_ids or []), dtype=np.int64))
+    elif mode == STATIC:
+        flag = "churned" if entities.subject == "customer" else "converted"
+        still = entities.columns[flag].map(lambda v: v is not True).to_numpy(dtype=bool)
+        if context.customers_only:
+            still &= (
+                entities.columns["account_type"].map(lambda v: v != "PROSPECT").to_numpy(dtype=bool)
+            )
+        codes = np.flatnonzero(still).astype(np.int64)
+    else:
+        codes = alive(entities, t, customers_only=context.customers_only)
+    rows = Rows(code=codes, t=np.full(len(codes), t, dtype=np.int64))
+    policy = column_policy or ColumnPolicy()
+    computed, _ = compute_features(
+        context, rows, point_in_time=mode == POINT_IN_TIME, policy=policy
+    )
+    current = (
+        np.asarray(computed.get("health_score_current"), dtype=float)
+        if "health_score_current" in computed and ptype is PredictionType.HEALTH_TREND
+        else None
+    )
+    frame, definitions = select_columns(computed, features)
+    as_of_time = stamp(t)
+    assert as_of_time is not None
+    return ScoringFrame(
+        prediction_type=ptype.value,
+        kind=kind,
+        mode=mode,
+        as_of=as_of_time,
+        frame=frame,
+        definitions=definitions,
+        entity_ids=entities.ids[codes],
+        external_ids=entities.external_ids[codes],
+        current_scores=current,
+    )
