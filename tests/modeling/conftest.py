@@ -15,7 +15,7 @@ TELCO = Path("/work/shared/data/telco_churn.csv")
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    return np.asarray(1.0 / (1.0 + np.exp(-x)), dtype=np.float64)
 
 
 def mixed_frame(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:

@@ -71,7 +71,7 @@ def test_threshold_maximises_f1() -> None:
     def f1_at(t: float) -> float:
         flagged = probability >= t
         tp = float(np.sum(flagged & (labels == 1)))
-        return 2 * tp / (flagged.sum() + labels.sum())
+        return 2 * tp / float(flagged.sum() + labels.sum())
 
     assert f1 == f1_at(threshold)
     assert all(f1_at(t) <= f1 + 1e-12 for t in np.unique(probability))

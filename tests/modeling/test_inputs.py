@@ -139,6 +139,8 @@ def test_bad_inputs_are_invalid_input() -> None:
     labels = np.tile([0.0, 1.0], 100)
     with pytest.raises(InvalidInput, match="0/1"):
         train_binary(frame=frame, labels=np.full(200, 2.0), features=[spec])
+    with pytest.raises(InvalidInput, match="0/1"):
+        train_binary(frame=frame, labels=np.array(["Yes", "No"] * 100), features=[spec])
     with pytest.raises(InvalidInput, match="lacks declared feature columns: y"):
         train_binary(
             frame=frame,

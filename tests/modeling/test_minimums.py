@@ -54,3 +54,15 @@ def test_regression_needs_rows() -> None:
     with pytest.raises(InsufficientData) as caught:
         train_regression(frame=frame, targets=np.arange(60.0), features=SPECS)
     assert "60 rows" in caught.value.message and "at least 100" in caught.value.message
+
+
+def test_time_split_leaving_too_few_training_positives_is_a_state() -> None:
+    """All positives recent: the newest 20% (the test split) takes most of them."""
+    frame = pd.DataFrame({"x": np.arange(600.0)})
+    labels = np.zeros(600)
+    labels[470:] = 1
+    times = pd.Series(pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(600), unit="h"))
+    with pytest.raises(InsufficientData) as caught:
+        train_binary(frame=frame, labels=labels, features=SPECS, times=times)
+    assert "10 positive and 470 negative" in caught.value.message
+    assert "at least 20" in caught.value.message

@@ -84,11 +84,13 @@ def binary_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(0/1 float labels of the labelled rows, mask of labelled rows). NaN/None means unlabelled."""
     raw = pd.Series(np.asarray(labels, dtype=object))
     keep = raw.notna().to_numpy()
-    values = pd.to_numeric(raw[keep].map(lambda v: float(v)), errors="coerce").to_numpy(
-        dtype=np.float64
-    )
+    problem = InvalidInput("Binary labels must be 0/1 or True/False (NaN for unlabelled rows).")
+    try:
+        values = np.asarray([float(v) for v in raw[keep].tolist()], dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise problem from exc
     if not np.isin(values, (0.0, 1.0)).all():
-        raise InvalidInput("Binary labels must be 0/1 or True/False (NaN for unlabelled rows).")
+        raise problem
     return values, keep
 
 
@@ -121,9 +123,10 @@ def train_binary(
     dev, test = split.development, split.test
     frame_dev = prepared.frame.iloc[dev].reset_index(drop=True)
     y_dev = y_all[dev]
+    minimums.check_development(y_dev, split=split.method)
     preprocessor = Preprocessor.fit(frame_dev, features)
     x_dev = preprocessor.transform(frame_dev)
-    threads = threads_for(x_dev.shape[0], x_dev.shape[1], n_threads)
+    threads = threads_for(n_threads)
     folds = inner_folds(
         n_rows=len(dev),
         strata=y_dev,
@@ -234,5 +237,9 @@ def _family(family: BinaryFamily) -> Family:
 
 
 def _auc_for_quality(metrics: dict[str, Any]) -> float | None:
-    value = metrics.get("roc_auc")
-    return float(value) if isinstance(value, int | float) else None
+    """Held-out ROC-AUC; the inner-validation one when the test split has a single class."""
+    for key in ("roc_auc", "inner_validation_roc_auc"):
+        value = metrics.get(key)
+        if isinstance(value, int | float):
+            return float(value)
+    return None

@@ -11,14 +11,17 @@ import pandas as pd
 from propensity.modeling.specs import FALSE_WORDS, TRUE_WORDS, FeatureKind
 
 DAY_NS = 86_400 * 10**9
+# Up to this many rows a plain Python loop beats pandas' vectorised string methods, whose fixed
+# cost dominates when scoring one row at a time.
+SMALL_BATCH = 64
 
 
 def column_or_missing(frame: pd.DataFrame, name: str) -> pd.Series:
     """The named column, or an all-missing one: a column absent at scoring time is missing data,
     not an error, so one outdated client cannot take scoring down."""
     if name in frame.columns:
-        return frame[name].reset_index(drop=True)
-    return pd.Series([None] * len(frame), dtype=object)
+        return frame[name]
+    return pd.Series([None] * len(frame), dtype=object, index=frame.index)
 
 
 def numeric_values(series: pd.Series, kind: FeatureKind, reference_ns: int | None) -> np.ndarray:
@@ -35,6 +38,8 @@ def numeric_values(series: pd.Series, kind: FeatureKind, reference_ns: int | Non
         return out
     if kind is FeatureKind.BOOLEAN:
         return boolean_values(series)
+    if series.dtype.kind in "fiub":  # plain numpy numbers: no pandas round trip (scoring speed)
+        return np.asarray(series.to_numpy(), dtype=np.float64)
     if pd.api.types.is_bool_dtype(series):
         return series.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
     if pd.api.types.is_numeric_dtype(series) and not isinstance(series.dtype, pd.CategoricalDtype):
@@ -48,10 +53,15 @@ def numeric_values(series: pd.Series, kind: FeatureKind, reference_ns: int | Non
 
 
 def boolean_values(series: pd.Series) -> np.ndarray:
-    if pd.api.types.is_bool_dtype(series) or (
+    numeric_like = pd.api.types.is_bool_dtype(series) or (
         pd.api.types.is_numeric_dtype(series) and not isinstance(series.dtype, pd.CategoricalDtype)
-    ):
-        values = series.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+    )
+    if numeric_like:
+        values = (
+            np.asarray(series.to_numpy(), dtype=np.float64)
+            if series.dtype.kind in "fiub"
+            else series.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+        )
         return np.where(np.isnan(values), np.nan, (values != 0).astype(np.float64))
     out = np.full(len(series), np.nan)
     for i, value in enumerate(series.tolist()):
@@ -89,7 +99,11 @@ def timestamps_ns(series: pd.Series) -> np.ndarray:
 def category_values(series: pd.Series) -> np.ndarray:
     """Category labels as an object array of str, None where missing. Whole floats print as
     integers so a column read as 1.0 at scoring matches the 1 seen in training."""
-    if pd.api.types.is_string_dtype(series) and series.dtype != object:
+    if (
+        len(series) > SMALL_BATCH
+        and pd.api.types.is_string_dtype(series)
+        and series.dtype != object
+    ):
         # Fast path for pandas string columns (what CSV readers produce): no per-value Python.
         text = series.str.strip()
         text = text.mask(text == "")

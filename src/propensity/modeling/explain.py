@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,7 @@ class Explanation:
     def groups(self) -> tuple[FeatureGroup, ...]:
         return GROUPS
 
-    @property
+    @cached_property
     def group_contributions(self) -> np.ndarray:
         """(rows, 4): contributions summed per feature group."""
         out = np.zeros((len(self.raw), len(GROUPS)), dtype=np.float64)

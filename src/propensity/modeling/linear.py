@@ -7,6 +7,7 @@ the bias, which is what makes linear explanations additive."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -103,6 +104,20 @@ def _expand(
 def fit_linear(
     x: np.ndarray, y: np.ndarray, *, onehot: np.ndarray, kind: LinearKind, strength: float
 ) -> LinearModel:
+    return fit_linear_path(x, y, onehot=onehot, kind=kind, grid=(strength,))[0]
+
+
+def fit_linear_path(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    onehot: np.ndarray,
+    kind: LinearKind,
+    grid: Sequence[float],
+) -> list[LinearModel]:
+    """One model per regularisation strength in `grid`, sharing one transform. Logistic fits go
+    from the strongest to the weakest penalty, each warm-started from the previous solution,
+    which is what keeps a grid search over hundreds of one-hot columns fast."""
     numeric = ~onehot
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: handled below
@@ -118,28 +133,53 @@ def fit_linear(
     # Constant columns carry no information; scale 1 keeps them at exactly 0 after centring.
     scale = np.where(scale > 1e-12, scale, 1.0)
     z = (expanded - mean) / scale
-    if kind == "logistic":
-        model = LogisticRegression(C=strength, max_iter=5000, tol=1e-8)
+    solutions = _solve(z, y, kind, grid)
+    return [
+        LinearModel(
+            kind=kind,
+            strength=strength,
+            numeric=numeric,
+            low=low,
+            high=high,
+            median=median,
+            indicator=indicator,
+            mean=mean,
+            scale=scale,
+            coef=coef,
+            intercept=intercept,
+        )
+        for strength, (coef, intercept) in zip(grid, solutions, strict=True)
+    ]
+
+
+def _solve(
+    z: np.ndarray, y: np.ndarray, kind: LinearKind, grid: Sequence[float]
+) -> list[tuple[np.ndarray, float]]:
+    if kind == "ridge":
+        out = []
+        for alpha in grid:
+            ridge = Ridge(alpha=alpha).fit(z, y)
+            out.append(
+                (
+                    np.asarray(ridge.coef_, dtype=np.float64).ravel(),
+                    float(np.ravel(ridge.intercept_)[0]),
+                )
+            )
+        return out
+    if len(np.unique(y)) < 2:
+        # A contiguous time block can hold one class only; the best linear answer is its rate.
+        rate = (float(np.sum(y)) + 0.5) / (len(y) + 1.0)
+        constant = (np.zeros(z.shape[1]), float(np.log(rate / (1 - rate))))
+        return [constant for _ in grid]
+    solutions: dict[float, tuple[np.ndarray, float]] = {}
+    model = LogisticRegression(max_iter=5000, tol=1e-6, warm_start=True)
+    for strength in sorted(grid):
+        model.set_params(C=strength)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             model.fit(z, y)
-        coef = np.asarray(model.coef_[0], dtype=np.float64)
-        intercept = float(model.intercept_[0])
-    else:
-        ridge = Ridge(alpha=strength)
-        ridge.fit(z, y)
-        coef = np.asarray(ridge.coef_, dtype=np.float64).ravel()
-        intercept = float(np.ravel(ridge.intercept_)[0])
-    return LinearModel(
-        kind=kind,
-        strength=strength,
-        numeric=numeric,
-        low=low,
-        high=high,
-        median=median,
-        indicator=indicator,
-        mean=mean,
-        scale=scale,
-        coef=coef,
-        intercept=intercept,
-    )
+        solutions[strength] = (
+            np.asarray(model.coef_[0], dtype=np.float64).copy(),
+            float(model.intercept_[0]),
+        )
+    return [solutions[strength] for strength in grid]

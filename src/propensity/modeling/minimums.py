@@ -4,10 +4,13 @@ API reports), never a silent toy model.
 Binary tasks: at least MIN_ROWS labelled rows and MIN_PER_CLASS of each class. With a 20% test
 split and 5 inner folds, 30 examples of the rarer class leave about 6 in the test split and 5 in
 each inner validation fold: the fewest with which a ROC-AUC or a calibration step means anything
-(the standard error of an AUC near 0.8 with 6 positives is already about 0.08). Fewer, and the
-selection, the calibration and the reported metrics would be noise.
+(Hanley and McNeil's standard error of an AUC near 0.8 with 6 positives is already about 0.1).
+Fewer, and the selection, the calibration and the reported metrics would be noise. After the
+test split is cut, each class also needs MIN_DEVELOPMENT_PER_CLASS development rows (a split by
+time can leave fewer when one class is concentrated in the newest rows).
 Time to event: at least MIN_ROWS rows and MIN_EVENTS observed events (censored rows only bound
-the answer from below, so they cannot replace events).
+the answer from below, so they cannot replace events), MIN_DEVELOPMENT_PER_CLASS of them outside
+the test split.
 Regression: at least MIN_ROWS rows with a target, and a target that varies.
 """
 
@@ -20,6 +23,7 @@ from propensity.errors import InsufficientData
 MIN_ROWS = 100
 MIN_PER_CLASS = 30
 MIN_EVENTS = 30
+MIN_DEVELOPMENT_PER_CLASS = 20
 
 
 def check_binary(labels: np.ndarray) -> None:
@@ -46,6 +50,25 @@ def check_binary(labels: np.ndarray) -> None:
         )
 
 
+def check_development(labels: np.ndarray, *, split: str) -> None:
+    """After the test split is cut, each class still needs MIN_DEVELOPMENT_PER_CLASS rows so that
+    every inner fold trains on both classes; a time split can leave too few (e.g. when all
+    positives are recent)."""
+    positives = int(np.sum(labels == 1))
+    negatives = len(labels) - positives
+    if min(positives, negatives) < MIN_DEVELOPMENT_PER_CLASS:
+        raise InsufficientData(
+            f"After holding out the test split ({split}), the training rows have {positives} "
+            f"positive and {negatives} negative examples; each class needs at least "
+            f"{MIN_DEVELOPMENT_PER_CLASS}.",
+            details={
+                "development_positives": positives,
+                "development_negatives": negatives,
+                "min_development_per_class": MIN_DEVELOPMENT_PER_CLASS,
+            },
+        )
+
+
 def check_survival(observed: np.ndarray) -> None:
     rows = len(observed)
     events = int(np.sum(observed))
@@ -62,6 +85,19 @@ def check_survival(observed: np.ndarray) -> None:
                 "events": events,
                 "min_rows": MIN_ROWS,
                 "min_events": MIN_EVENTS,
+            },
+        )
+
+
+def check_development_events(observed: np.ndarray, *, split: str) -> None:
+    events = int(np.sum(observed))
+    if events < MIN_DEVELOPMENT_PER_CLASS:
+        raise InsufficientData(
+            f"After holding out the test split ({split}), the training rows have {events} "
+            f"observed events; at least {MIN_DEVELOPMENT_PER_CLASS} are needed.",
+            details={
+                "development_events": events,
+                "min_development_events": MIN_DEVELOPMENT_PER_CLASS,
             },
         )
 

@@ -91,6 +91,8 @@ class Preprocessor:
             self.columns.extend(names)
             owners.extend([index] * len(names))
         self.column_feature = np.asarray(owners, dtype=np.int64)
+        # Built once: scoring one row at a time must not rebuild an index per feature.
+        self._levels = [pd.Index(list(plan.levels), dtype=object) for plan in self.plans]
         self.is_onehot = np.asarray([self.plans[i].is_categorical for i in owners], dtype=bool)
 
     @property
@@ -147,14 +149,12 @@ class Preprocessor:
         n = len(decoded[0]) if decoded else 0
         out = np.zeros((n, len(self.columns)), dtype=np.float64)
         col = 0
-        for plan, values in zip(self.plans, decoded, strict=True):
+        for plan, levels, values in zip(self.plans, self._levels, decoded, strict=True):
             if not plan.is_categorical:
                 out[:, col] = values
                 col += 1
                 continue
-            codes = pd.Index(list(plan.levels), dtype=object).get_indexer(
-                pd.Index(values, dtype=object)
-            )
+            codes = levels.get_indexer(pd.Index(values, dtype=object))
             rows = np.flatnonzero(codes >= 0)
             out[rows, col + codes[rows]] = 1.0
             absent = pd.isna(values)

@@ -114,7 +114,7 @@ def train_regression(
     y_dev = y_all[dev]
     preprocessor = Preprocessor.fit(frame_dev, features)
     x_dev = preprocessor.transform(frame_dev)
-    threads = threads_for(x_dev.shape[0], x_dev.shape[1], n_threads)
+    threads = threads_for(n_threads)
     folds = inner_folds(
         n_rows=len(dev),
         strata=None,

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
+from propensity.errors import InvalidInput
+
 DEFAULT_TEST_FRACTION = 0.2
 DEFAULT_INNER_FOLDS = 5
 
@@ -65,6 +67,8 @@ def inner_folds(
     """Cross-fitting folds over the development rows (indices relative to them). With times the
     folds are contiguous time blocks, so rows from one period are never split between training
     and validation; without, stratified shuffled folds."""
+    if n_folds < 2:
+        raise InvalidInput("Cross-fitting needs at least 2 inner folds.")
     rows = np.arange(n_rows)
     if times_ns is not None:
         order = np.argsort(times_ns, kind="stable")

@@ -159,9 +159,10 @@ def train_survival(
     dev, test = split.development, split.test
     frame_dev = prepared.frame.iloc[dev].reset_index(drop=True)
     d_dev, e_dev = durations[dev], events[dev]
+    minimums.check_development_events(e_dev, split=split.method)
     preprocessor = Preprocessor.fit(frame_dev, features)
     x_dev = preprocessor.transform(frame_dev)
-    threads = threads_for(x_dev.shape[0], x_dev.shape[1], n_threads)
+    threads = threads_for(n_threads)
     folds = inner_folds(
         n_rows=len(dev),
         strata=e_dev.astype(np.float64),

@@ -16,7 +16,7 @@ from propensity.errors import InvalidInput
 from propensity.modeling.confidence import FeatureReference, build_references
 from propensity.modeling.encoding import timestamps_ns
 from propensity.modeling.ensemble import MarginModel
-from propensity.modeling.linear import LinearKind, LinearModel, fit_linear
+from propensity.modeling.linear import LinearKind, LinearModel, fit_linear, fit_linear_path
 from propensity.modeling.preprocessing import Preprocessor
 from propensity.modeling.selection import Family, Selection, select_family
 from propensity.modeling.specs import FeatureSpec, validate_specs
@@ -144,22 +144,23 @@ def fit_and_select(
     strength_scores: dict[str, float] = {}
     if want_linear and linear is not None:
         progress(linear.kind, 0.45)
-        for k, candidate in enumerate(linear.grid):
-            oof = np.full(len(x_dev), np.nan)
-            for train_rows, valid_rows in folds:
-                model = fit_linear(
-                    x_dev[train_rows],
-                    linear.target[train_rows],
-                    onehot=preprocessor.is_onehot,
-                    kind=linear.kind,
-                    strength=candidate,
-                )
-                oof[valid_rows] = model.margin(x_dev[valid_rows])
+        oofs = {strength: np.full(len(x_dev), np.nan) for strength in linear.grid}
+        for k, (train_rows, valid_rows) in enumerate(folds):
+            path = fit_linear_path(
+                x_dev[train_rows],
+                linear.target[train_rows],
+                onehot=preprocessor.is_onehot,
+                kind=linear.kind,
+                grid=linear.grid,
+            )
+            for model in path:
+                oofs[model.strength][valid_rows] = model.margin(x_dev[valid_rows])
+            progress(linear.kind, 0.45 + 0.25 * (k + 1) / len(folds))
+        for candidate, oof in oofs.items():
             score = loss(oof)
             strength_scores[f"{candidate:g}"] = score
             if score < best_linear:
                 best_linear, linear_oof, strength = score, oof, candidate
-            progress(linear.kind, 0.45 + 0.25 * (k + 1) / len(linear.grid))
     progress("blend", 0.72)
     extra: dict[str, Any] = {"inner_folds": len(folds), "development_rows": len(x_dev)}
     if tree_cv is not None:
