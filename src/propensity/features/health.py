@@ -13,7 +13,15 @@ import numpy as np
 from propensity.features.attributes import Rows
 from propensity.features.definitions import FeatureGroup, FeatureSet, Source, numeric
 from propensity.features.loading import HEALTH_DIMENSIONS, Health
-from propensity.features.windows import US_PER_DAY, FloatArray, IntArray, Stream, days
+from propensity.features.windows import (
+    US_PER_DAY,
+    FloatArray,
+    IntArray,
+    Stream,
+    days,
+    entity_cumsum,
+    window_sum,
+)
 
 CHANGE_DAYS = (30, 60, 90)
 SLOPE_DAYS = 90
@@ -31,10 +39,12 @@ class HealthHistory:
         self.stream = Stream(code=health.code, time=health.time)
         order = np.lexsort((health.time, health.code))
         self.scores = {name: values[order] for name, values in health.scores.items()}
-        x = (self.stream.time - (self.stream.time.min() if len(health) else 0)) / US_PER_DAY
-        self._x = x
-        # Prefix sums for least-squares slopes over any window, per score.
-        self._sums = {name: _prefix(x, values) for name, values in self.scores.items()}
+        # Days since the entity's first snapshot: small numbers, and the same whichever other
+        # entities were loaded.
+        first = self.stream.time[self.stream.start(self.stream.code)] if len(health) else 0
+        x = (self.stream.time - first) / US_PER_DAY
+        # Running sums per entity for least-squares slopes over any window, per score.
+        self._sums = {name: _running(self.stream.code, x, y) for name, y in self.scores.items()}
 
     def __len__(self) -> int:
         return len(self.stream)
@@ -56,8 +66,9 @@ class HealthHistory:
     def slope_between(self, name: str, code: IntArray, lo: IntArray, hi: IntArray) -> FloatArray:
         """Least-squares slope of the score per 30 days over snapshots in [lo, hi); NaN with
         fewer than 3 snapshots."""
+        start = self.stream.start(code)
         a, b = self.stream.position(code, lo), self.stream.position(code, hi)
-        n, sx, sy, sxx, sxy = (s[b] - s[a] for s in self._sums[name])
+        n, sx, sy, sxx, sxy = (window_sum(s, start, a, b) for s in self._sums[name])
         with np.errstate(divide="ignore", invalid="ignore"):
             var = sxx - sx * sx / n
             slope = (sxy - sx * sy / n) / var
@@ -78,14 +89,10 @@ class HealthHistory:
         return np.where(gap <= tolerance, value, np.nan)
 
 
-def _prefix(x: FloatArray, y: FloatArray) -> tuple[FloatArray, ...]:
+def _running(code: IntArray, x: FloatArray, y: FloatArray) -> tuple[FloatArray, ...]:
     ok = ~np.isnan(y)
     xs, ys = np.where(ok, x, 0.0), np.where(ok, y, 0.0)
-
-    def cum(v: FloatArray) -> FloatArray:
-        return np.concatenate(([0.0], np.cumsum(v)))
-
-    return cum(ok.astype(float)), cum(xs), cum(ys), cum(xs * xs), cum(xs * ys)
+    return tuple(entity_cumsum(code, v) for v in (ok.astype(float), xs, ys, xs * xs, xs * ys))
 
 
 def add_health_features(out: FeatureSet, history: HealthHistory, rows: Rows) -> None:

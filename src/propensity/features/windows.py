@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -65,7 +66,7 @@ class Stream:
         self._cumsum: FloatArray | None = None
         if value is not None:
             ordered = np.nan_to_num(np.asarray(value, dtype=np.float64)[order])
-            self._cumsum = np.concatenate(([0.0], np.cumsum(ordered)))
+            self._cumsum = entity_cumsum(self.code, ordered)
 
     def __len__(self) -> int:
         return len(self.time)
@@ -91,8 +92,9 @@ class Stream:
         """Summed values of the events in [lo, hi)."""
         if self._cumsum is None:
             raise ValueError("this stream carries no values")
-        a, b = self.position(code, lo), self.position(code, hi)
-        return np.where(b > a, self._cumsum[b] - self._cumsum[np.minimum(a, b)], 0.0)
+        return window_sum(
+            self._cumsum, self.start(code), self.position(code, lo), self.position(code, hi)
+        )
 
     def last_before(self, code: IntArray, t: IntArray) -> tuple[IntArray, BoolArray]:
         """Index of the entity's last event before t, and whether there is one."""
@@ -115,6 +117,26 @@ class Stream:
         return np.where(found, self.time[idx], NO_START)
 
 
+def entity_cumsum(code: IntArray, values: FloatArray) -> FloatArray:
+    """Running sums restarted at each entity (`code` sorted). A window sum then depends only on
+    that entity's own values: a global running sum would round differently depending on which
+    other entities were loaded, and scoring one entity must give exactly the training value."""
+    if not len(values):
+        return np.zeros(0)
+    sums = pd.Series(values).groupby(code, sort=False).cumsum()
+    return np.asarray(sums, dtype=np.float64)
+
+
+def window_sum(cumsum: FloatArray, start: IntArray, a: IntArray, b: IntArray) -> FloatArray:
+    """Sum of entries [a, b) of one entity's segment beginning at `start`, from its running
+    sums."""
+    if not len(cumsum):
+        return np.zeros(len(a))
+    upper = np.where(b > start, cumsum[np.maximum(b - 1, 0)], 0.0)
+    lower = np.where(a > start, cumsum[np.maximum(a - 1, 0)], 0.0)
+    return np.where(b > a, upper - lower, 0.0)
+
+
 def days_between(later: IntArray, earlier: IntArray) -> FloatArray:
     """(later - earlier) in days; NaN where either side is a sentinel."""
     valid = (earlier != NO_START) & (earlier != NO_END) & (later != NO_START) & (later != NO_END)
@@ -127,11 +149,15 @@ def weekly_slope(stream: Stream, code: IntArray, t: IntArray, *, weeks: int) -> 
     """Least-squares slope of weekly event counts over the `weeks` weeks before t (events per
     week, per week). Positive when activity is growing."""
     bounds = [stream.position(code, t - k * days(7)) for k in range(weeks, -1, -1)]
-    counts = np.stack([bounds[i + 1] - bounds[i] for i in range(weeks)], axis=1).astype(float)
     x = np.arange(weeks, dtype=float)
     xc = x - x.mean()
-    slope: FloatArray = (counts - counts.mean(axis=1, keepdims=True)) @ xc / float(xc @ xc)
-    return slope
+    # Element-wise sums in a fixed order (a matrix product may round differently with the
+    # number of rows, and a row's value must not depend on which other rows are computed).
+    slope = np.zeros(len(code))
+    for week in range(weeks):
+        slope += xc[week] * (bounds[week + 1] - bounds[week])
+    out: FloatArray = slope / float(xc @ xc)
+    return out
 
 
 def log_ratio_trend(
