@@ -6,6 +6,15 @@ explained model. No database and no HTTP; every argument is keyword-only.
     train_regression(frame=, targets=, features=, ...) -> RegressionModel
     load_model(blob) -> BinaryModel | SurvivalModel | RegressionModel
 
+The binary and regression trainers take `family` (binary: "auto" | "xgboost" | "logistic" |
+"blend"; regression: "auto" | "xgboost" | "ridge" | "blend"). Every trainer takes `test_fraction`
+(0.2; 0 turns the internal test split off for callers that evaluate elsewhere),
+`inner_folds_count` (5) and `n_threads` (XGBoost threads, 1 by default: see threads.py).
+`progress(stage, fraction)` receives the stages preprocessing, xgboost, logistic (or ridge),
+blend, refit, calibration, evaluation, statistics and done, with a non-decreasing fraction in
+[0, 1]; an exception raised by the callback aborts training (that is how a job is cancelled).
+Rows whose label is missing (NaN) are left out and counted in `training`.
+
 Splits
     A held-out test split (20% by default) is cut first: the newest rows when `times` is given,
     otherwise a stratified random split. Everything below (preprocessing fit, early stopping,

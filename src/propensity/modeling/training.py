@@ -144,7 +144,7 @@ def fit_and_select(
     strength_scores: dict[str, float] = {}
     if want_linear and linear is not None:
         progress(linear.kind, 0.45)
-        oofs = {strength: np.full(len(x_dev), np.nan) for strength in linear.grid}
+        oofs = {c: np.full(len(x_dev), np.nan) for c in linear.grid}
         for k, (train_rows, valid_rows) in enumerate(folds):
             path = fit_linear_path(
                 x_dev[train_rows],
