@@ -11,8 +11,8 @@ import pytest
 
 from propensity.db import Database
 from propensity.features import build_scoring_frame, lead_feature_groups
+from propensity.features.lead_columns import title_seniority
 from propensity.features.lead_profile import PROFILE_KEYS
-from propensity.features.leads import title_seniority
 from tests.features.helpers import T, account_scenario, lead_scenario
 
 

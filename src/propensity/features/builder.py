@@ -24,7 +24,8 @@ from propensity.features.attributes import Rows, add_column_features, add_email_
 from propensity.features.customers import add_event_features, add_time_features
 from propensity.features.definitions import FeatureDefinition, FeatureSet, PredictionType
 from propensity.features.health import HealthHistory, add_health_features
-from propensity.features.leads import add_lead_activity, add_lead_demographics
+from propensity.features.lead_columns import add_lead_demographics
+from propensity.features.leads import add_lead_activity
 from propensity.features.loading import (
     Entities,
     Events,

@@ -1,4 +1,5 @@
-"""Lead features at snapshot times: the lead-ml document's four groups, plus a few extras.
+"""Lead activity features at snapshot times: the lead-ml document's behavioral, temporal and
+engagement groups, plus a few extras (the demographic group is in lead_columns.py).
 
 Features with an `api_name` are the ones `GET /leads/:id/ml/features` returns (lead_profile.py
 reads them from the same frame). Counts are over the lead's whole life before t (a lead's
@@ -7,12 +8,9 @@ history is short); windows are stated where they apply.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
-import pandas as pd
 
-from propensity.features.attributes import Rows, add_email_domain_type
+from propensity.features.attributes import Rows
 from propensity.features.definitions import (
     CHANNELS,
     HIGH_VALUE_TYPES,
@@ -21,29 +19,14 @@ from propensity.features.definitions import (
     FeatureKind,
     FeatureSet,
     Source,
-    boolean,
-    categorical,
 )
 from propensity.features.loading import Entities
 from propensity.features.streams import EventStreams
 from propensity.features.windows import NO_START, US_PER_DAY, FloatArray, Stream, days
 
-_DEMO, _BEH, _TEMP, _ENG = (
-    FeatureGroup.DEMOGRAPHIC,
-    FeatureGroup.BEHAVIORAL,
-    FeatureGroup.TEMPORAL,
-    FeatureGroup.ENGAGEMENT,
-)
-_E, _C = Source.EVENTS, Source.COLUMN
+_BEH, _TEMP, _ENG = FeatureGroup.BEHAVIORAL, FeatureGroup.TEMPORAL, FeatureGroup.ENGAGEMENT
+_E = Source.EVENTS
 
-SENIORITY_RULES = (
-    ("vp", re.compile(r"\bvp\b|\bsvp\b|\bevp\b|vice[ -]president")),
-    ("c_level", re.compile(r"\bchief\b|\bc[a-z]o\b|founder|president|\bowner\b")),
-    ("director", re.compile(r"director|\bhead\b")),
-    ("manager", re.compile(r"manager|\blead\b|supervisor")),
-)
-COMPANY_SIZE_ATTRIBUTES = ("company_size", "employee_count", "employees", "num_employees")
-SIZE_BUCKETS = ((50, "small"), (1000, "medium"), (10000, "large"))
 RECENCY_DAYS = 14.0
 # Weights of totalEngagementScore: effort and intent per action.
 ENGAGEMENT_WEIGHTS = {
@@ -58,87 +41,6 @@ ENGAGEMENT_WEIGHTS = {
 }
 ENGAGEMENT_SCALE = 40.0
 ACTIVE_SEQUENCE_DAYS = 14
-
-
-def title_seniority(titles: pd.Series) -> pd.Series:
-    def level(title: object) -> str:
-        if not isinstance(title, str) or not title.strip():
-            return "unknown"
-        lowered = title.lower()
-        for name, rule in SENIORITY_RULES:
-            if rule.search(lowered):
-                return name
-        return "individual_contributor"
-
-    return titles.map(level).astype(object)
-
-
-def company_size_estimate(attributes: pd.DataFrame) -> pd.Series:
-    def bucket(value: object) -> str | None:
-        if isinstance(value, bool) or value is None:
-            return None
-        if isinstance(value, int | float):
-            number = float(value)
-        else:
-            match = re.search(r"\d[\d,]*", str(value))
-            if not match:
-                text = str(value).strip().lower()
-                return text if text in {"small", "medium", "large", "enterprise"} else None
-            number = float(match.group().replace(",", ""))
-        if number != number:
-            return None
-        return next((name for limit, name in SIZE_BUCKETS if number < limit), "enterprise")
-
-    out = pd.Series(["unknown"] * len(attributes), dtype=object)
-    for name in COMPANY_SIZE_ATTRIBUTES:
-        if name in attributes.columns:
-            sized = attributes[name].map(bucket)
-            out = out.where(~((out == "unknown") & sized.notna()), sized)
-    return out
-
-
-def _present(values: pd.Series) -> np.ndarray:
-    return values.map(lambda v: isinstance(v, str) and bool(v.strip())).to_numpy(dtype=float)
-
-
-def add_lead_demographics(out: FeatureSet, entities: Entities, rows: Rows) -> None:
-    cols, code = entities.columns, rows.code
-    for name, api, what in (
-        ("has_company", "hasCompany", "company"),
-        ("has_title", "hasTitle", "title"),
-        ("has_phone", "hasPhone", "phone"),
-    ):
-        out.add(
-            boolean(name, _DEMO, f"The lead has a {what}", f"{what} is not empty", _C, api),
-            _present(cols[what])[code],
-        )
-    add_email_domain_type(out, entities, rows, api=True)
-    out.add(
-        categorical(
-            "title_seniority",
-            _DEMO,
-            "Seniority from the title: c_level, vp, director, manager, individual_contributor, "
-            "unknown",
-            "first match on the lower-cased title: VP/vice president -> vp; chief, C?O, founder, "
-            "president, owner -> c_level; director, head -> director; manager, lead, supervisor "
-            "-> manager; any other title -> individual_contributor; none -> unknown",
-            _C,
-            "titleSeniority",
-        ),
-        title_seniority(cols["title"]).to_numpy(dtype=object)[code],
-    )
-    out.add(
-        categorical(
-            "company_size_estimate",
-            _DEMO,
-            "Company size: small (<50), medium (<1000), large (<10000), enterprise, unknown",
-            f"from the first of the attributes {', '.join(COMPANY_SIZE_ATTRIBUTES)} with a "
-            "number (a range such as '51-200' uses its first number)",
-            _C,
-            "companySizeEstimate",
-        ),
-        company_size_estimate(entities.attributes).to_numpy(dtype=object)[code],
-    )
 
 
 def _add(

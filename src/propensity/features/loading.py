@@ -295,7 +295,8 @@ def load_events(session: Session, entities: Entities, *, ids: IntArray | None = 
         keep &= np.isin(codes, entities.codes_of(ids))
     type_codes, uniques = pd.factorize(raw[:, 1], sort=True)
     type_names = tuple(str(name) for name in uniques)
-    if ids is not None:
+    if ids is not None and entities.subject == "customer":
+        # Customer features exist per event type present; lead features are fixed.
         present = present_event_types(session, entities)
     else:
         present = tuple(sorted(type_names[i] for i in np.unique(type_codes[keep]).tolist()))
