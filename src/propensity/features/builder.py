@@ -40,7 +40,7 @@ from propensity.features.loading import (
 from propensity.features.policy import ColumnPolicy
 from propensity.features.snapshots import DataRange, has_dated_outcomes, has_flag_outcomes
 from propensity.features.streams import EventStreams
-from propensity.features.windows import NO_START, FloatArray, IntArray
+from propensity.features.windows import NO_START, IntArray
 
 POINT_IN_TIME = "point_in_time"
 STATIC = "static"
@@ -204,7 +204,3 @@ def select_columns(
     for name in unknown:
         frame[name] = np.nan
     return frame[list(names)], tuple(definitions[n] for n in names if n in definitions)
-
-
-def as_float(values: FloatArray | np.ndarray) -> FloatArray:
-    return np.asarray(values, dtype=np.float64)

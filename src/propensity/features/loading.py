@@ -1,9 +1,11 @@
 """One query per table into numpy/pandas: entities, their events, health snapshots.
 
-Every query goes through the tenant-scoped ORM session, so rows of other tenants are never read.
-Event timestamps, the bulk of the data, are fetched in a form that converts without a Python
-object per row where the backend allows (SQLite: the stored ISO text, parsed by pandas in C;
-PostgreSQL: epoch seconds as a double).
+Entities (thousands of rows, JSON attributes) go through the tenant-scoped ORM session. Events
+and health snapshots (up to millions of rows) are read straight from the DBAPI cursor with an
+explicit `tenant_id` filter on every table in the statement (`fetch_raw`), since that path
+bypasses the session's automatic scoping. Event timestamps come in a form that converts
+without a Python object per row where the backend allows (SQLite: the stored ISO text, parsed
+by pandas in C; PostgreSQL: epoch seconds as a double).
 """
 
 from __future__ import annotations

@@ -137,14 +137,6 @@ def window_sum(cumsum: FloatArray, start: IntArray, a: IntArray, b: IntArray) ->
     return np.where(b > a, upper - lower, 0.0)
 
 
-def days_between(later: IntArray, earlier: IntArray) -> FloatArray:
-    """(later - earlier) in days; NaN where either side is a sentinel."""
-    valid = (earlier != NO_START) & (earlier != NO_END) & (later != NO_START) & (later != NO_END)
-    out = np.full(len(later), np.nan)
-    out[valid] = (later[valid] - earlier[valid]) / US_PER_DAY
-    return out
-
-
 def weekly_slope(stream: Stream, code: IntArray, t: IntArray, *, weeks: int) -> FloatArray:
     """Least-squares slope of weekly event counts over the `weeks` weeks before t (events per
     week, per week). Positive when activity is growing."""
