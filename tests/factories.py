@@ -58,3 +58,43 @@ def make_tenant_user(
         )
         token = token_for(user=user, key=settings.signing_key(), lifetime=timedelta(minutes=30))
         return TenantUser(tenant.id, tenant.slug, user.id, user.email, user.role, token)
+
+
+def make_simulated_tenant(
+    database: Database,
+    settings: Settings,
+    *,
+    slug: str = "sim",
+    accounts: int = 0,
+    subscribers: int = 0,
+    leads: int = 0,
+    seed: int = 11,
+) -> TenantUser:
+    """A tenant filled by the demo simulator (small sizes), with an admin user."""
+    import datetime as dt
+
+    from propensity.crm.service import import_frame
+    from propensity.simulator import SimulationConfig, simulate
+
+    user = make_tenant_user(database, settings, slug=slug)
+    data = simulate(
+        SimulationConfig(
+            seed=seed,
+            end=dt.date(2026, 6, 1),
+            n_accounts=accounts,
+            n_subscribers=subscribers,
+            n_leads=leads,
+            n_deals=0,
+        )
+    )
+    with database.tenant_session(user.tenant_id) as session:
+        for frame, kind in (
+            (data.accounts, "customers"),
+            (data.subscribers, "customers"),
+            (data.leads, "leads"),
+            (data.health, "health"),
+            (data.events, "events"),
+        ):
+            if len(frame):
+                import_frame(session, kind=kind, frame=frame)
+    return user

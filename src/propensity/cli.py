@@ -180,6 +180,8 @@ def demo_command(
             f"demo ready in {result.seconds:.0f} s: "
             + ", ".join(f"{count:,} {name}" for name, count in result.rows.items())
         )
+        for model, summary in result.models.items():
+            console.print(f"  {model}: {summary}")
     console.print(f"admin login: [bold]{result.admin_email}[/bold]")
     if result.admin_password:
         console.print(f"admin password (shown once): [bold]{result.admin_password}[/bold]")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 import sqlalchemy as sa
@@ -38,6 +39,16 @@ IMPORT_ORDER = (
 )
 
 
+# What the demo trains, in order: (prediction type, customer kind).
+MODELS = (
+    ("CHURN", "account"),
+    ("CHURN", "subscriber"),
+    ("HEALTH_TREND", "account"),
+    ("CONVERSION", None),
+    ("TIME_TO_CLOSE", None),
+)
+
+
 @dataclass(frozen=True, kw_only=True)
 class DemoResult:
     tenant_id: int
@@ -46,6 +57,7 @@ class DemoResult:
     created: bool
     seconds: float
     rows: dict[str, int]
+    models: dict[str, str] = field(default_factory=dict)
 
 
 def _progress(console: Console) -> Progress:
@@ -108,6 +120,47 @@ def _generate_and_import(
     return rows
 
 
+def _bar_updater(bars: Progress, task: TaskID) -> Callable[[str, float], None]:
+    def update(_stage: str, fraction: float) -> None:
+        bars.update(task, completed=fraction)
+
+    return update
+
+
+def _train_and_score(database: Database, tenant_id: int, console: Console) -> dict[str, str]:
+    """Trains every demo model and scores the live population with it.
+
+    A model the data cannot support (too few examples at a small --scale) is reported and
+    skipped: the demo still serves everything else.
+    """
+    from propensity.errors import PropensityError
+    from propensity.predictions.service import score_and_record
+    from propensity.training.service import train_prediction_type
+
+    models: dict[str, str] = {}
+    with _progress(console) as bars:
+        for prediction_type, kind in MODELS:
+            label = f"{prediction_type.lower()}" + (f" ({kind})" if kind else "")
+            task = bars.add_task(f"training {label}", total=1.0)
+            try:
+                outcome = train_prediction_type(
+                    database,
+                    tenant_id=tenant_id,
+                    prediction_type=prediction_type,
+                    kind=kind,
+                    progress=_bar_updater(bars, task),
+                )
+                with database.tenant_session(tenant_id) as session:
+                    run = score_and_record(session, prediction_type=prediction_type, kind=kind)
+            except PropensityError as exc:
+                models[label] = f"skipped: {exc.message}"
+                bars.update(task, description=f"skipped {label}", completed=1.0)
+                continue
+            models[label] = f"{outcome.algorithm} {outcome.version}, {len(run.results):,} scored"
+            bars.update(task, completed=1.0)
+    return models
+
+
 def run_demo(
     *,
     settings: Settings,
@@ -115,6 +168,7 @@ def run_demo(
     config: SimulationConfig,
     reset: bool = False,
     console: Console | None = None,
+    train: bool = True,
 ) -> DemoResult:
     console = console or Console()
     started = time.perf_counter()
@@ -143,6 +197,7 @@ def run_demo(
     tenant_id, email, password = _create_tenant_and_admin(database, settings)
     try:
         rows = _generate_and_import(database, tenant_id, config, console)
+        models = _train_and_score(database, tenant_id, console) if train else {}
     except BaseException:
         # A half-built demo would be kept by the next run; remove it so that run starts over.
         _reset_tenant(database, DEMO_TENANT)
@@ -154,6 +209,7 @@ def run_demo(
         created=True,
         seconds=time.perf_counter() - started,
         rows=rows,
+        models=models,
     )
 
 

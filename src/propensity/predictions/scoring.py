@@ -1,0 +1,178 @@
+"""Scoring: the active model applied to entities, with exact explanations and confidence.
+
+Single and batch scoring are the same code: one entity is a batch of one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from propensity.db import utcnow
+from propensity.errors import Unavailable
+from propensity.features import ScoringFrame, build_scoring_frame
+from propensity.modeling import AnyModel, BinaryModel, RegressionModel, SurvivalModel, load_model
+from propensity.registry.models import ModelVersion, PredictionType
+from propensity.registry.service import active_version, artifact_cache
+from propensity.training.service import parse_trainable, population_of
+
+# Contributions kept per prediction: the largest by magnitude. Group sums and the bias are
+# kept whole, so the stored explanation still adds up exactly to the model's output.
+TOP_CONTRIBUTIONS = 12
+# Health trajectory: a predicted change within this many points is "stable".
+TRAJECTORY_TOLERANCE = 3.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scored:
+    entity_id: int
+    external_id: str
+    probability: float | None
+    predicted_value: float | None
+    confidence: float
+    outputs: dict[str, Any]
+    contributions: dict[str, Any]
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScoringRun:
+    version: ModelVersion
+    as_of: datetime
+    results: list[Scored]
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, np.generic):
+        return _jsonable(value.item())
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+def trajectory(current: float | None, predicted: float) -> str:
+    if current is None or math.isnan(current):
+        return "unknown"
+    change = predicted - current
+    if change > TRAJECTORY_TOLERANCE:
+        return "improving"
+    if change < -TRAJECTORY_TOLERANCE:
+        return "declining"
+    return "stable"
+
+
+def resolve_model(
+    session: Session, *, prediction_type: str, kind: str | None = None
+) -> tuple[ModelVersion, AnyModel]:
+    ptype = parse_trainable(prediction_type)
+    population = population_of(ptype, kind)
+    version = active_version(
+        session,
+        prediction_type=ptype.value,
+        population=None if ptype is PredictionType.CHURN and kind is None else population,
+    )
+    if version is None:
+        raise Unavailable(
+            f"No trained {ptype.value} model is active for {population}s yet: train one first",
+            code="MODEL_UNAVAILABLE",
+            details={"predictionType": ptype.value, "population": population},
+        )
+    return version, artifact_cache.get(session, version=version, loader=load_model)
+
+
+def _outputs(
+    model: AnyModel, frame: ScoringFrame, version: ModelVersion
+) -> tuple[np.ndarray | None, np.ndarray | None, list[dict[str, Any]]]:
+    data = frame.frame
+    rows = len(data)
+    outputs: list[dict[str, Any]]
+    if isinstance(model, BinaryModel):
+        probability = model.predict_proba(data)
+        outputs = [
+            {"threshold": model.threshold, "flagged": bool(p >= model.threshold)}
+            for p in probability
+        ]
+        return probability, None, outputs
+    if isinstance(model, SurvivalModel):
+        median = model.predict_median(data)
+        low, high = model.predict_interval(data)
+        horizon = float(version.horizon_days or 90)
+        within = model.probability_within(data, horizon)
+        outputs = [
+            {"p10Days": float(low[i]), "p90Days": float(high[i]), "horizonDays": horizon}
+            for i in range(rows)
+        ]
+        return within, median, outputs
+    assert isinstance(model, RegressionModel)
+    predicted = model.predict(data)
+    low, high = model.predict_interval(data)
+    current = frame.current_scores if frame.current_scores is not None else np.full(rows, np.nan)
+    outputs = [
+        {
+            "currentScore": _jsonable(float(current[i])),
+            "low": float(low[i]),
+            "high": float(high[i]),
+            "trajectory": trajectory(float(current[i]), float(predicted[i])),
+        }
+        for i in range(rows)
+    ]
+    return None, predicted, outputs
+
+
+def score_entities(
+    session: Session,
+    *,
+    prediction_type: str,
+    kind: str | None = None,
+    entity_ids: list[int] | None = None,
+    as_of: datetime | None = None,
+) -> ScoringRun:
+    """Scores the given entities (or the whole live population) with the active model."""
+    version, model = resolve_model(session, prediction_type=prediction_type, kind=kind)
+    as_of = as_of or utcnow()
+    frame = build_scoring_frame(
+        session,
+        prediction_type=version.prediction_type,
+        kind=None if version.population == "lead" else version.population,
+        entity_ids=entity_ids,
+        as_of=as_of,
+        mode=str(version.training_summary.get("mode") or "") or None,
+        features=[spec.name for spec in model.features],
+    )
+    if len(frame.frame) == 0:
+        return ScoringRun(version=version, as_of=as_of, results=[])
+    probability, predicted, outputs = _outputs(model, frame, version)
+    explanation = model.explain(frame.frame)
+    confidence = model.confidence(frame.frame)
+    results = []
+    for i in range(len(frame.frame)):
+        row = explanation.row(i)
+        top = dict(list(row["contributions"].items())[:TOP_CONTRIBUTIONS])
+        values = {name: _jsonable(frame.frame.iloc[i][name]) for name in top}
+        results.append(
+            Scored(
+                entity_id=int(frame.entity_ids[i]),
+                external_id=str(frame.external_ids[i]),
+                probability=None if probability is None else float(probability[i]),
+                predicted_value=None if predicted is None else float(predicted[i]),
+                confidence=float(confidence[i]),
+                outputs=outputs[i],
+                contributions={
+                    "space": row["space"],
+                    "bias": row["bias"],
+                    "raw": row["raw"],
+                    "features": top,
+                    "groups": row["groups"],
+                },
+                values=values,
+            )
+        )
+    return ScoringRun(version=version, as_of=as_of, results=results)

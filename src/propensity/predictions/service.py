@@ -1,0 +1,99 @@
+"""Recording predictions: validity windows, superseding, history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from propensity.crm.writer import session_tenant
+from propensity.predictions.models import Prediction, PredictionStatus
+from propensity.predictions.scoring import ScoringRun, score_entities
+
+# How long a prediction stays valid before it is recomputed (issue #3: 24 hours for leads,
+# 30 days for accounts and subscribers). Per-tenant overrides come with the settings API.
+DEFAULT_VALIDITY = {
+    "CHURN": timedelta(days=30),
+    "HEALTH_TREND": timedelta(days=30),
+    "CONVERSION": timedelta(hours=24),
+    "TIME_TO_CLOSE": timedelta(hours=24),
+    "SCORE": timedelta(hours=24),
+    "PRIORITY": timedelta(hours=24),
+}
+INSERT_CHUNK = 2000
+
+
+def expire_predictions(session: Session, *, now: datetime) -> int:
+    """Marks ACTIVE predictions past their validity as EXPIRED; returns how many."""
+    result = session.execute(
+        sa.update(Prediction)
+        .where(Prediction.status == PredictionStatus.ACTIVE.value, Prediction.valid_until <= now)
+        .values(status=PredictionStatus.EXPIRED.value)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def record_run(
+    session: Session, *, run: ScoringRun, explanations: Sequence[str | None] | None = None
+) -> int:
+    """Stores every result of `run` as a new ACTIVE prediction and supersedes the older ones
+    of the same type and entity. Returns the number of predictions written."""
+    if not run.results:
+        return 0
+    version = run.version
+    subject = Prediction.lead_id if version.population == "lead" else Prediction.customer_id
+    subject_key = "lead_id" if version.population == "lead" else "customer_id"
+    ids = [r.entity_id for r in run.results]
+    for start in range(0, len(ids), INSERT_CHUNK):
+        session.execute(
+            sa.update(Prediction)
+            .where(
+                Prediction.prediction_type == version.prediction_type,
+                Prediction.status == PredictionStatus.ACTIVE.value,
+                subject.in_(ids[start : start + INSERT_CHUNK]),
+            )
+            .values(status=PredictionStatus.SUPERSEDED.value)
+            .execution_options(synchronize_session=False)
+        )
+    valid_until = run.as_of + DEFAULT_VALIDITY[version.prediction_type]
+    tenant_id = session_tenant(session)
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "prediction_type": version.prediction_type,
+            subject_key: r.entity_id,
+            "model_version_id": version.id,
+            "probability": r.probability,
+            "predicted_value": r.predicted_value,
+            "confidence": r.confidence,
+            "outputs": r.outputs,
+            "contributions": {**r.contributions, "values": r.values},
+            "explanation": explanations[i] if explanations else None,
+            "predicted_at": run.as_of,
+            "valid_until": valid_until,
+            "status": PredictionStatus.ACTIVE.value,
+            "served_by": "champion",
+        }
+        for i, r in enumerate(run.results)
+    ]
+    for start in range(0, len(rows), INSERT_CHUNK):
+        session.execute(sa.insert(Prediction), rows[start : start + INSERT_CHUNK])
+    return len(rows)
+
+
+def score_and_record(
+    session: Session,
+    *,
+    prediction_type: str,
+    kind: str | None = None,
+    entity_ids: list[int] | None = None,
+    as_of: datetime | None = None,
+) -> ScoringRun:
+    run = score_entities(
+        session, prediction_type=prediction_type, kind=kind, entity_ids=entity_ids, as_of=as_of
+    )
+    record_run(session, run=run)
+    return run

@@ -1,0 +1,65 @@
+"""Scoring with the active model: recorded predictions, exact explanations, isolation."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import sqlalchemy as sa
+
+from propensity.db import Database
+from propensity.errors import Unavailable
+from propensity.predictions.models import Prediction
+from propensity.predictions.service import score_and_record
+from propensity.settings import Settings
+from propensity.training.service import train_prediction_type
+from tests.factories import make_simulated_tenant, make_tenant_user
+
+
+def test_scores_are_recorded_explained_and_superseded(
+    database: Database, settings: Settings
+) -> None:
+    tenant = make_simulated_tenant(database, settings, subscribers=1500)
+    train_prediction_type(database, tenant_id=tenant.tenant_id, prediction_type="CHURN")
+    with database.tenant_session(tenant.tenant_id) as session:
+        run = score_and_record(session, prediction_type="CHURN")
+    assert len(run.results) > 500
+    for result in run.results[:50]:
+        assert result.probability is not None and 0 < result.probability < 1
+        assert 0 <= result.confidence <= 1
+        parts = result.contributions
+        # Group sums carry every feature, so they add up to the raw output exactly.
+        assert math.isclose(
+            parts["bias"] + sum(parts["groups"].values()), parts["raw"], abs_tol=1e-6
+        )
+    some = [r.entity_id for r in run.results[:10]]
+    with database.tenant_session(tenant.tenant_id) as session:
+        again = score_and_record(session, prediction_type="CHURN", entity_ids=some)
+    assert sorted(r.entity_id for r in again.results) == sorted(some)
+    with database.tenant_session(tenant.tenant_id) as session:
+        counts = dict(
+            session.execute(
+                sa.select(Prediction.status, sa.func.count()).group_by(Prediction.status)
+            ).all()
+        )
+    assert counts == {"ACTIVE": len(run.results), "SUPERSEDED": 10}
+
+
+def test_scoring_without_a_model_is_unavailable(database: Database, settings: Settings) -> None:
+    tenant = make_tenant_user(database, settings)
+    with database.tenant_session(tenant.tenant_id) as session, pytest.raises(Unavailable):
+        score_and_record(session, prediction_type="CONVERSION")
+
+
+def test_another_tenants_model_and_predictions_stay_invisible(
+    database: Database, settings: Settings
+) -> None:
+    owner = make_simulated_tenant(database, settings, slug="owner", leads=1200)
+    other = make_simulated_tenant(database, settings, slug="other", leads=20, seed=3)
+    train_prediction_type(database, tenant_id=owner.tenant_id, prediction_type="CONVERSION")
+    with database.tenant_session(owner.tenant_id) as session:
+        score_and_record(session, prediction_type="CONVERSION")
+    with database.tenant_session(other.tenant_id) as session:
+        with pytest.raises(Unavailable):
+            score_and_record(session, prediction_type="CONVERSION")
+        assert session.scalar(sa.select(sa.func.count()).select_from(Prediction)) == 0
