@@ -55,7 +55,7 @@ Derived numbers (the only numbers that are not inputs)
     - medians and percentiles of the histories and lead sets the functions are given.
     Numbers print as integers without decimals, otherwise 2 decimals under 10, 1 under 100,
     none from 100 (trailing zeros dropped); money with $ and thousands separators (cents only
-    under $100); percentages rounded to whole numbers; days as "N days".
+    under $1,000); percentages rounded to whole numbers; days as "N days".
 
 Trends (lead risk factors' `trend`; null when it cannot be computed)
     Paired recent-vs-earlier rates: increasing/decreasing beyond a 10% relative change, else

@@ -60,11 +60,12 @@ def count(value: float, singular: str, plural: str | None = None) -> str:
 
 
 def money(value: float) -> str:
-    """Dollars with thousands separators; cents only below $100 when they are not zero
-    ("$70.35", "$1,890", "$500,000")."""
+    """Dollars with thousands separators; cents only below $1,000 when they are not zero
+    ("$70.35", "$108.50", "$1,890", "$500,000"): cents matter on a monthly charge, not on a
+    budget."""
     sign = "-" if value < 0 else ""
     magnitude = abs(value)
-    if magnitude < 100 and not round(magnitude, 2).is_integer():
+    if magnitude < 1000 and not round(magnitude, 2).is_integer():
         return f"{sign}${magnitude:,.2f}"
     return f"{sign}${round(magnitude):,}"
 

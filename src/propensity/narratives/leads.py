@@ -16,7 +16,7 @@ from propensity.narratives.facts import (
     rank_drivers,
 )
 from propensity.narratives.narrate import scene_of
-from propensity.narratives.scene import Phrase, Scene
+from propensity.narratives.scene import Phrase, Scene, without_qualifier
 from propensity.narratives.wording import describe
 from propensity.narratives.words_profile import SENIOR_TITLES, generic_label
 
@@ -98,7 +98,7 @@ def lead_reasoning(*, facts: PredictionFacts, max_items: int = REASONING_ITEMS) 
             if engaged and driver is engaged[0][0]:
                 clauses.append(_engagement_clause(engaged[:MAX_GROUPED], scene))
             continue
-        clauses.append(fmt.lower_first(phrase.text))
+        clauses.append(fmt.lower_first(without_qualifier(phrase.text)))
     text = ", ".join(clauses)
     return text[:1].upper() + text[1:]
 
@@ -109,7 +109,7 @@ def _engagement_clause(group: list[tuple[Driver, Phrase]], scene: Scene) -> str:
         value = scene.num(driver.name)
         if value is not None and scene.level(driver.name, value) == "high":
             high = True
-    facts = ", ".join(fmt.lower_first(p.text) for _, p in group)
+    facts = ", ".join(fmt.lower_first(without_qualifier(p.text)) for _, p in group)
     return f"{'high engagement' if high else 'engagement'} ({facts})"
 
 

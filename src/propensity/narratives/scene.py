@@ -109,6 +109,16 @@ class Scene:
         return f" ({side} the median of {median})"
 
 
+# What `Scene.qualifier` appends, so one-line summaries can leave it out.
+_QUALIFIER = re.compile(
+    r" \((?:low|high); median [^)]*\)| \((?:below|above) the median of [^)]*\)| \(the median\)"
+)
+
+
+def without_qualifier(text: str) -> str:
+    return _QUALIFIER.sub("", text)
+
+
 def trend_of_change(recent: float | None, earlier: float | None) -> Trend | None:
     """Recent rate against the earlier rate: a relative change beyond TREND_CHANGE."""
     if recent is None or earlier is None:

@@ -261,6 +261,8 @@ def _age(name: str, scene: Scene) -> Phrase:
         return Phrase(family=Family.STALE, title="Lead Age", text="Lead age: no data")
     if name == "lead_age_weeks":
         text = f"Lead is {fmt.count(value, 'week')} old"
+    elif round(value) < 1:
+        text = "Lead created within the last day"
     else:
         text = f"Lead created {fmt.days(value)} ago"
     level = scene.level(name, value)
