@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(default=3, ge=1)
     worker_threads: int = Field(default=2, ge=1, le=32)
 
+    # How long a prediction stays valid before it is recomputed.
+    lead_prediction_validity_hours: int = Field(default=24, ge=1)
+    customer_prediction_validity_days: int = Field(default=30, ge=1)
+
     # Optional LLM (any OpenAI-compatible server); the ML never depends on it.
     llm_base_url: str | None = None
     llm_api_key: SecretStr | None = None

@@ -63,3 +63,17 @@ def test_another_tenants_model_and_predictions_stay_invisible(
         with pytest.raises(Unavailable):
             score_and_record(session, prediction_type="CONVERSION")
         assert session.scalar(sa.select(sa.func.count()).select_from(Prediction)) == 0
+
+
+def test_validity_windows_follow_the_settings(settings: Settings) -> None:
+    from datetime import timedelta
+
+    from propensity.predictions.service import validity_for
+
+    assert validity_for("CONVERSION", settings) == timedelta(hours=24)
+    assert validity_for("CHURN", settings) == timedelta(days=30)
+    custom = settings.model_copy(
+        update={"lead_prediction_validity_hours": 6, "customer_prediction_validity_days": 7}
+    )
+    assert validity_for("TIME_TO_CLOSE", custom) == timedelta(hours=6)
+    assert validity_for("HEALTH_TREND", custom) == timedelta(days=7)

@@ -11,18 +11,20 @@ from sqlalchemy.orm import Session
 from propensity.crm.writer import session_tenant
 from propensity.predictions.models import Prediction, PredictionStatus
 from propensity.predictions.scoring import ScoringRun, score_entities
+from propensity.settings import Settings, get_settings
 
-# How long a prediction stays valid before it is recomputed (issue #3: 24 hours for leads,
-# 30 days for accounts and subscribers). Per-tenant overrides come with the settings API.
-DEFAULT_VALIDITY = {
-    "CHURN": timedelta(days=30),
-    "HEALTH_TREND": timedelta(days=30),
-    "CONVERSION": timedelta(hours=24),
-    "TIME_TO_CLOSE": timedelta(hours=24),
-    "SCORE": timedelta(hours=24),
-    "PRIORITY": timedelta(hours=24),
-}
+LEAD_TYPES = frozenset({"CONVERSION", "TIME_TO_CLOSE", "SCORE", "PRIORITY"})
 INSERT_CHUNK = 2000
+
+
+def validity_for(prediction_type: str, settings: Settings | None = None) -> timedelta:
+    """How long a prediction stays valid: 24 hours for leads and 30 days for accounts and
+    subscribers by default (PROPENSITY_LEAD_PREDICTION_VALIDITY_HOURS and
+    PROPENSITY_CUSTOMER_PREDICTION_VALIDITY_DAYS)."""
+    settings = settings or get_settings()
+    if prediction_type in LEAD_TYPES:
+        return timedelta(hours=settings.lead_prediction_validity_hours)
+    return timedelta(days=settings.customer_prediction_validity_days)
 
 
 def expire_predictions(session: Session, *, now: datetime) -> int:
@@ -37,7 +39,11 @@ def expire_predictions(session: Session, *, now: datetime) -> int:
 
 
 def record_run(
-    session: Session, *, run: ScoringRun, explanations: Sequence[str | None] | None = None
+    session: Session,
+    *,
+    run: ScoringRun,
+    explanations: Sequence[str | None] | None = None,
+    settings: Settings | None = None,
 ) -> int:
     """Stores every result of `run` as a new ACTIVE prediction and supersedes the older ones
     of the same type and entity. Returns the number of predictions written."""
@@ -58,7 +64,7 @@ def record_run(
             .values(status=PredictionStatus.SUPERSEDED.value)
             .execution_options(synchronize_session=False)
         )
-    valid_until = run.as_of + DEFAULT_VALIDITY[version.prediction_type]
+    valid_until = run.as_of + validity_for(version.prediction_type, settings)
     tenant_id = session_tenant(session)
     rows = [
         {
@@ -91,9 +97,10 @@ def score_and_record(
     kind: str | None = None,
     entity_ids: list[int] | None = None,
     as_of: datetime | None = None,
+    settings: Settings | None = None,
 ) -> ScoringRun:
     run = score_entities(
         session, prediction_type=prediction_type, kind=kind, entity_ids=entity_ids, as_of=as_of
     )
-    record_run(session, run=run)
+    record_run(session, run=run, settings=settings)
     return run
