@@ -102,6 +102,12 @@ def test_unknown_columns_get_generic_factual_text() -> None:
         "tenure": FeatureInfo(name="tenure", description="Imported attribute tenure"),
         "monthly_charges": FeatureInfo(name="monthly_charges", description=""),
         "weird_flag": FeatureInfo(name="weird_flag", kind="boolean"),
+        # What modeling.infer_feature_specs writes for a column of an arbitrary file.
+        "payment_method": FeatureInfo(
+            name="payment_method",
+            kind="categorical",
+            description="Imported column 'payment_method' (categorical).",
+        ),
     }
     stats = {
         "tenure": FeatureStats(p10=2, p50=29, p90=69),
@@ -120,6 +126,7 @@ def test_unknown_columns_get_generic_factual_text() -> None:
         describe("monthly_charges", scene).text == "Monthly charges: $108.50 (high; median $70.35)"
     )
     assert describe("weird_flag", scene).text == "Weird flag: yes"
+    assert describe("payment_method", scene).text == "Payment method: no value"
     assert describe("no_definition_at_all", scene).text == "No definition at all: no value"
     facts = PredictionFacts.build(
         prediction_type="CHURN",

@@ -89,7 +89,7 @@ EVENTS: dict[str, EventWords] = {
         Family.PURCHASES,
     ),
     "watch": EventWords(
-        "viewing summary", "viewing summaries", "Watch Time", "No Viewing", "viewing",
+        "viewing", "viewings", "Watch Time", "No Viewing", "viewing",
         "Watch time", Family.CONTENT,
     ),
     "activity": EventWords(

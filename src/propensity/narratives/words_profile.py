@@ -208,11 +208,16 @@ def _seniority(name: str, scene: Scene) -> Phrase:
 
 def generic_label(name: str, scene: Scene) -> str:
     """The definition's description when it says more than the column name, else the name in
-    words; a trailing parenthetical and "as of now" are dropped to keep it short."""
+    words; a trailing parenthetical, full stop and "as of now" are dropped to keep it short.
+    Descriptions generated for imported columns ("Imported attribute x", the modeling
+    engine's "Imported column 'x' (numeric).") only restate the name."""
     description = scene.description(name).strip()
-    if not description or description.lower().startswith(("imported attribute", "number of '")):
+    restates = description.lower().startswith(("imported", "number of '")) or f"'{name}'" in (
+        description
+    )
+    if not description or restates:
         return humanize(name)
-    description = _PARENTHETICAL.sub("", description).replace(" as of now", "")
+    description = _PARENTHETICAL.sub("", description.rstrip(".")).replace(" as of now", "")
     return description or humanize(name)
 
 
