@@ -43,7 +43,7 @@ def test_a_trained_model_explanation_reads_as_grounded_text() -> None:
         facts = PredictionFacts.build(
             prediction_type="CHURN",
             contributions=row["contributions"],
-            values=frame.iloc[i].to_dict(),
+            values={str(k): v for k, v in frame.iloc[i].items()},
             definitions=specs,
             feature_stats=model.feature_stats,
             probability=row["prediction"],
