@@ -52,7 +52,8 @@ def test_impact_is_relative_to_the_largest_contribution_of_either_sign() -> None
 
 def test_negligible_and_non_finite_contributions_are_not_drivers() -> None:
     risks, strengths = rank_drivers(
-        {"big": 10.0, "tiny": 0.05, "nan": float("nan"), "inf": float("inf")}, bad_sign=1
+        {"big": 10.0, "tiny": 0.05, "nan": float("nan"), "inf": float("inf"), "none": None},  # type: ignore[dict-item]
+        bad_sign=1,
     )
     assert [d.name for d in risks] == ["big"]
     assert strengths == []
