@@ -77,3 +77,21 @@ def test_validity_windows_follow_the_settings(settings: Settings) -> None:
     )
     assert validity_for("TIME_TO_CLOSE", custom) == timedelta(hours=6)
     assert validity_for("HEALTH_TREND", custom) == timedelta(days=7)
+
+
+def test_every_prediction_carries_a_narrative_from_its_own_facts(
+    database: Database, settings: Settings
+) -> None:
+    tenant = make_simulated_tenant(database, settings, leads=1200)
+    train_prediction_type(database, tenant_id=tenant.tenant_id, prediction_type="CONVERSION")
+    with database.tenant_session(tenant.tenant_id) as session:
+        score_and_record(session, prediction_type="CONVERSION")
+        stored = session.scalars(sa.select(Prediction).limit(20)).all()
+    for prediction in stored:
+        assert prediction.explanation and "%" in prediction.explanation
+        percent = f"{round(100 * (prediction.probability or 0))}%"
+        assert percent in prediction.explanation
+        outputs = prediction.outputs
+        assert outputs["level"] in {"HOT", "WARM", "COLD"}
+        assert outputs["primaryDrivers"] and outputs["recommendations"]
+        assert {"factor", "impact", "description"} <= set(outputs["riskFactors"][0])

@@ -18,6 +18,7 @@ from propensity.db import utcnow
 from propensity.errors import Unavailable
 from propensity.features import ScoringFrame, build_scoring_frame
 from propensity.modeling import AnyModel, BinaryModel, RegressionModel, SurvivalModel, load_model
+from propensity.predictions.narration import RunNarrator, narrative_outputs
 from propensity.registry.models import ModelVersion, PredictionType
 from propensity.registry.service import active_version, artifact_cache
 from propensity.training.service import parse_trainable, population_of
@@ -39,6 +40,7 @@ class Scored:
     outputs: dict[str, Any]
     contributions: dict[str, Any]
     values: dict[str, Any] = field(default_factory=dict)
+    explanation: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -152,19 +154,30 @@ def score_entities(
     probability, predicted, outputs = _outputs(model, frame, version)
     explanation = model.explain(frame.frame)
     confidence = model.confidence(frame.frame)
+    narrator = RunNarrator(model=model, version=version)
+    records = frame.frame.to_dict("records")
     results = []
-    for i in range(len(frame.frame)):
+    for i, record in enumerate(records):
         row = explanation.row(i)
         top = dict(list(row["contributions"].items())[:TOP_CONTRIBUTIONS])
-        values = {name: _jsonable(frame.frame.iloc[i][name]) for name in top}
+        values = {name: _jsonable(record[name]) for name in top}
+        p_i = None if probability is None else float(probability[i])
+        v_i = None if predicted is None else float(predicted[i])
+        narrative = narrator.narrate(
+            contributions=row["contributions"],
+            values={str(name): _jsonable(value) for name, value in record.items()},
+            probability=p_i,
+            predicted_value=v_i,
+            outputs=outputs[i],
+        )
         results.append(
             Scored(
                 entity_id=int(frame.entity_ids[i]),
                 external_id=str(frame.external_ids[i]),
-                probability=None if probability is None else float(probability[i]),
-                predicted_value=None if predicted is None else float(predicted[i]),
+                probability=p_i,
+                predicted_value=v_i,
                 confidence=float(confidence[i]),
-                outputs=outputs[i],
+                outputs={**outputs[i], **narrative_outputs(narrative)},
                 contributions={
                     "space": row["space"],
                     "bias": row["bias"],
@@ -173,6 +186,7 @@ def score_entities(
                     "groups": row["groups"],
                 },
                 values=values,
+                explanation=narrative.explanation,
             )
         )
     return ScoringRun(version=version, as_of=as_of, results=results)

@@ -77,7 +77,7 @@ def record_run(
             "confidence": r.confidence,
             "outputs": r.outputs,
             "contributions": {**r.contributions, "values": r.values},
-            "explanation": explanations[i] if explanations else None,
+            "explanation": explanations[i] if explanations else r.explanation,
             "predicted_at": run.as_of,
             "valid_until": valid_until,
             "status": PredictionStatus.ACTIVE.value,
