@@ -100,7 +100,9 @@ def main() -> None:
     median, base = statistics.median(timings), statistics.median(baselines)
     print(f"columns: {train.shape[1]}, rows: {ROWS} train / {ROWS // 2} test")
     print(f"backtest median {median:.1f} s (max {max(timings):.1f} s); target < 30 s")
-    print(f"baseline (plain logistic regression fit) median {base:.2f} s; ratio {median / base:.0f}x")
+    print(
+        f"baseline (plain logistic regression fit) median {base:.2f} s; ratio {median / base:.0f}x"
+    )
 
 
 if __name__ == "__main__":
