@@ -94,7 +94,8 @@ def main() -> None:
             baselines.append(baseline_seconds(train))
             print(
                 f"repeat {repeat + 1}: backtest {timings[-1]:.1f} s, "
-                f"chosen {result.model.family}, held-out AUC {result.model.metrics['roc_auc']:.3f}; "
+                f"chosen {result.model.family}, "
+                f"held-out AUC {result.model.metrics['roc_auc']:.3f}; "
                 f"baseline {baselines[-1]:.2f} s"
             )
     median, base = statistics.median(timings), statistics.median(baselines)
