@@ -1,0 +1,1 @@
+"""spec/churn-kpi.md under /api/kpi/churn."""
