@@ -1,18 +1,24 @@
-"""spec/retainstream.md under `/api`: authentication and health (dashboard, customers,
-predictions and model endpoints are added with the churn surfaces)."""
+"""spec/retainstream.md under `/api`: authentication and health here; dashboard, customers,
+predictions and model endpoints in their own modules, included below.
+
+Every RetainStream route counts against the documented 100 requests per 15 minutes per
+client IP (`X-RateLimit-Remaining` on responses, the 429 envelope past the limit)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from propensity import __version__
 from propensity.db import utcnow
 from propensity.deps import AppDatabase, AppSettings
 from propensity.errors import Forbidden
+from propensity.ratelimit import client_ip, rate_limit
+from propensity.surfaces.retainstream import customers, dashboard, model, predictions
+from propensity.surfaces.retainstream.route import RateLimitedRoute
 from propensity.surfaces.retainstream.schemas import (
     HealthResponse,
     LoginData,
@@ -26,7 +32,24 @@ from propensity.tenancy import registration
 from propensity.tenancy.service import authenticate, token_for
 from propensity.timefmt import iso_z
 
-router = APIRouter(prefix="/api", tags=["retainstream"])
+RATE_LIMIT = "100/15minutes"
+RATE_LIMIT_SCOPE = "retainstream"
+
+
+def _configured_limit(request: Request) -> str:
+    # A later settings field (`retainstream_rate_limit`) can override the documented limit.
+    configured = getattr(request.app.state.settings, "retainstream_rate_limit", None)
+    return str(configured or RATE_LIMIT)
+
+
+router = APIRouter(
+    prefix="/api",
+    tags=["retainstream"],
+    route_class=RateLimitedRoute,
+    dependencies=[
+        Depends(rate_limit(scope=RATE_LIMIT_SCOPE, limit=_configured_limit, key=client_ip))
+    ],
+)
 
 
 @router.post("/auth/login", response_model=LoginResponse)
@@ -76,3 +99,7 @@ def health(db: AppDatabase) -> Response:
         status=status, timestamp=iso_z(utcnow()), service="RetainStream API", version=__version__
     )
     return JSONResponse(body.model_dump(), status_code=code)
+
+
+for _module in (dashboard, customers, predictions, model):
+    router.include_router(_module.router)
