@@ -2,7 +2,8 @@
 
 predictedChurners.confidence is the active model's held-out ROC-AUC as a percentage (how
 well it ranks churners), not a constant; its change is the flagged count minus the flagged
-count of the previous scoring run, both at the current threshold. modelAuc.status is
+count of the portfolio as it stood before the latest scoring run (each subscriber's newest
+earlier prediction), both at the current threshold; "+0" after the first run. modelAuc.status is
 "Degraded" when the held-out AUC dropped by more than 0.02 against the previous version."""
 
 from __future__ import annotations

@@ -131,8 +131,9 @@ def flagged_count(session: Session, *, threshold: float) -> int:
 
 
 def previous_run_flagged(session: Session, *, threshold: float) -> int | None:
-    """Flagged subscribers (at today's threshold) in the scoring run before the latest one,
-    read from prediction history; None when there has been only one run."""
+    """Flagged subscribers (at today's threshold) as the portfolio stood just before the
+    latest scoring run: each subscriber's newest prediction older than that run, read from
+    prediction history. None when there is no earlier run."""
     subscriber_churn = sa.and_(
         Prediction.prediction_type == PREDICTION_TYPE,
         Prediction.customer_id.in_(sa.select(Customer.id).where(_subscribers())),
@@ -144,21 +145,32 @@ def previous_run_flagged(session: Session, *, threshold: float) -> int | None:
     )
     if latest is None:
         return None
-    previous = session.scalar(
-        sa.select(sa.func.max(Prediction.predicted_at)).where(
-            subscriber_churn, Prediction.predicted_at < latest
+    before = (
+        sa.select(
+            Prediction.customer_id.label("cid"), sa.func.max(Prediction.predicted_at).label("at")
         )
+        .where(subscriber_churn, Prediction.predicted_at < latest)
+        .group_by(Prediction.customer_id)
+        .subquery()
     )
-    if previous is None:
-        return None
-    count = session.scalar(
-        sa.select(sa.func.count(Prediction.id)).where(
-            subscriber_churn,
-            Prediction.predicted_at == previous,
-            Prediction.probability >= threshold,
+    scored, flagged = session.execute(
+        sa.select(
+            sa.func.count(sa.distinct(before.c.cid)),
+            sa.func.count(
+                sa.distinct(sa.case((Prediction.probability >= threshold, before.c.cid)))
+            ),
         )
-    )
-    return int(count or 0)
+        .select_from(before)
+        .outerjoin(
+            Prediction,
+            sa.and_(
+                Prediction.customer_id == before.c.cid,
+                Prediction.predicted_at == before.c.at,
+                Prediction.prediction_type == PREDICTION_TYPE,
+            ),
+        )
+    ).one()
+    return int(flagged or 0) if scored else None
 
 
 def active_count(session: Session) -> int:
