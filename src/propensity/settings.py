@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(default=3, ge=1)
     worker_threads: int = Field(default=2, ge=1, le=32)
 
+    # Per-client limit on the RetainStream surface (its document: 100 per 15 minutes per IP),
+    # in the `limits` notation "N/period".
+    retainstream_rate_limit: str = "100/15minutes"
+
     # How long a prediction stays valid before it is recomputed.
     lead_prediction_validity_hours: int = Field(default=24, ge=1)
     customer_prediction_validity_days: int = Field(default=30, ge=1)

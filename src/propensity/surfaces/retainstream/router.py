@@ -17,6 +17,7 @@ from propensity.db import utcnow
 from propensity.deps import AppDatabase, AppSettings
 from propensity.errors import Forbidden
 from propensity.ratelimit import client_ip, rate_limit
+from propensity.settings import Settings
 from propensity.surfaces.retainstream import customers, dashboard, model, predictions
 from propensity.surfaces.retainstream.route import RateLimitedRoute
 from propensity.surfaces.retainstream.schemas import (
@@ -32,14 +33,12 @@ from propensity.tenancy import registration
 from propensity.tenancy.service import authenticate, token_for
 from propensity.timefmt import iso_z
 
-RATE_LIMIT = "100/15minutes"
 RATE_LIMIT_SCOPE = "retainstream"
 
 
 def _configured_limit(request: Request) -> str:
-    # A later settings field (`retainstream_rate_limit`) can override the documented limit.
-    configured = getattr(request.app.state.settings, "retainstream_rate_limit", None)
-    return str(configured or RATE_LIMIT)
+    settings: Settings = request.app.state.settings
+    return settings.retainstream_rate_limit
 
 
 router = APIRouter(
