@@ -2,6 +2,7 @@
 
 from propensity.crm import models as crm_models
 from propensity.jobs import models as jobs_models
+from propensity.portfolio import models as portfolio_models
 from propensity.predictions import models as prediction_models
 from propensity.registry import models as registry_models
 from propensity.tenancy import models as tenancy_models
@@ -9,6 +10,7 @@ from propensity.tenancy import models as tenancy_models
 __all__ = [
     "crm_models",
     "jobs_models",
+    "portfolio_models",
     "prediction_models",
     "registry_models",
     "tenancy_models",

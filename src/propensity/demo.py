@@ -158,6 +158,15 @@ def _train_and_score(database: Database, tenant_id: int, console: Console) -> di
                 continue
             models[label] = f"{outcome.algorithm} {outcome.version}, {len(run.results):,} scored"
             bars.update(task, completed=1.0)
+    from propensity.portfolio.service import record_history
+
+    # Churn KPI history: 4 weekly point-in-time snapshots back-filled plus today's (about 6 s
+    # per past date at the default 20,000 subscribers, so the demo spends about 25 s on it).
+    try:
+        snapshots = record_history(database, tenant_id=tenant_id, days=28, every_days=7)
+        console.print(f"churn kpi history: {snapshots} snapshots")
+    except PropensityError as exc:
+        console.print(f"churn kpi history skipped: {exc.message}")
     return models
 
 

@@ -1,7 +1,61 @@
-"""spec/churn-kpi.md under `/api/kpi/churn` (endpoints arrive with the churn surfaces)."""
+"""spec/churn-kpi.md under `/api/kpi/churn`: summary, cohorts, metrics and chart data.
+
+Deviation from the document: it says no headers are required, but these figures are a
+tenant's customer data, which is never public. Every endpoint requires the usual
+credential (a bearer token, API key or token cookie) with at least the viewer role, and
+answers for the caller's tenant only. A later ADR records this.
+
+Also beyond the document: "at-risk" uses the active model's learned threshold (not 0.41),
+and chart-data comes from stored daily snapshots (see propensity.portfolio), not the
+current figures repeated. Its window ends at the newest snapshot's date and holds one point
+per day (7d, 30d), per 7 days (7w, 12w) or per 30 days (6m = 183 days, 1y = 365 days): the
+newest snapshot in each step, and no point where none was recorded. Without any history the
+series are empty lists and `lastUpdate` is the current predictions' time (null if none).
+A tenant without a trained subscriber churn model, or a database that cannot be reached,
+answers the documented 503 with `fallback: true`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from fastapi import APIRouter
+from sqlalchemy.exc import OperationalError
+
+from propensity.deps import TenantSession, Viewer
+from propensity.errors import Unavailable
+from propensity.surfaces.churn_kpi import schemas, service
 
 router = APIRouter(prefix="/api/kpi/churn", tags=["churn-kpi"])
+
+T = TypeVar("T")
+
+
+def _guarded(message: str, compute: Callable[[], T]) -> T:
+    try:
+        return compute()
+    except OperationalError as exc:
+        raise Unavailable(message, code="DATABASE_UNAVAILABLE") from exc
+
+
+@router.get("/summary", response_model=schemas.ChurnSummary)
+def churn_summary(_viewer: Viewer, session: TenantSession) -> schemas.ChurnSummary:
+    return _guarded(service.SUMMARY_UNAVAILABLE, lambda: service.summary(session))
+
+
+@router.get("/cohorts", response_model=schemas.ChurnCohorts)
+def churn_cohorts(_viewer: Viewer, session: TenantSession) -> schemas.ChurnCohorts:
+    return _guarded(service.COHORTS_UNAVAILABLE, lambda: service.cohorts(session))
+
+
+@router.get("/metrics", response_model=schemas.ChurnMetrics)
+def churn_metrics(_viewer: Viewer, session: TenantSession) -> schemas.ChurnMetrics:
+    return _guarded(service.METRICS_UNAVAILABLE, lambda: service.metrics(session))
+
+
+@router.get("/chart-data", response_model=schemas.ChurnChartData)
+def churn_chart_data(
+    _viewer: Viewer, session: TenantSession, period: str = "7w"
+) -> schemas.ChurnChartData:
+    return _guarded(service.CHART_UNAVAILABLE, lambda: service.chart_data(session, period=period))

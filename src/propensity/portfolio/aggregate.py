@@ -1,0 +1,86 @@
+"""Pure aggregation of scored customers into portfolio figures (no database)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from propensity.portfolio.cohorts import (
+    AT_RISK,
+    DEFAULT_RULES,
+    EXCLUSIVE_COHORTS,
+    CohortRules,
+    Profile,
+    cohort_of,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScoredCustomer:
+    customer_id: int
+    probability: float
+    profile: Profile
+
+
+@dataclass(kw_only=True)
+class CohortStats:
+    cohort: str
+    customer_count: int = 0
+    at_risk_count: int = 0
+    risk_sum: float = 0.0
+    ltv_at_risk: float = 0.0
+
+    def add(self, probability: float, ltv: float, *, at_risk: bool) -> None:
+        self.customer_count += 1
+        self.risk_sum += probability
+        if at_risk:
+            self.at_risk_count += 1
+            self.ltv_at_risk += ltv
+
+    @property
+    def at_risk_percentage(self) -> float:
+        return _percent(self.at_risk_count, self.customer_count)
+
+    @property
+    def average_risk_score(self) -> float:
+        return 100.0 * self.risk_sum / self.customer_count if self.customer_count else 0.0
+
+
+@dataclass(kw_only=True)
+class PortfolioFigures:
+    threshold: float
+    total: CohortStats
+    cohorts: dict[str, CohortStats] = field(default_factory=dict)
+
+    def cohort_counts(self) -> dict[str, int]:
+        return {name: self.cohorts[name].customer_count for name in EXCLUSIVE_COHORTS}
+
+
+def _percent(part: int, whole: int) -> float:
+    return 100.0 * part / whole if whole else 0.0
+
+
+def is_at_risk(probability: float, threshold: float) -> bool:
+    return probability >= threshold
+
+
+def aggregate(
+    customers: Iterable[ScoredCustomer],
+    *,
+    threshold: float,
+    as_of: datetime,
+    rules: CohortRules = DEFAULT_RULES,
+) -> PortfolioFigures:
+    total = CohortStats(cohort="All")
+    cohorts = {name: CohortStats(cohort=name) for name in (*EXCLUSIVE_COHORTS, AT_RISK)}
+    for customer in customers:
+        at_risk = is_at_risk(customer.probability, threshold)
+        ltv = customer.profile.lifetime_value or 0.0
+        total.add(customer.probability, ltv, at_risk=at_risk)
+        cohort = cohort_of(customer.profile, as_of=as_of, rules=rules)
+        if cohort is not None:
+            cohorts[cohort].add(customer.probability, ltv, at_risk=at_risk)
+        if at_risk:
+            cohorts[AT_RISK].add(customer.probability, ltv, at_risk=True)
+    return PortfolioFigures(threshold=threshold, total=total, cohorts=cohorts)
