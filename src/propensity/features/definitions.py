@@ -10,6 +10,7 @@ Group and kind values are the plain strings the modeling engine uses
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -118,61 +119,31 @@ class FeatureSet:
         return pd.DataFrame(self._values, index=pd.RangeIndex(self.n_rows))
 
 
-def numeric(
-    name: str,
-    group: FeatureGroup,
-    description: str,
-    computation: str,
-    source: Source,
-    api_name: str | None = None,
-) -> FeatureDefinition:
-    return FeatureDefinition(
-        name=name,
-        group=group,
-        kind=FeatureKind.NUMERIC,
-        description=description,
-        computation=computation,
-        source=source,
-        api_name=api_name,
-    )
+def _define(kind: FeatureKind) -> Callable[..., FeatureDefinition]:
+    def define(
+        name: str,
+        group: FeatureGroup,
+        description: str,
+        computation: str,
+        source: Source,
+        api_name: str | None = None,
+    ) -> FeatureDefinition:
+        return FeatureDefinition(
+            name=name,
+            group=group,
+            kind=kind,
+            description=description,
+            computation=computation,
+            source=source,
+            api_name=api_name,
+        )
+
+    return define
 
 
-def boolean(
-    name: str,
-    group: FeatureGroup,
-    description: str,
-    computation: str,
-    source: Source,
-    api_name: str | None = None,
-) -> FeatureDefinition:
-    return FeatureDefinition(
-        name=name,
-        group=group,
-        kind=FeatureKind.BOOLEAN,
-        description=description,
-        computation=computation,
-        source=source,
-        api_name=api_name,
-    )
-
-
-def categorical(
-    name: str,
-    group: FeatureGroup,
-    description: str,
-    computation: str,
-    source: Source,
-    api_name: str | None = None,
-) -> FeatureDefinition:
-    return FeatureDefinition(
-        name=name,
-        group=group,
-        kind=FeatureKind.CATEGORICAL,
-        description=description,
-        computation=computation,
-        source=source,
-        api_name=api_name,
-    )
+numeric = _define(FeatureKind.NUMERIC)
+boolean = _define(FeatureKind.BOOLEAN)
+categorical = _define(FeatureKind.CATEGORICAL)
 
 
 # Event types the builder knows by name. Other types a tenant imports get generic counts.
