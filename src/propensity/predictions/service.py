@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -42,7 +41,6 @@ def record_run(
     session: Session,
     *,
     run: ScoringRun,
-    explanations: Sequence[str | None] | None = None,
     settings: Settings | None = None,
 ) -> int:
     """Stores every result of `run` as a new ACTIVE prediction and supersedes the older ones
@@ -77,13 +75,13 @@ def record_run(
             "confidence": r.confidence,
             "outputs": r.outputs,
             "contributions": {**r.contributions, "values": r.values},
-            "explanation": explanations[i] if explanations else r.explanation,
+            "explanation": r.explanation,
             "predicted_at": run.as_of,
             "valid_until": valid_until,
             "status": PredictionStatus.ACTIVE.value,
             "served_by": "champion",
         }
-        for i, r in enumerate(run.results)
+        for r in run.results
     ]
     for start in range(0, len(rows), INSERT_CHUNK):
         session.execute(sa.insert(Prediction), rows[start : start + INSERT_CHUNK])

@@ -59,19 +59,16 @@ class TrainingOutcome:
 
 
 def parse_trainable(value: str) -> PredictionType:
-    try:
-        parsed = PredictionType(value.strip().upper())
-    except ValueError:
-        parsed = None
-    if parsed not in TRAINABLE:
-        choices = ", ".join(t.value for t in TRAINABLE)
-        raise InvalidInput(
-            f"Cannot train '{value}': trainable types are {choices} "
-            "(SCORE and PRIORITY derive from CONVERSION)",
-            code="INVALID_PREDICTION_TYPE",
-        )
-    assert parsed is not None
-    return parsed
+    candidate = value.strip().upper()
+    for trainable in TRAINABLE:
+        if trainable.value == candidate:
+            return trainable
+    choices = ", ".join(t.value for t in TRAINABLE)
+    raise InvalidInput(
+        f"Cannot train '{value}': trainable types are {choices} "
+        "(SCORE and PRIORITY derive from CONVERSION)",
+        code="INVALID_PREDICTION_TYPE",
+    )
 
 
 def population_of(prediction_type: PredictionType, kind: str | None) -> str:
