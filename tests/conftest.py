@@ -18,6 +18,9 @@ from propensity.db import Base, Database
 from propensity.migrate import upgrade
 from propensity.settings import Settings
 
+# Queue fixtures (`cfg`, `queue`) used by both tests/jobs and tests/api_v1.
+pytest_plugins = ("tests.jobs.fixtures",)
+
 PG_URL = os.environ.get("PROPENSITY_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("PROPENSITY_TEST_REDIS_URL")
 TEST_SECRET = "test-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"

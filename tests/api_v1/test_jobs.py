@@ -16,7 +16,7 @@ from propensity.settings import Settings
 from propensity.tenancy.models import Role
 from tests.factories import TenantUser, make_tenant_user
 from tests.jobs import handlers
-from tests.jobs.support import BACKENDS, enqueue, own_queue, settings_for, wait_for
+from tests.jobs.support import enqueue, own_queue, wait_for
 
 FIELDS = {
     "id",
@@ -33,17 +33,6 @@ FIELDS = {
     "startedAt",
     "finishedAt",
 }
-
-
-@pytest.fixture(params=BACKENDS)
-def cfg(request: pytest.FixtureRequest, settings: Settings) -> Settings:
-    return settings_for(settings, request.param)
-
-
-@pytest.fixture
-def queue(cfg: Settings, database: Database) -> Iterator[JobQueue]:
-    with own_queue(cfg, database) as q:
-        yield q
 
 
 @pytest.fixture

@@ -27,26 +27,12 @@ from propensity.tenancy.models import Role
 from tests.factories import make_tenant_user
 from tests.jobs import handlers
 from tests.jobs.support import (
-    BACKENDS,
     enqueue,
     job_row,
     own_queue,
-    settings_for,
     wait_for,
     wait_for_status,
 )
-
-
-@pytest.fixture(params=BACKENDS)
-def cfg(request: pytest.FixtureRequest, settings: Settings) -> Settings:
-    """For tests of queue behaviour: run on each huey storage."""
-    return settings_for(settings, request.param)
-
-
-@pytest.fixture
-def queue(cfg: Settings, database: Database) -> Iterator[JobQueue]:
-    with own_queue(cfg, database) as q:
-        yield q
 
 
 @pytest.fixture
