@@ -1,6 +1,7 @@
 """Imports every ORM model so that `Base.metadata` is complete (Alembic, tests)."""
 
 from propensity.crm import models as crm_models
+from propensity.ctas import models as cta_models
 from propensity.jobs import models as jobs_models
 from propensity.portfolio import models as portfolio_models
 from propensity.predictions import models as prediction_models
@@ -9,6 +10,7 @@ from propensity.tenancy import models as tenancy_models
 
 __all__ = [
     "crm_models",
+    "cta_models",
     "jobs_models",
     "portfolio_models",
     "prediction_models",
