@@ -1,0 +1,294 @@
+"""Bounded HTTP load on 127.0.0.1 against the customer-success prediction endpoints.
+
+Scenarios (issue: forced prediction >= 300 requests/s, p99 <= 25 ms at 200 requests/s;
+cached read >= 1,500 requests/s, on two cores with two server workers):
+
+    predict       POST /api/crm/accounts/{id}/ml/predict with forceRefresh, closed loop
+    predict-open  the same at a fixed arrival rate (--rate), open loop
+    churn-risk    GET /api/crm/accounts/{id}/ml/churn-risk (cached), closed loop
+    health        GET /api/health, closed loop: the baseline for throughput ratios
+    health-open   GET /api/health at --rate, open loop: the baseline for latency ratios
+    kpi-summary   GET /api/kpi/churn/summary, closed loop (authenticated, existing surface)
+    jobs          GET /api/v1/jobs, closed loop (authenticated, existing surface)
+
+Requests rotate over the demo tenant's accounts. A scenario set is run --repeats times,
+interleaved, on one server; every figure is the median over repeats. Any non-2xx response
+or transport error makes the run fail (exit status 1) after the table is printed.
+
+    .venv/bin/python bench/load.py --home /tmp/load-home --repeats 3 --json /tmp/load.json
+    .venv/bin/python bench/load.py --home /tmp/load-home --copy-from /tmp/demo5
+    .venv/bin/python bench/load.py --home /tmp/new-home --build   # demo first, 2-3 min
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import uvloop
+from load_client import Request, build
+from load_runner import Result, closed_loop, open_loop, process_tree_cpu
+from load_server import (
+    SERVER_ENV,
+    Server,
+    Target,
+    bench_target,
+    copy_home,
+    prepare_home,
+    running_server,
+)
+
+CS_PATH = "/api/crm/accounts/{id}/ml"
+PREDICT_BODY = {"predictionType": "CHURN", "options": {"forceRefresh": True}}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    open_loop: bool
+    baseline: str
+    make: Callable[[str, Target], list[Request]]
+
+
+def _auth(target: Target) -> dict[str, str]:
+    return {"Authorization": f"Bearer {target.token}", "X-Tenant-ID": str(target.tenant_id)}
+
+
+def _per_account(method: str, suffix: str, body: object = None) -> Callable[..., list[Request]]:
+    def make(base: str, target: Target) -> list[Request]:
+        ids = list(target.account_ids)
+        random.Random(7).shuffle(ids)
+        path = CS_PATH + suffix
+        return [build(base, method, path.format(id=i), _auth(target), body) for i in ids]
+
+    return make
+
+
+def _fixed(path: str, *, auth: bool) -> Callable[..., list[Request]]:
+    def make(base: str, target: Target) -> list[Request]:
+        return [build(base, "GET", path, _auth(target) if auth else {})]
+
+    return make
+
+
+SCENARIOS = {
+    s.name: s
+    for s in (
+        Scenario("health", False, "health", _fixed("/api/health", auth=False)),
+        Scenario("health-open", True, "health-open", _fixed("/api/health", auth=False)),
+        Scenario("predict", False, "health", _per_account("POST", "/predict", PREDICT_BODY)),
+        Scenario(
+            "predict-open", True, "health-open", _per_account("POST", "/predict", PREDICT_BODY)
+        ),
+        Scenario("churn-risk", False, "health", _per_account("GET", "/churn-risk")),
+        Scenario("kpi-summary", False, "health", _fixed("/api/kpi/churn/summary", auth=True)),
+        Scenario("jobs", False, "health", _fixed("/api/v1/jobs", auth=True)),
+    )
+}
+CUSTOMER_SUCCESS = ["health", "health-open", "predict", "predict-open", "churn-risk"]
+EXISTING = ["health", "health-open", "kpi-summary", "jobs"]
+
+
+def customer_success_served(base: str) -> bool:
+    with urllib.request.urlopen(f"{base}/openapi.json", timeout=30) as response:
+        paths = json.load(response)["paths"]
+    # The path parameter's name is the router's choice; only the shape matters here.
+    return all(
+        any(p.startswith("/api/crm/accounts/{") and p.endswith(end) for p in paths)
+        for end in ("/ml/predict", "/ml/churn-risk")
+    )
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    rank = max(0, min(len(sorted_values) - 1, round(q * len(sorted_values) + 0.5) - 1))
+    return sorted_values[rank]
+
+
+def summarize(result: Result) -> dict[str, float | int]:
+    latencies = sorted(result.latencies)
+    sent = max(1, result.sent)
+    return {
+        "rps": result.completed / result.seconds,
+        "p50_ms": percentile(latencies, 0.50) * 1000,
+        "p90_ms": percentile(latencies, 0.90) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+        "max_ms": (latencies[-1] if latencies else float("nan")) * 1000,
+        "failures": result.failures,
+        "client_cpu_us": result.client_cpu / sent * 1e6,
+        "server_cpu_ms": result.server_cpu / sent * 1000,
+        "max_queue": result.max_queue,
+    }
+
+
+async def run_scenario(
+    scenario: Scenario, server: Server, requests: list[Request], args: argparse.Namespace
+) -> Result:
+    cpu_client, cpu_server = time.process_time(), process_tree_cpu(server.pid)
+    common = {
+        "base": server.base,
+        "client": args.client,
+        "requests": requests,
+        "warmup": args.warmup,
+        "duration": args.duration,
+    }
+    if scenario.open_loop:
+        result = await open_loop(rate=args.rate, connections=args.max_in_flight, **common)
+    else:
+        result = await closed_loop(connections=args.connections, **common)
+    result.client_cpu = time.process_time() - cpu_client
+    result.server_cpu = process_tree_cpu(server.pid) - cpu_server
+    return result
+
+
+def machine() -> dict[str, object]:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "loadavg_start": os.getloadavg(),
+        "python": platform.python_version(),
+        "versions": {
+            name: metadata.version(name)
+            for name in ("uvicorn", "fastapi", "starlette", "uvloop", "httptools", "sqlalchemy")
+        },
+        "commit": commit,
+    }
+
+
+def table(medians: dict[str, dict[str, float]], selected: list[str]) -> str:
+    head = (
+        f"{'scenario':<13} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
+        f"{'max ms':>8} {'fail':>5} {'x base':>7} {'srv ms/req':>10} {'cli us/req':>10}"
+    )
+    rows = [head, "-" * len(head)]
+    for name in selected:
+        m, scenario = medians[name], SCENARIOS[name]
+        base = medians.get(scenario.baseline)
+        # Closed loop: throughput against the baseline's; open loop: p99 against the baseline's.
+        ratio = float("nan")
+        if base and name != scenario.baseline:
+            ratio = m["p99_ms"] / base["p99_ms"] if scenario.open_loop else m["rps"] / base["rps"]
+        rows.append(
+            f"{name:<13} {m['rps']:>8.0f} {m['p50_ms']:>8.1f} {m['p90_ms']:>8.1f} "
+            f"{m['p99_ms']:>8.1f} {m['max_ms']:>8.1f} {m['failures']:>5.0f} {ratio:>7.2f} "
+            f"{m['server_cpu_ms']:>10.2f} {m['client_cpu_us']:>10.0f}"
+        )
+    return "\n".join(rows)
+
+
+async def run_all(args: argparse.Namespace, server: Server, target: Target) -> dict[str, object]:
+    selected: list[str] = args.scenarios
+    if selected == ["auto"]:
+        selected = CUSTOMER_SUCCESS if customer_success_served(server.base) else EXISTING
+        print(f"scenarios: {', '.join(selected)}")
+    requests = {name: SCENARIOS[name].make(server.base, target) for name in selected}
+    runs: dict[str, list[dict[str, float | int]]] = {name: [] for name in selected}
+    problems: Counter[str] = Counter()
+    for repeat in range(args.repeats):
+        for name in selected:
+            result = await run_scenario(SCENARIOS[name], server, requests[name], args)
+            summary = summarize(result)
+            runs[name].append(summary)
+            for status, count in result.statuses.items():
+                problems[f"{name}: HTTP {status} ({result.sample[:160]})"] += count
+            for error, count in result.errors.items():
+                problems[f"{name}: {error}"] += count
+            print(
+                f"repeat {repeat + 1} {name:<13} {summary['rps']:7.0f} req/s  "
+                f"p50 {summary['p50_ms']:6.1f}  p99 {summary['p99_ms']:7.1f} ms  "
+                f"failures {summary['failures']}",
+                flush=True,
+            )
+    medians = {
+        name: {key: statistics.median(float(r[key]) for r in rs) for key in rs[0]}
+        for name, rs in runs.items()
+    }
+    print()
+    print(table(medians, selected))
+    return {"scenarios": selected, "runs": runs, "medians": medians, "problems": dict(problems)}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--home", type=Path, default=Path("/tmp/load-home"))
+    parser.add_argument("--copy-from", type=Path, help="copy a finished demo home into --home")
+    parser.add_argument("--build", action="store_true", help="run `propensity demo` into --home")
+    parser.add_argument(
+        "--scenarios",
+        type=lambda text: text.split(","),
+        default=["auto"],
+        help=f"comma-separated from {', '.join(SCENARIOS)}; 'auto' picks the customer-success "
+        "set when its endpoints are served, else the existing-endpoint set",
+    )
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds")
+    parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds first")
+    parser.add_argument("--connections", type=int, default=32, help="closed-loop concurrency")
+    parser.add_argument("--rate", type=float, default=200.0, help="open-loop requests/s")
+    parser.add_argument("--max-in-flight", type=int, default=64, help="open-loop connections")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--client", choices=("raw", "httpx"), default="raw")
+    parser.add_argument("--json", type=Path, help="write every run and the medians here")
+    args = parser.parse_args()
+    unknown = set(args.scenarios) - {*SCENARIOS, "auto"}
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    return args
+
+
+def main() -> int:
+    args = parse_args()
+    info = machine()
+    print(json.dumps(info))
+    if args.copy_from:
+        copy_home(args.copy_from, args.home)
+    prepare_home(args.home, build=args.build)
+    target = bench_target(args.home)
+    print(f"tenant {target.tenant_id}, {len(target.account_ids)} accounts; server env {SERVER_ENV}")
+    log = args.home / "load-server.log"
+    with running_server(args.home, workers=args.workers, log=log) as server:
+        # uvloop (installed with uvicorn) costs the client less CPU per request than asyncio's
+        # own loop, and the client's CPU is taken from the server's two cores.
+        report = uvloop.run(run_all(args, server, target))
+    info["loadavg_end"] = os.getloadavg()
+    report = {"machine": info, "args": {k: str(v) for k, v in vars(args).items()}, **report}
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    problems = report["problems"]
+    if problems:
+        print("\nFAILED: non-2xx responses or errors:", file=sys.stderr)
+        for what, count in problems.items():  # type: ignore[attr-defined]
+            print(f"  {count:6d}  {what}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

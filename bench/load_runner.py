@@ -1,0 +1,173 @@
+"""Closed- and open-loop load for `bench/load.py`, bounded in time and in requests in flight.
+
+Closed loop: N connections, each sending its next request as soon as the previous answer
+is read, for T seconds after a warm-up: the maximum throughput at concurrency N.
+
+Open loop: requests are scheduled at a fixed rate whatever the server does; each one waits
+for a free connection (at most N in flight) and its latency runs from its scheduled send
+time. A server that falls behind therefore shows its queueing in the latencies instead of
+slowing the client down (coordinated omission).
+
+Both stop at a hard limit; requests still in flight then count as errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from load_client import Request, connection
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Result:
+    seconds: float
+    latencies: list[float] = field(default_factory=list)
+    completed: int = 0  # successful and finished inside the measured window
+    statuses: Counter[int] = field(default_factory=Counter)  # non-2xx, warm-up included
+    errors: Counter[str] = field(default_factory=Counter)  # transport errors, time-outs
+    sample: str = ""  # the first non-2xx body, to say what went wrong
+    sent: int = 0
+    client_cpu: float = 0.0
+    server_cpu: float = 0.0
+    max_queue: int = 0
+
+    def record(self, status: int, body: bytes) -> None:
+        if not 200 <= status < 300:
+            self.statuses[status] += 1
+            self.sample = self.sample or body[:300].decode("utf-8", "replace")
+
+    @property
+    def failures(self) -> int:
+        return sum(self.statuses.values()) + sum(self.errors.values())
+
+
+def process_tree_cpu(pid: int) -> float:
+    """User + system CPU seconds of `pid` and its direct children (uvicorn's workers)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the command name: state, ppid, ...; utime and stime are fields 14 and 15.
+        if entry.name == str(pid) or fields[1] == str(pid):
+            total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
+
+
+async def closed_loop(
+    *,
+    base: str,
+    client: str,
+    requests: Sequence[Request],
+    connections: int,
+    warmup: float,
+    duration: float,
+    grace: float = 30.0,
+) -> Result:
+    result = Result(seconds=duration)
+    rotation = itertools.cycle(requests)
+    start = time.perf_counter()
+    window_start, window_end = start + warmup, start + warmup + duration
+
+    async def worker() -> None:
+        conn = connection(client, base)
+        try:
+            while (sent_at := time.perf_counter()) < window_end:
+                request = next(rotation)
+                result.sent += 1
+                try:
+                    status, body = await conn.send(request)
+                except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                    result.errors[type(exc).__name__] += 1
+                    continue
+                done = time.perf_counter()
+                result.record(status, body)
+                if sent_at >= window_start and 200 <= status < 300:
+                    result.latencies.append(done - sent_at)
+                    result.completed += done <= window_end
+        finally:
+            await conn.close()
+
+    tasks = [asyncio.ensure_future(worker()) for _ in range(connections)]
+    await _bounded(tasks, warmup + duration + grace, result)
+    return result
+
+
+async def open_loop(
+    *,
+    base: str,
+    client: str,
+    requests: Sequence[Request],
+    rate: float,
+    connections: int,
+    warmup: float,
+    duration: float,
+    drain: float = 30.0,
+) -> Result:
+    result = Result(seconds=duration)
+    rotation = itertools.cycle(requests)
+    queue: asyncio.Queue[tuple[float, Request, bool] | None] = asyncio.Queue()
+    start = time.perf_counter() + 0.05
+    window_start, window_end = start + warmup, start + warmup + duration
+
+    async def dispatcher() -> None:
+        for i in range(int((warmup + duration) * rate)):
+            scheduled = start + i / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            queue.put_nowait((scheduled, next(rotation), scheduled >= window_start))
+            result.max_queue = max(result.max_queue, queue.qsize())
+        for _ in range(connections):
+            queue.put_nowait(None)
+
+    async def worker() -> None:
+        conn = connection(client, base)
+        try:
+            while (item := await queue.get()) is not None:
+                scheduled, request, measured = item
+                result.sent += 1
+                try:
+                    status, body = await conn.send(request)
+                except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                    result.errors[type(exc).__name__] += 1
+                    continue
+                done = time.perf_counter()
+                result.record(status, body)
+                if measured and 200 <= status < 300:
+                    result.latencies.append(done - scheduled)
+                    result.completed += done <= window_end
+        finally:
+            await conn.close()
+
+    tasks = [asyncio.ensure_future(dispatcher())]
+    tasks += [asyncio.ensure_future(worker()) for _ in range(connections)]
+    await _bounded(tasks, warmup + duration + drain, result)
+    unsent = sum(1 for item in queue._queue if item is not None)  # type: ignore[attr-defined]
+    if unsent:
+        result.errors["not sent before the hard limit"] += unsent
+    return result
+
+
+async def _bounded(tasks: list[asyncio.Future[None]], limit: float, result: Result) -> None:
+    _done, pending = await asyncio.wait(tasks, timeout=limit)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+        result.errors["in flight at the hard limit"] += len(pending)
+    for task in tasks:
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            raise exc

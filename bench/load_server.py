@@ -1,0 +1,174 @@
+"""The server side of `bench/load.py`: a demo home, a bearer token, account ids, and a
+two-worker uvicorn process that is always stopped again."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+BENCH_DIR = Path(__file__).resolve().parent
+VENV_BIN = Path(sys.executable).parent
+DEMO_TENANT = "demo"
+BENCH_USER = "load-bench@demo.local"
+# Quotas and rate limits are raised so that the benchmark measures serving, not refusals.
+HIGH_LIMIT_DAY = "100000000/day"
+SERVER_ENV = {
+    "PROPENSITY_CS_PREDICT_DAILY_LIMIT": HIGH_LIMIT_DAY,
+    "PROPENSITY_CS_BATCH_DAILY_LIMIT": HIGH_LIMIT_DAY,
+    "PROPENSITY_CS_CTA_DAILY_LIMIT": HIGH_LIMIT_DAY,
+    "PROPENSITY_RETAINSTREAM_RATE_LIMIT": "100000000/minute",
+    # Per-request logging at INFO would measure the log writer, not the service.
+    "PROPENSITY_LOG_LEVEL": "WARNING",
+}
+# Files that make up a home; the SQLite shared-memory index is rebuilt from the WAL on open.
+HOME_FILES = ("propensity.db", "propensity.db-wal", "secret_key")
+
+
+@dataclass(frozen=True)
+class Server:
+    base: str
+    pid: int
+
+
+@dataclass(frozen=True)
+class Target:
+    token: str
+    tenant_id: int
+    account_ids: list[int]
+
+
+def copy_home(source: Path, home: Path) -> None:
+    """Copies a finished demo home file by file, so the source is only ever read."""
+    home.mkdir(parents=True, exist_ok=True)
+    for name in HOME_FILES:
+        if (source / name).exists():
+            shutil.copy2(source / name, home / name)
+
+
+def _env(home: Path) -> dict[str, str]:
+    return {**os.environ, "PROPENSITY_HOME": str(home), **SERVER_ENV}
+
+
+def prepare_home(home: Path, *, build: bool) -> None:
+    """Builds the demo into `home` when asked (2-3 minutes), then applies new migrations."""
+    cli = str(VENV_BIN / "propensity")
+    if build:
+        subprocess.run([cli, "demo", "--no-serve"], env=_env(home), check=True)
+    subprocess.run([cli, "db", "upgrade"], env=_env(home), check=True)
+
+
+def bench_target(home: Path) -> Target:
+    """An analyst's token (a user created for the benchmark: no password needs to be known)
+    and the demo tenant's account ids, read from the home's own database."""
+    from propensity.db import Database
+    from propensity.settings import Settings
+    from propensity.tenancy.models import Role, User
+    from propensity.tenancy.service import create_user, get_tenant, token_for
+
+    settings = Settings(home=home, database_url=None)
+    database = Database(settings.resolved_database_url)
+    try:
+        with database.system_session() as session:
+            tenant = get_tenant(session, slug_or_id=DEMO_TENANT)
+            user = session.scalar(sa.select(User).where(User.email == BENCH_USER))
+            if user is None:
+                user = create_user(
+                    session,
+                    tenant=tenant,
+                    email=BENCH_USER,
+                    password=os.urandom(16).hex(),
+                    role=Role.ANALYST,
+                )
+            token = token_for(user=user, key=settings.signing_key(), lifetime=timedelta(hours=4))
+            ids = session.scalars(
+                sa.text(
+                    "SELECT id FROM customers WHERE tenant_id = :t AND kind = 'account' ORDER BY id"
+                ),
+                {"t": tenant.id},
+            ).all()
+            return Target(token=token, tenant_id=tenant.id, account_ids=list(ids))
+    finally:
+        database.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(f"{base}/api/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"server not ready after {timeout:.0f} s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM lets uvicorn's supervisor stop its workers; SIGKILL to the process group (the
+    one this benchmark created for the server) if it does not finish in time."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
+@contextmanager
+def running_server(home: Path, *, workers: int, log: Path) -> Iterator[Server]:
+    """Serves `home` on 127.0.0.1 with `workers` uvicorn processes until the block ends."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "load_app:app",
+        "--factory",
+        "--app-dir",
+        str(BENCH_DIR),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, env=_env(home), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            _wait_ready(base, process, timeout=120)
+            yield Server(base, process.pid)
+        finally:
+            _stop(process)
