@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from propensity.api_v1 import imports, jobs, keys
+from propensity.api_v1 import ctas, imports, jobs, keys
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(keys.router)
 router.include_router(jobs.router)
 router.include_router(imports.router)
+router.include_router(ctas.router)

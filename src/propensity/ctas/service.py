@@ -14,7 +14,7 @@ go; OPEN or IN_PROGRESS -> CANCELLED. COMPLETED and CANCELLED are final.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict, TypeVar
 
 import sqlalchemy as sa
@@ -88,6 +88,11 @@ def parse_priority(value: str) -> CtaPriority:
 
 def parse_status(value: str) -> CtaStatus:
     return _parse(CtaStatus, value, "status")
+
+
+def _utc(value: datetime) -> datetime:
+    """Due dates are stored and returned in UTC; a time without an offset is taken as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _skip(prediction: Prediction, reason: str, skipped: str) -> CtaOutcome:
@@ -216,7 +221,7 @@ def create_manual_cta(
         title=title.strip(),
         description=description,
         reason=MANUAL_REASON,
-        due_date=due_date,
+        due_date=_utc(due_date),
         status=CtaStatus.OPEN.value,
         source=CtaSource.MANUAL.value,
         created_by_user_id=user_id,
@@ -279,7 +284,7 @@ def update_cta(
     if new_priority is not None:
         cta.priority = new_priority.value
     if due_date is not None:
-        cta.due_date = due_date
+        cta.due_date = _utc(due_date)
     cta.updated_at = now
     session.flush()
     return cta
