@@ -75,6 +75,36 @@ def _resolve_limit(request: Request, scope: str, limit: LimitSource) -> RateLimi
     return parse(text)
 
 
+def consume(
+    request: Request,
+    *,
+    scope: str,
+    limit: LimitSource,
+    key: str,
+    message: str = DEFAULT_MESSAGE,
+    response: Response | None = None,
+) -> int:
+    """Counts one hit for `key` within `scope` and returns what remains of the window; raises
+    RateLimited (429, with Retry-After) once it is used up. For quotas that count only the
+    requests that do the costly work (e.g. a fresh prediction, not a cached one)."""
+    app = app_limiter(request)
+    item = _resolve_limit(request, scope, limit)
+    identifiers = (app.namespace, scope, key)
+    allowed = app.limiter.hit(item, *identifiers)
+    stats = app.limiter.get_window_stats(item, *identifiers)
+    remaining = max(0, int(stats.remaining))
+    request.state.rate_limit_remaining = remaining
+    if not allowed:
+        retry_after = max(1, int(stats.reset_time - time.time()) + 1)
+        raise RateLimited(
+            message, retry_after=retry_after, details={"limit": str(item), "scope": scope}
+        )
+    if response is not None:
+        response.headers[REMAINING_HEADER] = str(remaining)
+        response.headers[LIMIT_HEADER] = str(item.amount)
+    return remaining
+
+
 def rate_limit(
     *, scope: str, limit: LimitSource, key: KeyFunction = client_ip, message: str = DEFAULT_MESSAGE
 ) -> Callable[[Request, Response], None]:
@@ -85,19 +115,8 @@ def rate_limit(
     response, and raises RateLimited (429, with Retry-After) once the window is used up."""
 
     def check(request: Request, response: Response) -> None:
-        app = app_limiter(request)
-        item = _resolve_limit(request, scope, limit)
-        identifiers = (app.namespace, scope, key(request))
-        allowed = app.limiter.hit(item, *identifiers)
-        stats = app.limiter.get_window_stats(item, *identifiers)
-        remaining = max(0, int(stats.remaining))
-        request.state.rate_limit_remaining = remaining
-        if not allowed:
-            retry_after = max(1, int(stats.reset_time - time.time()) + 1)
-            raise RateLimited(
-                message, retry_after=retry_after, details={"limit": str(item), "scope": scope}
-            )
-        response.headers[REMAINING_HEADER] = str(remaining)
-        response.headers[LIMIT_HEADER] = str(item.amount)
+        consume(
+            request, scope=scope, limit=limit, key=key(request), message=message, response=response
+        )
 
     return check

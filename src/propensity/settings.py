@@ -53,6 +53,22 @@ class Settings(BaseSettings):
     # in the `limits` notation "N/period".
     retainstream_rate_limit: str = "100/15minutes"
 
+    # Customer-success surface: daily quotas per tenant (its document: 100 single predictions,
+    # 5 batch operations and 50 CTA generations a day), in the `limits` notation.
+    cs_predict_daily_limit: str = "100/day"
+    cs_batch_daily_limit: str = "5/day"
+    cs_cta_daily_limit: str = "50/day"
+    # An ML-generated CTA for an account blocks another one for this many days.
+    cta_cooldown_days: int = Field(default=7, ge=0)
+    # Churn riskCategory cut-offs on the calibrated probability. Unset, they follow the active
+    # model's decision threshold t: medium >= t/2, high >= t, critical >= max(0.8, t).
+    churn_risk_medium: float | None = Field(default=None, ge=0, le=1)
+    churn_risk_high: float | None = Field(default=None, ge=0, le=1)
+    churn_risk_critical: float | None = Field(default=None, ge=0, le=1)
+    # A HEALTH_TREND prediction is accurate when the score it forecast is within this many
+    # points of the score actually recorded at the end of its window.
+    health_tolerance_points: float = Field(default=5.0, gt=0)
+
     # How long a prediction stays valid before it is recomputed.
     lead_prediction_validity_hours: int = Field(default=24, ge=1)
     customer_prediction_validity_days: int = Field(default=30, ge=1)
@@ -70,6 +86,31 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _resolve_home(self) -> Settings:
         self.home = self.home.expanduser()
+        return self
+
+    @model_validator(mode="after")
+    def _check_limits_and_cutoffs(self) -> Settings:
+        from limits import parse
+
+        for name in (
+            "retainstream_rate_limit",
+            "cs_predict_daily_limit",
+            "cs_batch_daily_limit",
+            "cs_cta_daily_limit",
+        ):
+            try:
+                parse(getattr(self, name))
+            except ValueError as exc:
+                raise ValueError(f"{name}: expected a limit like '100/day' ({exc})") from exc
+        cutoffs = [
+            v
+            for v in (self.churn_risk_medium, self.churn_risk_high, self.churn_risk_critical)
+            if v is not None
+        ]
+        if cutoffs != sorted(cutoffs):
+            raise ValueError(
+                "churn_risk_medium <= churn_risk_high <= churn_risk_critical must hold"
+            )
         return self
 
     @property

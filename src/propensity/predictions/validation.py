@@ -1,0 +1,288 @@
+"""Judging expired predictions against what really happened, and the accuracy they add up to.
+
+A prediction is judged once its validity has ended (whether it expired or a newer one
+superseded it) and its outcome window has closed:
+
+- CHURN, window (predicted_at, predicted_at + horizon]: the outcome is "churned" when the
+  customer's churned_at falls inside it (known as soon as it happens) and "stayed" once the
+  window has passed without one. The prediction was accurate when the model's decision at its
+  threshold (probability >= threshold) matches. A customer that had already churned before the
+  prediction, or whose churn has no date, cannot be judged: such predictions are marked
+  validated with `was_accurate` left null and count nowhere.
+- HEALTH_TREND: the actual score is the recorded overall score nearest to predicted_at +
+  horizon within +/- 7 days (the training target's rule), known once that window has passed.
+  Accurate when |predicted - actual| <= the configured tolerance (default 5 points). Without
+  a recorded score in the window the prediction cannot be judged (as above).
+
+`accuracy_report` adds, beyond the document, the Brier score and ROC AUC of the judged churn
+predictions and the mean absolute error of the judged health forecasts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from propensity.crm.models import Customer, HealthSnapshot
+from propensity.features.health import TARGET_TOLERANCE_DAYS
+from propensity.predictions.models import Prediction, PredictionStatus
+from propensity.registry.models import ModelVersion
+
+JUDGED_TYPES = ("CHURN", "HEALTH_TREND")
+DEFAULT_HORIZON_DAYS = {"CHURN": 90, "HEALTH_TREND": 30}
+DEFAULT_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class Judgement:
+    was_accurate: bool | None
+    actual_value: float | None
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def judge_churn(
+    *,
+    probability: float,
+    threshold: float,
+    predicted_at: datetime,
+    horizon_days: int,
+    churned_at: datetime | None,
+    churned: bool | None,
+    now: datetime,
+) -> Judgement | None:
+    """The judgement, or None while the outcome is still unknown."""
+    end = predicted_at + timedelta(days=horizon_days)
+    if churned_at is not None:
+        churned_at = _aware(churned_at)
+        if churned_at <= predicted_at:
+            return Judgement(None, None)
+        if churned_at <= end:
+            return Judgement((probability >= threshold) is True, 1.0)
+    elif churned:
+        return Judgement(None, None)
+    if now < end:
+        return None
+    return Judgement(probability < threshold, 0.0)
+
+
+def judge_health(
+    *,
+    predicted: float,
+    target_day: date,
+    scores: dict[date, float],
+    tolerance_points: float,
+    today: date,
+) -> Judgement | None:
+    if today < target_day + timedelta(days=TARGET_TOLERANCE_DAYS):
+        return None
+    window = [
+        (abs((day - target_day).days), day, score)
+        for day, score in scores.items()
+        if abs((day - target_day).days) <= TARGET_TOLERANCE_DAYS
+    ]
+    if not window:
+        return Judgement(None, None)
+    _, _, actual = min(window)
+    return Judgement(abs(predicted - actual) <= tolerance_points, float(actual))
+
+
+def _candidates(session: Session, *, kind: str | None, now: datetime) -> list[Any]:
+    query = (
+        sa.select(
+            Prediction,
+            Customer.churned_at,
+            Customer.churned,
+            ModelVersion.horizon_days,
+            ModelVersion.threshold,
+        )
+        .join(Customer, Customer.id == Prediction.customer_id)
+        .outerjoin(ModelVersion, ModelVersion.id == Prediction.model_version_id)
+        .where(
+            Prediction.prediction_type.in_(JUDGED_TYPES),
+            Prediction.validated_at.is_(None),
+            Prediction.valid_until <= now,
+        )
+    )
+    if kind is not None:
+        query = query.where(Customer.kind == kind)
+    return list(session.execute(query).all())
+
+
+def _health_scores(
+    session: Session, customer_ids: list[int], start: date, end: date
+) -> dict[int, dict[date, float]]:
+    out: dict[int, dict[date, float]] = defaultdict(dict)
+    for chunk in range(0, len(customer_ids), 1000):
+        rows = session.execute(
+            sa.select(
+                HealthSnapshot.customer_id,
+                HealthSnapshot.snapshot_date,
+                HealthSnapshot.overall_score,
+            ).where(
+                HealthSnapshot.customer_id.in_(customer_ids[chunk : chunk + 1000]),
+                HealthSnapshot.snapshot_date.between(start, end),
+            )
+        ).all()
+        for customer_id, day, score in rows:
+            out[int(customer_id)][day] = float(score)
+    return out
+
+
+def validate_expired(
+    session: Session, *, now: datetime, tolerance_points: float, kind: str | None = None
+) -> int:
+    """Judges every prediction whose validity has ended and whose outcome is known; returns
+    how many were judged (including those that turned out impossible to judge). Flushes."""
+    session.execute(
+        sa.update(Prediction)
+        .where(Prediction.status == PredictionStatus.ACTIVE.value, Prediction.valid_until <= now)
+        .values(status=PredictionStatus.EXPIRED.value)
+        .execution_options(synchronize_session=False)
+    )
+    candidates = _candidates(session, kind=kind, now=now)
+    health_rows = [c for c in candidates if c[0].prediction_type == "HEALTH_TREND"]
+    scores: dict[int, dict[date, float]] = {}
+    if health_rows:
+        targets = [
+            (c[0].predicted_at + timedelta(days=c[3] or DEFAULT_HORIZON_DAYS["HEALTH_TREND"]))
+            for c in health_rows
+        ]
+        margin = timedelta(days=TARGET_TOLERANCE_DAYS)
+        scores = _health_scores(
+            session,
+            sorted({int(c[0].customer_id) for c in health_rows}),
+            (min(targets) - margin).date(),
+            (max(targets) + margin).date(),
+        )
+    judged = 0
+    for prediction, churned_at, churned, horizon, threshold in candidates:
+        horizon_days = int(horizon or DEFAULT_HORIZON_DAYS[prediction.prediction_type])
+        verdict: Judgement | None
+        if prediction.prediction_type == "CHURN":
+            if prediction.probability is None:
+                verdict = Judgement(None, None)
+            else:
+                verdict = judge_churn(
+                    probability=float(prediction.probability),
+                    threshold=float(threshold if threshold is not None else DEFAULT_THRESHOLD),
+                    predicted_at=prediction.predicted_at,
+                    horizon_days=horizon_days,
+                    churned_at=churned_at,
+                    churned=churned,
+                    now=now,
+                )
+        elif prediction.predicted_value is None:
+            verdict = Judgement(None, None)
+        else:
+            verdict = judge_health(
+                predicted=float(prediction.predicted_value),
+                target_day=(prediction.predicted_at + timedelta(days=horizon_days)).date(),
+                scores=scores.get(int(prediction.customer_id or 0), {}),
+                tolerance_points=tolerance_points,
+                today=now.date(),
+            )
+        if verdict is None:
+            continue
+        prediction.was_accurate = verdict.was_accurate
+        prediction.actual_value = verdict.actual_value
+        prediction.validated_at = now
+        judged += 1
+    session.flush()
+    return judged
+
+
+def _auc(scores: np.ndarray, labels: np.ndarray) -> float | None:
+    """Mann-Whitney AUC with average ranks for ties; None without both classes."""
+    positives = int(labels.sum())
+    negatives = len(labels) - positives
+    if positives == 0 or negatives == 0:
+        return None
+    order = scores.argsort(kind="mergesort")
+    ranks = np.empty(len(scores))
+    sorted_scores = scores[order]
+    i = 0
+    while i < len(scores):
+        j = i
+        while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
+            j += 1
+        ranks[order[i : j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    rank_sum = float(ranks[labels == 1].sum())
+    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
+
+
+def _rounded(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None or math.isnan(value) else round(value, digits)
+
+
+def accuracy_report(
+    session: Session, *, prediction_type: str | None = None, kind: str | None = None
+) -> dict[str, Any]:
+    types = (prediction_type,) if prediction_type else JUDGED_TYPES
+    base = (
+        sa.select(
+            Prediction.prediction_type,
+            Prediction.was_accurate,
+            Prediction.probability,
+            Prediction.predicted_value,
+            Prediction.actual_value,
+        )
+        .join(Customer, Customer.id == Prediction.customer_id)
+        .where(Prediction.prediction_type.in_(types))
+    )
+    total_query = (
+        sa.select(sa.func.count(Prediction.id))
+        .join(Customer, Customer.id == Prediction.customer_id)
+        .where(Prediction.prediction_type.in_(types))
+    )
+    if kind is not None:
+        base = base.where(Customer.kind == kind)
+        total_query = total_query.where(Customer.kind == kind)
+    total = int(session.scalar(total_query) or 0)
+    rows = session.execute(base.where(Prediction.was_accurate.is_not(None))).all()
+    by_type: dict[str, dict[str, Any]] = {}
+    for ptype in types:
+        judged = [r for r in rows if r[0] == ptype]
+        entry: dict[str, Any] = {
+            "total": len(judged),
+            "accurate": sum(1 for r in judged if r[1]),
+        }
+        if ptype == "CHURN":
+            pairs = [(r[2], r[4]) for r in judged if r[2] is not None and r[4] is not None]
+            probs = np.array([float(p) for p, _ in pairs])
+            actual = np.array([float(a) for _, a in pairs])
+            entry["brierScore"] = (
+                _rounded(float(np.mean((probs - actual) ** 2))) if len(probs) else None
+            )
+            entry["auc"] = _rounded(_auc(probs, actual.astype(int))) if len(probs) else None
+            entry["observedChurnRate"] = _rounded(float(actual.mean())) if len(actual) else None
+            entry["meanPredictedProbability"] = (
+                _rounded(float(probs.mean())) if len(probs) else None
+            )
+        else:
+            errors = [
+                abs(float(r[3]) - float(r[4]))
+                for r in judged
+                if r[3] is not None and r[4] is not None
+            ]
+            entry["meanAbsoluteError"] = _rounded(float(np.mean(errors)), 2) if errors else None
+        by_type[ptype] = entry
+    validated = len(rows)
+    accurate = sum(1 for r in rows if r[1])
+    return {
+        "totalPredictions": total,
+        "validatedCount": validated,
+        "accurateCount": accurate,
+        "accuracy": round(accurate / validated, 4) if validated else None,
+        "byType": by_type,
+    }

@@ -1,0 +1,130 @@
+"""Account-level predictions: find the account, serve the latest valid prediction or make one.
+
+A prediction is served from cache (`"cached": true`) when it is ACTIVE, still inside its
+validity window and made by the model that is active now; otherwise (or with forceRefresh)
+the account is scored afresh with point-in-time features, explained and stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from propensity.crm.models import Customer, CustomerKind
+from propensity.errors import InvalidInput, NotFound, Unavailable
+from propensity.predictions.models import Prediction, PredictionStatus
+from propensity.predictions.service import score_and_record
+from propensity.registry.models import ModelVersion
+from propensity.registry.service import active_version
+from propensity.settings import Settings
+
+ACCOUNT_TYPES = ("CHURN", "HEALTH_TREND")
+POPULATION = CustomerKind.ACCOUNT.value
+
+
+def parse_prediction_type(value: object) -> str:
+    text = str(value).strip().upper() if isinstance(value, str) else ""
+    if text not in ACCOUNT_TYPES:
+        raise InvalidInput(
+            "Invalid prediction type",
+            code="INVALID_PREDICTION_TYPE",
+            details={"allowed": list(ACCOUNT_TYPES), "received": value},
+        )
+    return text
+
+
+def parse_account_id(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise NotFound("Account not found", code="ACCOUNT_NOT_FOUND", details={"accountId": raw})
+    return value
+
+
+def get_account(session: Session, raw_id: str) -> Customer:
+    account_id = parse_account_id(raw_id)
+    account = session.scalars(
+        sa.select(Customer).where(Customer.id == account_id, Customer.kind == POPULATION)
+    ).first()
+    if account is None:
+        raise NotFound(
+            "Account not found", code="ACCOUNT_NOT_FOUND", details={"accountId": account_id}
+        )
+    return account
+
+
+def require_model(session: Session, prediction_type: str) -> ModelVersion:
+    version = active_version(session, prediction_type=prediction_type, population=POPULATION)
+    if version is None:
+        raise Unavailable(
+            "ML service unavailable",
+            code="ML_UNAVAILABLE",
+            details={
+                "reason": f"No {prediction_type} model is trained for this tenant's accounts "
+                "yet; train one (POST /api/v1/... or `propensity train`) and try again",
+                "predictionType": prediction_type,
+            },
+        )
+    return version
+
+
+def latest_prediction(
+    session: Session,
+    *,
+    account_id: int,
+    prediction_type: str | None = None,
+    valid_at: datetime | None = None,
+) -> Prediction | None:
+    """The newest prediction of the account (of one type), optionally only a valid one."""
+    query = sa.select(Prediction).where(Prediction.customer_id == account_id)
+    if prediction_type is not None:
+        query = query.where(Prediction.prediction_type == prediction_type)
+    else:
+        query = query.where(Prediction.prediction_type.in_(ACCOUNT_TYPES))
+    if valid_at is not None:
+        query = query.where(
+            Prediction.status == PredictionStatus.ACTIVE.value, Prediction.valid_until > valid_at
+        )
+    return session.scalars(
+        query.order_by(Prediction.predicted_at.desc(), Prediction.id.desc()).limit(1)
+    ).first()
+
+
+def predict_account(
+    session: Session,
+    *,
+    account: Customer,
+    prediction_type: str,
+    force: bool,
+    settings: Settings,
+    now: datetime,
+    before_generate: Callable[[], None] | None = None,
+) -> tuple[Prediction, ModelVersion, bool]:
+    """(prediction, its model, cached). Commits when it stores a new prediction;
+    `before_generate` runs first (the daily quota counts fresh predictions only)."""
+    version = require_model(session, prediction_type)
+    if not force:
+        cached = latest_prediction(
+            session, account_id=account.id, prediction_type=prediction_type, valid_at=now
+        )
+        if cached is not None and cached.model_version_id == version.id:
+            return cached, version, True
+    if before_generate is not None:
+        before_generate()
+    score_and_record(
+        session,
+        prediction_type=prediction_type,
+        kind=POPULATION,
+        entity_ids=[account.id],
+        as_of=now,
+        settings=settings,
+    )
+    session.commit()
+    stored = latest_prediction(session, account_id=account.id, prediction_type=prediction_type)
+    assert stored is not None
+    return stored, version, False

@@ -1,0 +1,167 @@
+"""The document's JSON shapes, built from stored predictions and the account's own data."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from propensity.crm.models import Customer, HealthSnapshot
+from propensity.narratives import health_narrative
+from propensity.predictions.models import Prediction
+from propensity.registry.models import ModelVersion
+from propensity.settings import Settings
+from propensity.surfaces.customer_success.risk import RiskCutoffs, urgency
+from propensity.timefmt import iso_z
+
+DIMENSIONS = ("engagement", "product_adoption", "support_satisfaction", "executive_relationship")
+RISK_FACTOR_KEYS = ("factor", "impact", "description")
+DEFAULT_HEALTH_HORIZON = 30
+
+
+def _common(prediction: Prediction, version: ModelVersion) -> dict[str, Any]:
+    return {
+        "predictionId": prediction.id,
+        "predictionType": prediction.prediction_type,
+        "probability": prediction.probability,
+        "confidence": prediction.confidence,
+        "predictionWindowDays": version.horizon_days,
+        "predictedAt": iso_z(prediction.predicted_at),
+        "validUntil": iso_z(prediction.valid_until),
+        "modelVersion": f"v{version.version_number}",
+    }
+
+
+def churn_data(
+    prediction: Prediction,
+    *,
+    version: ModelVersion,
+    account: Customer,
+    settings: Settings,
+    now: datetime,
+) -> dict[str, Any]:
+    outputs = prediction.outputs or {}
+    probability = float(prediction.probability or 0.0)
+    category = RiskCutoffs.of(threshold=version.threshold, settings=settings).category(probability)
+    return {
+        **_common(prediction, version),
+        "riskCategory": category,
+        "churnProbability": probability,
+        "retentionProbability": round(1.0 - probability, 6),
+        "primaryChurnDrivers": list(outputs.get("primaryDrivers") or []),
+        "interventionUrgency": urgency(category, renewal_date=account.renewal_date, now=now),
+        "riskFactors": [
+            {k: f.get(k) for k in RISK_FACTOR_KEYS} for f in outputs.get("riskFactors") or []
+        ],
+        "recommendations": list(outputs.get("recommendations") or []),
+        "explanation": prediction.explanation,
+        "llmMetadata": None,
+    }
+
+
+def health_history(
+    session: Session, *, account_id: int, before: datetime
+) -> tuple[dict[date, float], dict[str, dict[date, float]]]:
+    """The account's overall and per-dimension scores recorded up to `before`."""
+    rows = session.execute(
+        sa.select(
+            HealthSnapshot.snapshot_date,
+            HealthSnapshot.overall_score,
+            *[getattr(HealthSnapshot, d) for d in DIMENSIONS],
+        )
+        .where(
+            HealthSnapshot.customer_id == account_id, HealthSnapshot.snapshot_date <= before.date()
+        )
+        .order_by(HealthSnapshot.snapshot_date)
+    ).all()
+    overall = {row[0]: float(row[1]) for row in rows}
+    dimensions: dict[str, dict[date, float]] = {d: {} for d in DIMENSIONS}
+    for row in rows:
+        for i, dimension in enumerate(DIMENSIONS):
+            if row[2 + i] is not None:
+                dimensions[dimension][row[0]] = float(row[2 + i])
+    return overall, {d: h for d, h in dimensions.items() if h}
+
+
+def health_data(
+    session: Session,
+    prediction: Prediction,
+    *,
+    version: ModelVersion,
+    account: Customer,
+) -> dict[str, Any]:
+    outputs = prediction.outputs or {}
+    overall, dimensions = health_history(
+        session, account_id=account.id, before=prediction.predicted_at
+    )
+    current = outputs.get("currentScore")
+    if current is None:
+        current = account.health_score
+    predicted = prediction.predicted_value
+    story = health_narrative(
+        dimensions=dimensions,
+        overall=overall or None,
+        predicted_score=predicted,
+        horizon_days=version.horizon_days or DEFAULT_HEALTH_HORIZON,
+    )
+    return {
+        **_common(prediction, version),
+        "currentHealthScore": None if current is None else round(float(current), 1),
+        "predictedScore": None if predicted is None else round(float(predicted), 1),
+        "scoreTrajectory": outputs.get("trajectory") or "unknown",
+        "predictedRange": (
+            {"low": round(outputs["low"], 1), "high": round(outputs["high"], 1)}
+            if "low" in outputs and "high" in outputs
+            else None
+        ),
+        "insights": [i.to_dict() for i in story.insights],
+        "anomalies": [a.to_dict() for a in story.anomalies],
+        "strengthAreas": story.strength_areas,
+        "riskAreas": story.risk_areas,
+        "recommendations": [r.to_dict() for r in story.recommendations]
+        or list(outputs.get("recommendations") or []),
+        "explanation": prediction.explanation,
+        "llmMetadata": None,
+    }
+
+
+def prediction_data(
+    session: Session,
+    prediction: Prediction,
+    *,
+    version: ModelVersion,
+    account: Customer,
+    settings: Settings,
+    now: datetime,
+) -> dict[str, Any]:
+    if prediction.prediction_type == "HEALTH_TREND":
+        return health_data(session, prediction, version=version, account=account)
+    return churn_data(prediction, version=version, account=account, settings=settings, now=now)
+
+
+def listed(prediction: Prediction) -> dict[str, Any]:
+    return {
+        "id": prediction.id,
+        "predictionType": prediction.prediction_type,
+        "probability": prediction.probability,
+        "predictedValue": prediction.predicted_value,
+        "confidence": prediction.confidence,
+        "explanation": prediction.explanation,
+        "predictedAt": iso_z(prediction.predicted_at),
+        "validUntil": iso_z(prediction.valid_until),
+        "status": prediction.status,
+        "wasAccurate": prediction.was_accurate,
+        "actualValue": prediction.actual_value,
+        "validatedAt": iso_z(prediction.validated_at) if prediction.validated_at else None,
+    }
+
+
+def account_summary(account: Customer) -> dict[str, Any]:
+    return {
+        "id": account.id,
+        "name": account.name,
+        "type": account.account_type or "CUSTOMER",
+        "healthScore": None if account.health_score is None else round(account.health_score),
+    }

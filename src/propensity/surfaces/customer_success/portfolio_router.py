@@ -1,0 +1,180 @@
+"""Portfolio-level endpoints of spec/customer-success-ml.md (`/portfolio/ml/...`).
+
+Beyond the document: batch-predict really runs, as a job (`jobId`, progress at
+`GET /api/v1/jobs/{jobId}`); accuracy adds Brier score and AUC; status lists the models.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from propensity.ctas.service import cta_stats, generate_cta
+from propensity.db import utcnow
+from propensity.jobs.service import enqueue_job
+from propensity.predictions.validation import accuracy_report, validate_expired
+from propensity.surfaces.customer_success import payloads, portfolio, quotas
+from propensity.surfaces.customer_success.accounts import (
+    POPULATION,
+    parse_prediction_type,
+    require_model,
+)
+from propensity.surfaces.customer_success.context import ReadContext, WriteContext
+from propensity.surfaces.customer_success.ctas import outcome_json
+from propensity.timefmt import iso_z
+
+router = APIRouter(prefix="/portfolio/ml")
+SCORE_PORTFOLIO = "score_portfolio"
+MAX_BATCH_ACCOUNTS = 1_000_000
+MAX_CTAS = 500
+# generate-ctas looks at most this many candidates per CTA wanted, so a portfolio full of
+# accounts in cooldown answers quickly instead of walking every account.
+CANDIDATES_PER_CTA = 5
+
+
+class BatchPredictRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    predictionType: Any = None  # noqa: N815 - the document's field names
+    maxAccounts: int = Field(default=50, ge=1, le=MAX_BATCH_ACCOUNTS)  # noqa: N815
+    priorityFilter: str | None = None  # noqa: N815
+
+
+class GenerateCtasRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    predictionType: Any = None  # noqa: N815
+    maxCTAs: int = Field(default=20, ge=1, le=MAX_CTAS)  # noqa: N815
+
+
+@router.get("/high-risk")
+def high_risk(
+    ctx: ReadContext,
+    minProbability: Annotated[float, Query(ge=0, le=1)] = 0.6,  # noqa: N803
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    rows, total = portfolio.high_risk(
+        ctx.session, min_probability=minProbability, limit=limit, now=utcnow()
+    )
+    return {
+        "data": [
+            {
+                "account": payloads.account_summary(r.account),
+                "prediction": {
+                    "id": r.prediction.id,
+                    "probability": r.prediction.probability,
+                    "confidence": r.prediction.confidence,
+                    "explanation": r.prediction.explanation,
+                    "predictedAt": iso_z(r.prediction.predicted_at),
+                },
+            }
+            for r in rows
+        ],
+        "count": len(rows),
+        "total": total,
+    }
+
+
+@router.post("/batch-predict", status_code=202)
+def batch_predict(body: BatchPredictRequest, request: Request, ctx: WriteContext) -> JSONResponse:
+    prediction_type = parse_prediction_type(body.predictionType)
+    priority = portfolio.parse_priority_filter(body.priorityFilter)
+    session = ctx.session
+    require_model(session, prediction_type)
+    quotas.spend(request, ctx, quotas.BATCH)
+    params: dict[str, Any] = {"predictionType": prediction_type, "kind": POPULATION}
+    selected: int | None = None
+    if priority is not None:
+        ids = portfolio.select_accounts(
+            session,
+            priority_filter=priority,
+            prediction_type=prediction_type,
+            limit=body.maxAccounts,
+            settings=ctx.settings,
+            now=utcnow(),
+        )
+        params["entityIds"] = ids
+        selected = len(ids)
+    else:
+        params["maxEntities"] = body.maxAccounts
+    job = enqueue_job(session, type=SCORE_PORTFOLIO, params=params, created_by=ctx.user_id)
+    session.commit()
+    return JSONResponse(
+        {
+            "message": "Batch prediction queued",
+            "predictionType": prediction_type,
+            "maxAccounts": body.maxAccounts,
+            "priorityFilter": priority,
+            "selectedAccounts": selected,
+            "jobId": job.id,
+            "statusUrl": f"/api/v1/jobs/{job.id}",
+            "note": "Scoring runs as a background job; poll statusUrl for its progress",
+        },
+        status_code=202,
+    )
+
+
+@router.post("/generate-ctas")
+def generate_ctas(body: GenerateCtasRequest, request: Request, ctx: WriteContext) -> dict[str, Any]:
+    prediction_type = parse_prediction_type(body.predictionType)
+    session = ctx.session
+    quotas.spend(request, ctx, quotas.CTA)
+    now = utcnow()
+    candidates = portfolio.cta_candidates(
+        session,
+        prediction_type=prediction_type,
+        limit=body.maxCTAs * CANDIDATES_PER_CTA,
+        now=now,
+    )
+    results = []
+    generated = 0
+    for account, prediction, threshold in candidates:
+        if generated >= body.maxCTAs:
+            break
+        outcome = generate_cta(
+            session,
+            customer=account,
+            prediction=prediction,
+            threshold=threshold,
+            user_id=ctx.user_id,
+            now=now,
+            cooldown_days=ctx.settings.cta_cooldown_days,
+        )
+        generated += int(outcome.was_created)
+        results.append(outcome_json(outcome))
+    session.commit()
+    return {"generated": generated, "skipped": len(results) - generated, "results": results}
+
+
+@router.post("/validate-predictions")
+def validate_predictions(ctx: WriteContext) -> dict[str, Any]:
+    judged = validate_expired(
+        ctx.session,
+        now=utcnow(),
+        tolerance_points=ctx.settings.health_tolerance_points,
+        kind=POPULATION,
+    )
+    ctx.session.commit()
+    return {"validated": judged, "message": f"Validated {judged} expired predictions"}
+
+
+@router.get("/accuracy")
+def accuracy(
+    ctx: ReadContext,
+    predictionType: Annotated[str | None, Query()] = None,  # noqa: N803
+) -> dict[str, Any]:
+    ptype = parse_prediction_type(predictionType) if predictionType is not None else None
+    report = accuracy_report(ctx.session, prediction_type=ptype, kind=POPULATION)
+    report["healthTolerancePoints"] = ctx.settings.health_tolerance_points
+    return {"data": report}
+
+
+@router.get("/cta-stats")
+def stats(ctx: ReadContext) -> dict[str, Any]:
+    return {"data": dict(cta_stats(ctx.session))}
+
+
+@router.get("/status")
+def ml_status(ctx: ReadContext) -> dict[str, Any]:
+    return portfolio.status(ctx.session)
