@@ -212,7 +212,9 @@ def create_manual_cta(
     account = get_account(session, account_id=account_id)
     if due_date is None:
         due_date = due_date_for(
-            urgency=_PRIORITY_URGENCY[cta_priority], today=now.date(), renewal_date=None
+            urgency=_PRIORITY_URGENCY[cta_priority],
+            today=now.astimezone(UTC).date(),
+            renewal_date=None,
         )
     cta = Cta(
         customer_id=account.id,
