@@ -54,7 +54,12 @@ def test_demo_builds_a_tenant_with_data_and_a_generated_password(
         "health_trend (account)",
         "conversion",
         "time_to_close",
+        "customer success",
     }
+    assert re.match(
+        r"^[\d,]+ past predictions validated, \d+ CTAs opened$",
+        result.models.pop("customer success"),
+    )
     for summary in result.models.values():
         assert re.match(
             r"^(\w+ v1, [\d,]+ scored(, .*snapshots.*|, no portfolio history .*)?"

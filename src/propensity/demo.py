@@ -20,7 +20,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from propensity.crm.models import Customer
 from propensity.crm.service import ImportOptions, import_frame
-from propensity.db import Database
+from propensity.db import Database, utcnow
 from propensity.migrate import upgrade
 from propensity.settings import Settings
 from propensity.simulator import STAGES, SimulationConfig, simulate
@@ -48,6 +48,12 @@ MODELS: tuple[tuple[str, str | None], ...] = (
     ("CONVERSION", None),
     ("TIME_TO_CLOSE", None),
 )
+
+
+# Days before today at which account predictions are back-filled: old enough for their
+# outcome windows (90 days for churn, 30 + 7 for health) to have closed.
+ACCOUNT_BACKFILL_DAYS = {"CHURN": (150, 120), "HEALTH_TREND": (75, 45)}
+DEMO_CTAS = 12
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,7 +134,9 @@ def _bar_updater(bars: Progress, task: TaskID) -> Callable[[str, float], None]:
     return update
 
 
-def _train_and_score(database: Database, tenant_id: int, console: Console) -> dict[str, str]:
+def _train_and_score(
+    database: Database, settings: Settings, tenant_id: int, console: Console
+) -> dict[str, str]:
     """Trains every demo model and scores the live population with it, two at a time.
 
     XGBoost, NumPy and the database driver release the GIL for most of the work, so two
@@ -154,6 +162,18 @@ def _train_and_score(database: Database, tenant_id: int, console: Console) -> di
                 progress=_bar_updater(bars, task),
             )
             with database.tenant_session(tenant_id) as session:
+                if kind == "account":
+                    # Predictions made in the past, whose outcomes the data already knows:
+                    # the customer-success accuracy figures judge them (oldest first, since
+                    # each run supersedes the one before).
+                    now = utcnow()
+                    for days in ACCOUNT_BACKFILL_DAYS[prediction_type]:
+                        score_and_record(
+                            session,
+                            prediction_type=prediction_type,
+                            kind=kind,
+                            as_of=now - dt.timedelta(days=days),
+                        )
                 run = score_and_record(session, prediction_type=prediction_type, kind=kind)
         except PropensityError as exc:
             bars.update(task, description=f"skipped {label}", completed=1.0)
@@ -175,7 +195,34 @@ def _train_and_score(database: Database, tenant_id: int, console: Console) -> di
     with _progress(console) as bars, ThreadPoolExecutor(max_workers=2) as pool:
         tasks = {m: bars.add_task(f"training {label_of(*m)}", total=1.0) for m in MODELS}
         futures = {m: pool.submit(one, m[0], m[1], tasks[m]) for m in order}
-        return {label_of(*m): futures[m].result() for m in MODELS}
+        summaries = {label_of(*m): futures[m].result() for m in MODELS}
+    summaries["customer success"] = _customer_success_actions(database, settings, tenant_id)
+    return summaries
+
+
+def _customer_success_actions(database: Database, settings: Settings, tenant_id: int) -> str:
+    """Judges the back-filled predictions against what happened and opens CTAs for the
+    riskiest accounts, as a customer-success team would after the first scoring."""
+    from propensity.predictions.validation import validate_expired
+    from propensity.surfaces.customer_success.portfolio import generate_ctas
+
+    now = utcnow()
+    with database.tenant_session(tenant_id) as session:
+        judged = validate_expired(
+            session, now=now, tolerance_points=settings.health_tolerance_points, kind="account"
+        )
+        outcomes = []
+        for prediction_type in ("CHURN", "HEALTH_TREND"):
+            outcomes += generate_ctas(
+                session,
+                prediction_type=prediction_type,
+                max_ctas=DEMO_CTAS,
+                user_id=None,
+                now=now,
+                cooldown_days=settings.cta_cooldown_days,
+            )
+    created = sum(1 for o in outcomes if o.was_created)
+    return f"{judged:,} past predictions validated, {created} CTAs opened"
 
 
 def run_demo(
@@ -214,7 +261,7 @@ def run_demo(
     tenant_id, email, password = _create_tenant_and_admin(database, settings)
     try:
         rows = _generate_and_import(database, tenant_id, config, console)
-        models = _train_and_score(database, tenant_id, console) if train else {}
+        models = _train_and_score(database, settings, tenant_id, console) if train else {}
     except BaseException:
         # A half-built demo would be kept by the next run; remove it so that run starts over.
         _reset_tenant(database, DEMO_TENANT)

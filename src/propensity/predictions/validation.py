@@ -10,7 +10,8 @@ superseded it) and its outcome window has closed:
   prediction, or whose churn has no date, cannot be judged: such predictions are marked
   validated with `was_accurate` left null and count nowhere.
 - HEALTH_TREND: the actual score is the recorded overall score nearest to predicted_at +
-  horizon within +/- 7 days (the training target's rule), known once that window has passed.
+  horizon within +/- 7 days (the training target's rule), known once the data's horizon has
+  passed that window.
   Accurate when |predicted - actual| <= the configured tolerance (default 5 points). Without
   a recorded score in the window the prediction cannot be judged (as above).
 
@@ -30,7 +31,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.crm.models import Customer, HealthSnapshot
+from propensity.crm.models import Customer, Event, HealthSnapshot
 from propensity.features.health import TARGET_TOLERANCE_DAYS
 from propensity.predictions.models import Prediction, PredictionStatus
 from propensity.registry.models import ModelVersion
@@ -58,7 +59,7 @@ def judge_churn(
     horizon_days: int,
     churned_at: datetime | None,
     churned: bool | None,
-    now: datetime,
+    known_until: datetime,
 ) -> Judgement | None:
     """The judgement, or None while the outcome is still unknown."""
     end = predicted_at + timedelta(days=horizon_days)
@@ -70,7 +71,7 @@ def judge_churn(
             return Judgement((probability >= threshold) is True, 1.0)
     elif churned:
         return Judgement(None, None)
-    if now < end:
+    if known_until < end:
         return None
     return Judgement(probability < threshold, 0.0)
 
@@ -118,6 +119,27 @@ def _candidates(session: Session, *, kind: str | None, now: datetime) -> list[An
     return list(session.execute(query).all())
 
 
+def data_horizon(session: Session, *, kind: str | None, now: datetime) -> datetime:
+    """The latest customer event or health snapshot recorded (of this kind), capped at now."""
+    events = sa.select(sa.func.max(Event.occurred_at)).join(
+        Customer, Customer.id == Event.customer_id
+    )
+    health = sa.select(sa.func.max(HealthSnapshot.snapshot_date)).join(
+        Customer, Customer.id == HealthSnapshot.customer_id
+    )
+    if kind is not None:
+        events = events.where(Customer.kind == kind)
+        health = health.where(Customer.kind == kind)
+    latest: list[datetime] = []
+    last_event = session.scalar(events)
+    if last_event is not None:
+        latest.append(_aware(last_event))
+    last_health = session.scalar(health)
+    if last_health is not None:
+        latest.append(datetime.combine(last_health, datetime.min.time(), tzinfo=UTC))
+    return min(now, max(latest)) if latest else now
+
+
 def _health_scores(
     session: Session, customer_ids: list[int], start: date, end: date
 ) -> dict[int, dict[date, float]]:
@@ -150,6 +172,9 @@ def validate_expired(
         .execution_options(synchronize_session=False)
     )
     candidates = _candidates(session, kind=kind, now=now)
+    if not candidates:
+        return 0
+    known_until = data_horizon(session, kind=kind, now=now)
     health_rows = [c for c in candidates if c[0].prediction_type == "HEALTH_TREND"]
     scores: dict[int, dict[date, float]] = {}
     if health_rows:
@@ -179,7 +204,7 @@ def validate_expired(
                     horizon_days=horizon_days,
                     churned_at=churned_at,
                     churned=churned,
-                    now=now,
+                    known_until=known_until,
                 )
         elif prediction.predicted_value is None:
             verdict = Judgement(None, None)
@@ -189,7 +214,7 @@ def validate_expired(
                 target_day=(prediction.predicted_at + timedelta(days=horizon_days)).date(),
                 scores=scores.get(int(prediction.customer_id or 0), {}),
                 tolerance_points=tolerance_points,
-                today=now.date(),
+                today=known_until.date(),
             )
         if verdict is None:
             continue

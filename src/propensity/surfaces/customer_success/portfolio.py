@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from propensity.crm.models import Customer
+from propensity.ctas.service import CtaOutcome, generate_cta
 from propensity.errors import InvalidInput
 from propensity.predictions.models import Prediction, PredictionStatus
 from propensity.registry.models import ModelStatus, ModelVersion
@@ -28,6 +29,9 @@ from propensity.timefmt import iso_z
 
 PRIORITY_FILTERS = ("high_risk", "renewal_due", "new", "unscored")
 SEGMENT_DAYS = 90
+# generate-ctas looks at most this many candidates per CTA wanted, so a portfolio full of
+# accounts in cooldown answers quickly instead of walking every account.
+CANDIDATES_PER_CTA = 5
 # A declining health forecast at least this many points below today's score is a candidate
 # for a CTA (the trajectory rule's 3 points is too small a move to act on).
 HEALTH_CTA_DROP = 5.0
@@ -161,6 +165,39 @@ def cta_candidates(
             drops.append((drop, account.id, account, prediction, threshold))
     drops.sort(key=lambda d: (-d[0], d[1]))
     return [(a, p, t) for _, _, a, p, t in drops[:limit]]
+
+
+def generate_ctas(
+    session: Session,
+    *,
+    prediction_type: str,
+    max_ctas: int,
+    user_id: int | None,
+    now: datetime,
+    cooldown_days: int,
+) -> list[CtaOutcome]:
+    """CTAs for the accounts most at risk, until `max_ctas` are created; the skipped ones
+    (duplicate, cooldown, nothing to act on) are reported with their reason. Flushes."""
+    outcomes: list[CtaOutcome] = []
+    created = 0
+    candidates = cta_candidates(
+        session, prediction_type=prediction_type, limit=max_ctas * CANDIDATES_PER_CTA, now=now
+    )
+    for account, prediction, threshold in candidates:
+        if created >= max_ctas:
+            break
+        outcome = generate_cta(
+            session,
+            customer=account,
+            prediction=prediction,
+            threshold=threshold,
+            user_id=user_id,
+            now=now,
+            cooldown_days=cooldown_days,
+        )
+        created += int(outcome.was_created)
+        outcomes.append(outcome)
+    return outcomes
 
 
 def status(session: Session) -> dict[str, Any]:

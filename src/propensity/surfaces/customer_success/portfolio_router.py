@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from propensity.ctas.service import cta_stats, generate_cta
+from propensity.ctas.service import cta_stats
 from propensity.db import utcnow
 from propensity.jobs.service import enqueue_job
 from propensity.predictions.validation import accuracy_report, validate_expired
@@ -30,9 +30,6 @@ router = APIRouter(prefix="/portfolio/ml")
 SCORE_PORTFOLIO = "score_portfolio"
 MAX_BATCH_ACCOUNTS = 1_000_000
 MAX_CTAS = 500
-# generate-ctas looks at most this many candidates per CTA wanted, so a portfolio full of
-# accounts in cooldown answers quickly instead of walking every account.
-CANDIDATES_PER_CTA = 5
 
 
 class BatchPredictRequest(BaseModel):
@@ -118,33 +115,22 @@ def batch_predict(body: BatchPredictRequest, request: Request, ctx: WriteContext
 @router.post("/generate-ctas")
 def generate_ctas(body: GenerateCtasRequest, request: Request, ctx: WriteContext) -> dict[str, Any]:
     prediction_type = parse_prediction_type(body.predictionType)
-    session = ctx.session
     quotas.spend(request, ctx, quotas.CTA)
-    now = utcnow()
-    candidates = portfolio.cta_candidates(
-        session,
+    outcomes = portfolio.generate_ctas(
+        ctx.session,
         prediction_type=prediction_type,
-        limit=body.maxCTAs * CANDIDATES_PER_CTA,
-        now=now,
+        max_ctas=body.maxCTAs,
+        user_id=ctx.user_id,
+        now=utcnow(),
+        cooldown_days=ctx.settings.cta_cooldown_days,
     )
-    results = []
-    generated = 0
-    for account, prediction, threshold in candidates:
-        if generated >= body.maxCTAs:
-            break
-        outcome = generate_cta(
-            session,
-            customer=account,
-            prediction=prediction,
-            threshold=threshold,
-            user_id=ctx.user_id,
-            now=now,
-            cooldown_days=ctx.settings.cta_cooldown_days,
-        )
-        generated += int(outcome.was_created)
-        results.append(outcome_json(outcome))
-    session.commit()
-    return {"generated": generated, "skipped": len(results) - generated, "results": results}
+    ctx.session.commit()
+    generated = sum(1 for o in outcomes if o.was_created)
+    return {
+        "generated": generated,
+        "skipped": len(outcomes) - generated,
+        "results": [outcome_json(o) for o in outcomes],
+    }
 
 
 @router.post("/validate-predictions")
