@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections.abc import Awaitable, Callable
-
-import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -16,6 +11,7 @@ from propensity import __version__
 from propensity.db import Database, get_database
 from propensity.errors import InvalidInput, PropensityError
 from propensity.logs import get_logger
+from propensity.request_context import RequestContextMiddleware
 from propensity.settings import Settings, get_settings
 from propensity.surfaces.envelopes import error_response, not_found_message, surface_for_path
 
@@ -77,29 +73,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database or get_database(settings)
     settings.signing_key()  # fail at start, not on the first request, if the key is unusable
 
-    @app.middleware("http")
-    async def request_context(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-        finally:
-            structlog.contextvars.clear_contextvars()
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        response.headers["X-Request-ID"] = request_id
-        log.info(
-            "request",
-            method=request.method,
-            path=request.url.path,
-            status=response.status_code,
-            ms=round(elapsed_ms, 1),
-            request_id=request_id,
-        )
-        return response
-
+    app.add_middleware(RequestContextMiddleware)
     _install_error_handlers(app)
     _include_routers(app)
     return app
