@@ -56,3 +56,14 @@ def test_responses_carry_a_request_id(client: TestClient) -> None:
     response = client.get("/api/health", headers={"X-Request-ID": "abc123"})
     assert response.headers["X-Request-ID"] == "abc123"
     assert len(client.get("/api/health").headers["X-Request-ID"]) == 16
+
+
+def test_customer_success_names_internal_failures_as_its_document_does() -> None:
+    from propensity.errors import NotFound, PropensityError
+    from propensity.surfaces.envelopes import surface_for_path
+
+    surface = surface_for_path("/api/crm/accounts/7/ml/predict")
+    failure = surface.render(PropensityError("Internal Server Error"))
+    assert failure == {"error": "Internal Server Error", "code": "PREDICTION_FAILED"}
+    missing = surface.render(NotFound("Account not found", code="ACCOUNT_NOT_FOUND"))
+    assert missing == {"error": "Account not found", "code": "ACCOUNT_NOT_FOUND"}

@@ -33,7 +33,9 @@ _REASON_PHRASES = {
 
 
 def _customer_success(err: PropensityError) -> dict[str, Any]:
-    body: dict[str, Any] = {"error": err.message, "code": err.code}
+    # The document's one code for an internal failure.
+    code = "PREDICTION_FAILED" if err.code == "INTERNAL_ERROR" else err.code
+    body: dict[str, Any] = {"error": err.message, "code": code}
     body.update({k: v for k, v in err.details.items() if k not in body})
     return body
 
