@@ -8,7 +8,9 @@ mode a date after the snapshot time is unknown then and reads as missing.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -65,29 +67,36 @@ class Rows:
         return len(self.code)
 
 
+def email_domain(value: object) -> str | None:
+    """The lower-cased domain after '@', None when there is no usable one."""
+    if not isinstance(value, str) or "@" not in value:
+        return None
+    domain = value.rsplit("@", 1)[1].strip().lower()
+    return domain if domain and "." in domain else None
+
+
 def email_domains(emails: pd.Series) -> pd.Series:
-    text = emails.astype(object).where(emails.notna(), None)
-    domain = text.map(
-        lambda v: v.rsplit("@", 1)[1].strip().lower() if isinstance(v, str) and "@" in v else None
-    )
-    return domain.where(domain.map(lambda d: bool(d) and "." in str(d)), None)
+    return pd.Series([email_domain(v) for v in emails.tolist()], dtype=object, index=emails.index)
+
+
+def email_domain_type(domain: object) -> str:
+    """corporate / free / other (no usable domain, or a school or government address)."""
+    if not isinstance(domain, str) or not domain:
+        return "other"
+    if domain in FREE_MAIL_DOMAINS:
+        return "free"
+    return "other" if OTHER_DOMAIN.search(domain) else "corporate"
 
 
 def email_domain_types(domains: pd.Series) -> pd.Series:
-    """corporate / free / other (no usable domain, or a school or government address)."""
-
-    def classify(domain: object) -> str:
-        if not isinstance(domain, str) or not domain:
-            return "other"
-        if domain in FREE_MAIL_DOMAINS:
-            return "free"
-        return "other" if OTHER_DOMAIN.search(domain) else "corporate"
-
-    return domains.map(classify).astype(object)
+    return pd.Series(
+        [email_domain_type(d) for d in domains.tolist()], dtype=object, index=domains.index
+    )
 
 
 def add_email_domain_type(out: FeatureSet, entities: Entities, rows: Rows, *, api: bool) -> None:
-    types = email_domain_types(email_domains(entities.columns["email"]))
+    emails = entities.columns["email"].tolist()
+    types = np.array([email_domain_type(email_domain(v)) for v in emails], dtype=object)
     out.add(
         categorical(
             "email_domain_type",
@@ -98,8 +107,14 @@ def add_email_domain_type(out: FeatureSet, entities: Entities, rows: Rows, *, ap
             Source.COLUMN,
             api_name="emailDomainType" if api else None,
         ),
-        types.to_numpy(dtype=object)[rows.code],
+        types[rows.code] if len(types) else np.empty(len(rows), dtype=object),
     )
+
+
+def _mapped(raw: pd.Series, f: Callable[[Any], Any], dtype: Any) -> np.ndarray:
+    """`raw.map(f).to_numpy(dtype)` as a list comprehension: the same values without the
+    Series round trip, which dominates for the single row of an online build."""
+    return np.array([f(v) for v in raw.tolist()], dtype=dtype)
 
 
 def _days_since(stamps: IntArray, rows: Rows, *, point_in_time: bool) -> np.ndarray:
@@ -110,6 +125,10 @@ def _days_since(stamps: IntArray, rows: Rows, *, point_in_time: bool) -> np.ndar
     if point_in_time:
         out[known & (at >= rows.t)] = np.nan
     return out
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value != value else str(value)
 
 
 def _typed_values(
@@ -128,10 +147,67 @@ def _typed_values(
         values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         return name, FeatureKind.NUMERIC, values[rows.code], f"the {name} column"
     if column.type == "bool":
-        values = raw.map(lambda v: np.nan if v is None else float(bool(v))).to_numpy(dtype=float)
+        values = _mapped(raw, lambda v: np.nan if v is None else float(bool(v)), float)
         return name, FeatureKind.BOOLEAN, values[rows.code], f"the {name} column (1 = true)"
-    text = raw.map(lambda v: None if v is None or v != v else str(v)).to_numpy(dtype=object)
+    text = _mapped(raw, _text, object)
     return name, FeatureKind.CATEGORICAL, text[rows.code], f"the {name} column"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ColumnPlan:
+    """Which entity columns become features and how each attribute is read.
+
+    Every decision here looks at the whole entity table (a column with no value anywhere is
+    skipped; an attribute's kind is inferred from all its values), so a build for a few entities
+    must use the plan of the whole table to get the same columns as a build for all of them."""
+
+    typed: tuple[str, ...]  # usable typed columns with a value somewhere
+    # (attribute name, how it is read: "bool", "number", "date" or "text"), in name order.
+    attributes: tuple[tuple[str, str], ...]
+    left_out: tuple[str, ...]  # current-state and outcome columns (for the data summary)
+
+
+def plan_columns(entities: Entities, *, policy: ColumnPolicy, point_in_time: bool) -> ColumnPlan:
+    typed = CUSTOMER_COLUMNS if entities.subject == "customer" else LEAD_COLUMNS
+    used: list[str] = []
+    left_out: list[str] = []
+    for name, column in typed.items():
+        raw = entities.columns[name]
+        if not policy.usable(name, column.role, point_in_time=point_in_time):
+            if raw.notna().any():
+                left_out.append(name)
+            continue
+        if raw.notna().any():
+            used.append(name)
+    outcomes = CUSTOMER_OUTCOMES if entities.subject == "customer" else LEAD_OUTCOMES
+    attributes: list[tuple[str, str]] = []
+    for name in sorted(str(c) for c in entities.attributes.columns):
+        role = attribute_role(name, outcomes=outcomes)
+        if role is ColumnRole.OUTCOME or not policy.usable(name, role, point_in_time=point_in_time):
+            left_out.append(name)
+            continue
+        how = _attribute_reading(entities.attributes[name])
+        if how is not None:
+            attributes.append((name, how))
+    return ColumnPlan(typed=tuple(used), attributes=tuple(attributes), left_out=tuple(left_out))
+
+
+def _attribute_reading(raw: pd.Series) -> str | None:
+    """How an attribute is read, from all its values; None when it is no feature (never set,
+    or a text with a distinct value on every row: an identifier)."""
+    present = raw.dropna()
+    if present.empty:
+        return None
+    if present.map(lambda v: isinstance(v, bool)).all():
+        return "bool"
+    if present.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool)).all():
+        return "number"
+    text = present.map(str)
+    if text.map(lambda v: bool(_ISO_DATE.match(v))).mean() >= 0.95:
+        return "date"
+    if len(present) > IDENTIFIER_MIN_ROWS and text.nunique() == len(present):
+        return None
+    return "text"
 
 
 def add_column_features(
@@ -141,21 +217,17 @@ def add_column_features(
     *,
     policy: ColumnPolicy,
     point_in_time: bool,
+    plan: ColumnPlan | None = None,
 ) -> list[str]:
     """Adds every usable typed column and attribute; returns the names left out as
-    current-state or outcome columns (for the data summary)."""
+    current-state or outcome columns (for the data summary). `plan` (see ColumnPlan) defaults
+    to the plan of `entities`; pass the whole table's when `entities` holds only a few rows."""
+    plan = plan or plan_columns(entities, policy=policy, point_in_time=point_in_time)
     typed = CUSTOMER_COLUMNS if entities.subject == "customer" else LEAD_COLUMNS
-    left_out: list[str] = []
-    for name, column in typed.items():
-        raw = entities.columns[name]
-        if not policy.usable(name, column.role, point_in_time=point_in_time):
-            if raw.notna().any():
-                left_out.append(name)
-            continue
-        if not raw.notna().any():
-            continue
+    for name in plan.typed:
+        column = typed[name]
         feature, kind, values, how = _typed_values(
-            name, column, raw, rows, point_in_time=point_in_time
+            name, column, entities.columns[name], rows, point_in_time=point_in_time
         )
         group = FeatureGroup.TEMPORAL if column.type == "time" else column.group
         out.add(
@@ -169,55 +241,44 @@ def add_column_features(
             ),
             values,
         )
-    outcomes = CUSTOMER_OUTCOMES if entities.subject == "customer" else LEAD_OUTCOMES
-    for name in sorted(str(c) for c in entities.attributes.columns):
-        role = attribute_role(name, outcomes=outcomes)
-        if role is ColumnRole.OUTCOME or not policy.usable(name, role, point_in_time=point_in_time):
-            left_out.append(name)
-            continue
-        _add_attribute(out, name, entities.attributes[name], rows, point_in_time=point_in_time)
-    return left_out
+    for name, how in plan.attributes:
+        raw = (
+            entities.attributes[name]
+            if name in entities.attributes.columns
+            else pd.Series([None] * len(entities), dtype=object)
+        )
+        _add_attribute(out, name, how, raw, rows, point_in_time=point_in_time)
+    return list(plan.left_out)
 
 
 def _add_attribute(
-    out: FeatureSet, name: str, raw: pd.Series, rows: Rows, *, point_in_time: bool
+    out: FeatureSet, name: str, how_read: str, raw: pd.Series, rows: Rows, *, point_in_time: bool
 ) -> None:
-    present = raw.dropna()
-    if present.empty:
-        return
     feature = safe_name(name)
     if feature in out:
         feature = f"attr_{feature}"
     base = f"imported attribute '{name}'"
-    is_bool = present.map(lambda v: isinstance(v, bool)).all()
-    is_number = present.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool)).all()
-    if is_bool:
-        values = raw.map(lambda v: np.nan if v is None or v != v else float(bool(v)))
+    if how_read == "bool":
+        values = _mapped(raw, lambda v: np.nan if v is None or v != v else float(bool(v)), float)
         kind, group, how = FeatureKind.BOOLEAN, FeatureGroup.DEMOGRAPHIC, f"{base} (1 = true)"
-        array = values.to_numpy(dtype=float)[rows.code]
-    elif is_number:
+        array = values[rows.code]
+    elif how_read == "number":
         kind, group, how = FeatureKind.NUMERIC, FeatureGroup.DEMOGRAPHIC, base
         array = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)[
             rows.code
         ]
+    elif how_read == "date":
+        stamps = to_us(
+            raw.map(lambda v: v if isinstance(v, str) and _ISO_DATE.match(v) else None),
+            fill=NO_START,
+        )
+        feature = f"days_since_{feature}" if f"days_since_{feature}" not in out else feature
+        kind, group = FeatureKind.NUMERIC, FeatureGroup.TEMPORAL
+        how = f"days from {base} (a date) to the snapshot time"
+        array = _days_since(stamps, rows, point_in_time=point_in_time)
     else:
-        text = present.map(str)
-        if text.map(lambda v: bool(_ISO_DATE.match(v))).mean() >= 0.95:
-            stamps = to_us(
-                raw.map(lambda v: v if isinstance(v, str) and _ISO_DATE.match(v) else None),
-                fill=NO_START,
-            )
-            feature = f"days_since_{feature}" if f"days_since_{feature}" not in out else feature
-            kind, group = FeatureKind.NUMERIC, FeatureGroup.TEMPORAL
-            how = f"days from {base} (a date) to the snapshot time"
-            array = _days_since(stamps, rows, point_in_time=point_in_time)
-        else:
-            if len(present) > IDENTIFIER_MIN_ROWS and text.nunique() == len(present):
-                return
-            kind, group, how = FeatureKind.CATEGORICAL, FeatureGroup.DEMOGRAPHIC, base
-            array = raw.map(lambda v: None if v is None or v != v else str(v)).to_numpy(
-                dtype=object
-            )[rows.code]
+        kind, group, how = FeatureKind.CATEGORICAL, FeatureGroup.DEMOGRAPHIC, base
+        array = _mapped(raw, _text, object)[rows.code]
     out.add(
         FeatureDefinition(
             name=feature,

@@ -20,9 +20,19 @@ from sqlalchemy.orm import Session
 
 from propensity.crm.models import Customer
 from propensity.errors import InsufficientData, InvalidInput
-from propensity.features.attributes import Rows, add_column_features, add_email_domain_type
+from propensity.features.attributes import (
+    ColumnPlan,
+    Rows,
+    add_column_features,
+    add_email_domain_type,
+)
 from propensity.features.customers import add_event_features, add_time_features
-from propensity.features.definitions import FeatureDefinition, FeatureSet, PredictionType
+from propensity.features.definitions import (
+    FeatureDefinition,
+    FeatureKind,
+    FeatureSet,
+    PredictionType,
+)
 from propensity.features.health import HealthHistory, add_health_features
 from propensity.features.lead_columns import add_lead_demographics
 from propensity.features.leads import add_lead_activity
@@ -37,6 +47,7 @@ from propensity.features.loading import (
     load_leads,
     to_us,
 )
+from propensity.features.online import tenant_shape
 from propensity.features.policy import ColumnPolicy
 from propensity.features.snapshots import DataRange, has_dated_outcomes, has_flag_outcomes
 from propensity.features.streams import EventStreams
@@ -64,6 +75,8 @@ class Context:
     streams: EventStreams
     health: Health | None
     history: HealthHistory | None
+    # The whole table's column plan when `entities` holds only the requested rows (online).
+    plan: ColumnPlan | None = None
 
     @property
     def customers_only(self) -> bool:
@@ -101,18 +114,39 @@ def load_context(
     prediction_type: PredictionType,
     kind: str | None,
     ids: IntArray | None = None,
+    online: tuple[ColumnPolicy, bool] | None = None,
 ) -> Context:
     """The whole entity table always (which columns and attributes exist must not depend on
-    which entities are scored), and the events and health of `ids` or of all."""
+    which entities are scored), and the events and health of `ids` or of all.
+
+    `online` = (policy, point_in_time) with `ids`: load only the rows of `ids` and take the
+    tenant-wide facts from the cached shape (online.py) instead; the features are the same."""
     is_lead = prediction_type in (PredictionType.CONVERSION, PredictionType.TIME_TO_CLOSE)
-    entities = load_leads(session) if is_lead else load_customers(session, kind=kind)
-    events = load_events(session, entities, ids=ids)
+    if online is not None and ids is not None:
+        subject = "lead" if is_lead else "customer"
+        shape = tenant_shape(
+            session, subject=subject, kind=kind, policy=online[0], point_in_time=online[1]
+        )
+        entities = (
+            load_leads(session, ids=ids) if is_lead else load_customers(session, kind=kind, ids=ids)
+        )
+        plan: ColumnPlan | None = shape.plan
+        present_types = shape.present_types
+        has_health = shape.has_health
+    else:
+        entities = load_leads(session) if is_lead else load_customers(session, kind=kind)
+        plan = present_types = None
+        has_health = None
+    events = load_events(session, entities, ids=ids, present_types=present_types)
     health: Health | None = None
     if not is_lead:
         loaded = load_health(session, entities, ids=ids)
         wanted = prediction_type is PredictionType.HEALTH_TREND
-        if wanted or len(loaded) or (ids is not None and health_present(session, entities)):
+        if wanted or len(loaded):
             health = loaded
+        elif ids is not None:
+            present = has_health if has_health is not None else health_present(session, entities)
+            health = loaded if present else None
     return Context(
         prediction_type=prediction_type,
         kind=kind,
@@ -121,6 +155,7 @@ def load_context(
         streams=EventStreams(events),
         health=health,
         history=HealthHistory(health) if health is not None else None,
+        plan=plan,
     )
 
 
@@ -133,11 +168,13 @@ def compute_features(
     if entities.subject == "lead":
         add_lead_demographics(out, entities, rows)
         left_out = add_column_features(
-            out, entities, rows, policy=policy, point_in_time=point_in_time
+            out, entities, rows, policy=policy, point_in_time=point_in_time, plan=context.plan
         )
         add_lead_activity(out, context.streams, entities, rows)
         return out, left_out
-    left_out = add_column_features(out, entities, rows, policy=policy, point_in_time=point_in_time)
+    left_out = add_column_features(
+        out, entities, rows, policy=policy, point_in_time=point_in_time, plan=context.plan
+    )
     add_email_domain_type(out, entities, rows, api=False)
     add_time_features(out, entities, rows)
     add_event_features(out, context.streams, entities, rows)
@@ -196,11 +233,22 @@ def select_columns(
 ) -> tuple[pd.DataFrame, tuple[FeatureDefinition, ...]]:
     """The computed frame, restricted to (and ordered as) `names` when given; a name this build
     did not produce becomes an all-missing column, as the modeling engine treats absent ones."""
-    frame = features.frame()
     definitions = {d.name: d for d in features.definitions}
     if names is None:
-        return frame, tuple(definitions.values())
-    unknown = [n for n in names if n not in definitions]
-    for name in unknown:
-        frame[name] = np.nan
-    return frame[list(names)], tuple(definitions[n] for n in names if n in definitions)
+        names = list(definitions)
+    # One frame built in the wanted order (not the whole frame, then a column per missing name,
+    # then a reindex). Categories are text columns whatever the rows: pandas would otherwise
+    # pick the column type from the values, so a build of one entity without a plan could come
+    # out typed differently from the same row in a build of all.
+    absent = np.full(features.n_rows, np.nan)
+    columns: dict[str, np.ndarray | pd.Series] = {}
+    for name in names:
+        definition = definitions.get(name)
+        if definition is None:
+            columns[name] = absent.copy()
+        elif definition.kind is FeatureKind.CATEGORICAL:
+            columns[name] = pd.Series(features.get(name), dtype="str")
+        else:
+            columns[name] = features.get(name)
+    frame = features.frame(columns)
+    return frame, tuple(definitions[n] for n in names if n in definitions)

@@ -115,8 +115,11 @@ class FeatureSet:
     def definitions(self) -> list[FeatureDefinition]:
         return list(self._definitions.values())
 
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self._values, index=pd.RangeIndex(self.n_rows))
+    def frame(self, columns: dict[str, np.ndarray | pd.Series] | None = None) -> pd.DataFrame:
+        """The table of every feature, or of `columns` (values of these rows, by name)."""
+        return pd.DataFrame(
+            self._values if columns is None else columns, index=pd.RangeIndex(self.n_rows)
+        )
 
 
 def _define(kind: FeatureKind) -> Callable[..., FeatureDefinition]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,8 @@ from propensity.features.windows import NO_END, NO_START, FloatArray, IntArray
 # Above this many requested ids, load the whole kind and filter in memory: one big IN list
 # is slower than a scan and may exceed a backend's parameter limit.
 MAX_IN_LIST = 2000
+# Up to this many requested ids, raw queries keep their parameters bound (see fetch_raw).
+SMALL_IDS = 64
 TICKET_TYPES = ("ticket_opened", "ticket_resolved")
 HEALTH_DIMENSIONS = (
     "engagement",
@@ -39,6 +42,10 @@ HEALTH_DIMENSIONS = (
 
 def to_us(values: Sequence[Any] | pd.Series, *, fill: int) -> IntArray:
     """Datetimes (aware, naive = UTC, dates, ISO text) to epoch microseconds; missing -> fill."""
+    if len(values) <= SMALL_IDS:
+        exact = _small_to_us(values, fill=fill)
+        if exact is not None:
+            return exact
     series = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values
     if len(series) == 0:
         return np.zeros(0, dtype=np.int64)
@@ -50,6 +57,27 @@ def to_us(values: Sequence[Any] | pd.Series, *, fill: int) -> IntArray:
     raw = pd.DatetimeIndex(parsed).as_unit("us").asi8.copy()
     raw[raw == NO_START] = fill
     return raw.astype(np.int64)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+
+
+def _small_to_us(values: Sequence[Any] | pd.Series, *, fill: int) -> IntArray | None:
+    """to_us for a few datetimes, dates or missing values in integer arithmetic (exact, as
+    pandas is for microsecond datetimes); None when any value needs pandas' parser (text)."""
+    out = np.empty(len(values), dtype=np.int64)
+    for i, value in enumerate(values.tolist() if isinstance(values, pd.Series) else values):
+        if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
+            out[i] = fill
+        elif isinstance(value, datetime) and not isinstance(value, pd.Timestamp):
+            aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+            out[i] = (aware - _EPOCH) // _ONE_US
+        elif isinstance(value, date) and not isinstance(value, datetime):
+            out[i] = (datetime(value.year, value.month, value.day, tzinfo=UTC) - _EPOCH) // _ONE_US
+        else:
+            return None
+    return out
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,7 +146,13 @@ def _attributes_frame(values: Sequence[Any]) -> pd.DataFrame:
     return frame if len(frame.columns) else pd.DataFrame(index=pd.RangeIndex(len(records)))
 
 
-def load_customers(session: Session, *, kind: str | None) -> Entities:
+def _id_filter(column: Any, ids: IntArray | None) -> list[Any]:
+    return [] if ids is None else [column.in_([int(i) for i in ids])]
+
+
+def load_customers(session: Session, *, kind: str | None, ids: IntArray | None = None) -> Entities:
+    """Customers of `kind` (all kinds when None), or only those with these database ids (a
+    few, by the primary key; see ColumnPlan for what a partial table may not decide)."""
     fields = [getattr(Customer, name) for name in CUSTOMER_COLUMNS]
     stmt = sa.select(
         Customer.id,
@@ -134,18 +168,13 @@ def load_customers(session: Session, *, kind: str | None) -> Entities:
     ).order_by(Customer.id)
     if kind is not None:
         stmt = stmt.where(Customer.kind == kind)
+    stmt = stmt.where(*_id_filter(Customer.id, ids))
     rows = session.execute(stmt).all()
-    cols: list[Any] = list(zip(*rows, strict=True)) if rows else [[]] * (9 + len(fields))
-    columns = pd.DataFrame(
-        {
-            name: pd.Series(list(cols[9 + i]), dtype=object)
-            for i, name in enumerate(CUSTOMER_COLUMNS)
-        }
+    cols: list[Any] = list(zip(*rows, strict=True)) if rows else [()] * (9 + len(fields))
+    columns = _object_frame(
+        [*CUSTOMER_COLUMNS, "kind", "churned", "account_type", "email"],
+        [*cols[9:], cols[2], cols[5], cols[6], cols[7]],
     )
-    columns["kind"] = pd.Series(list(cols[2]), dtype=object)
-    columns["churned"] = pd.Series(list(cols[5]), dtype=object)
-    columns["account_type"] = pd.Series(list(cols[6]), dtype=object)
-    columns["email"] = pd.Series(list(cols[7]), dtype=object)
     return Entities(
         subject="customer",
         kind=kind,
@@ -158,7 +187,19 @@ def load_customers(session: Session, *, kind: str | None) -> Entities:
     )
 
 
-def load_leads(session: Session) -> Entities:
+def _object_frame(names: Sequence[str], values: Sequence[Sequence[Any]]) -> pd.DataFrame:
+    """Raw column values as object columns (no type inference: a column of text stays Python
+    str, as the feature code expects), built as one block: one Series per column costs more
+    than the query when a build reads a single entity."""
+    n = len(values[0]) if values else 0
+    block = np.empty((n, len(names)), dtype=object)
+    for j, column in enumerate(values):
+        block[:, j] = np.fromiter(column, dtype=object, count=n)
+    return pd.DataFrame(block, columns=list(names), dtype=object)
+
+
+def load_leads(session: Session, *, ids: IntArray | None = None) -> Entities:
+    """Every lead, or only those with these database ids."""
     typed = [name for name in LEAD_COLUMNS if name != "config"]
     stmt = sa.select(
         Lead.id,
@@ -175,23 +216,23 @@ def load_leads(session: Session) -> Entities:
         Lead.attributes,
         *[getattr(Lead, name) for name in typed],
     ).order_by(Lead.id)
-    rows = session.execute(stmt).all()
-    cols: list[Any] = list(zip(*rows, strict=True)) if rows else [[]] * (12 + len(typed))
+    rows = session.execute(stmt.where(*_id_filter(Lead.id, ids))).all()
+    cols: list[Any] = list(zip(*rows, strict=True)) if rows else [()] * (12 + len(typed))
     config_names = dict(
         session.execute(sa.select(LeadScoringConfig.id, LeadScoringConfig.name)).all()
     )
-    columns = pd.DataFrame(
-        {name: pd.Series(list(cols[12 + i]), dtype=object) for i, name in enumerate(typed)}
+    columns = _object_frame(
+        [*typed, "config", "converted", "email", "company", "title", "phone"],
+        [
+            *cols[12:],
+            [config_names.get(c) for c in cols[6]],
+            cols[5],
+            cols[7],
+            cols[8],
+            cols[9],
+            cols[10],
+        ],
     )
-    columns["config"] = pd.Series([config_names.get(c) for c in cols[6]], dtype=object)
-    for offset, name in (
-        (5, "converted"),
-        (7, "email"),
-        (8, "company"),
-        (9, "title"),
-        (10, "phone"),
-    ):
-        columns[name] = pd.Series(list(cols[offset]), dtype=object)
     converted = to_us(list(cols[3]), fill=NO_END)
     lost = to_us(list(cols[4]), fill=NO_END)
     columns["converted_at_us"] = converted
@@ -235,16 +276,24 @@ def tenant_of(session: Session) -> int:
     return int(tenant)
 
 
-def fetch_raw(session: Session, stmt: sa.Select[Any], width: int) -> npt.NDArray[np.object_]:
+def fetch_raw(
+    session: Session, stmt: sa.Select[Any], width: int, *, small: bool = False
+) -> npt.NDArray[np.object_]:
     """Rows as a 2-D object array straight from the DBAPI cursor.
 
     For the million-row event table, SQLAlchemy's Row objects double the load time, so this
     bypasses the ORM and with it the session's automatic tenant filter: `stmt` must filter
     every tenant-owned table it reads by `tenant_of(session)` itself (see `load_events`).
-    Every bound value is rendered as a literal: they are ints and validated names only."""
+    Every bound value is rendered as a literal: they are ints and validated names only.
+    `small` (a build for a few ids) keeps the parameters bound instead, so SQLAlchemy's
+    statement cache spares the compilation that otherwise costs more than the query; the rows
+    still come raw from the DBAPI cursor."""
     connection = session.connection()
-    sql = stmt.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
-    rows = connection.exec_driver_sql(sql.string).cursor.fetchall()
+    if small:
+        rows = connection.execute(stmt).cursor.fetchall()
+    else:
+        sql = stmt.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+        rows = connection.exec_driver_sql(sql.string).cursor.fetchall()
     if not rows:
         return np.empty((0, width), dtype=object)
     return np.array(rows, dtype=object).reshape(len(rows), width)
@@ -263,11 +312,18 @@ def _subject_filter(entities: Entities, ids: IntArray | None) -> tuple[Any, list
     return column, clauses
 
 
-def load_events(session: Session, entities: Entities, *, ids: IntArray | None = None) -> Events:
+def load_events(
+    session: Session,
+    entities: Entities,
+    *,
+    ids: IntArray | None = None,
+    present_types: tuple[str, ...] | None = None,
+) -> Events:
     """Events of `entities`, or of the entities with these database ids, in one query. A few ids
     are selected with an IN list; otherwise every event of the entity kind is read with one scan
     and matched in memory. `present_types` always describes the whole kind, so a build for one
-    entity has the same columns as a build for all."""
+    entity has the same columns as a build for all; a caller that knows them (cached, see
+    online.py) passes them in, which spares a scan of the tenant's events."""
     tenant = tenant_of(session)
     subset = ids is not None and len(ids) <= MAX_IN_LIST
     column, clauses = _subject_filter(entities, ids if subset else None)
@@ -290,14 +346,16 @@ def load_events(session: Session, entities: Entities, *, ids: IntArray | None = 
         )
     else:
         stmt = stmt.where(*clauses)
-    raw = fetch_raw(session, stmt, 5)
+    raw = fetch_raw(session, stmt, 5, small=ids is not None and len(ids) <= SMALL_IDS)
     codes = entities.codes_of(raw[:, 0].astype(np.int64))
     keep = codes >= 0
     if ids is not None:
         keep &= np.isin(codes, entities.codes_of(ids))
     type_codes, uniques = pd.factorize(raw[:, 1], sort=True)
     type_names = tuple(str(name) for name in uniques)
-    if ids is not None and entities.subject == "customer":
+    if present_types is not None:
+        present = present_types
+    elif ids is not None and entities.subject == "customer":
         # Customer features exist per event type present; lead features are fixed.
         present = present_event_types(session, entities)
     else:
@@ -358,7 +416,7 @@ def load_health(session: Session, entities: Entities, *, ids: IntArray | None = 
         stmt = stmt.join(Customer, Customer.id == HealthSnapshot.customer_id).where(
             Customer.tenant_id == tenant, Customer.kind == entities.kind
         )
-    raw = fetch_raw(session, stmt, 2 + len(names))
+    raw = fetch_raw(session, stmt, 2 + len(names), small=ids is not None and len(ids) <= SMALL_IDS)
     codes = entities.codes_of(raw[:, 0].astype(np.int64))
     keep = codes >= 0
     if ids is not None:

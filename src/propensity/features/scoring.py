@@ -25,9 +25,14 @@ from propensity.features.builder import (
     us_of,
 )
 from propensity.features.definitions import FeatureDefinition, PredictionType
+from propensity.features.loading import MAX_IN_LIST
 from propensity.features.policy import ColumnPolicy
 from propensity.features.snapshots import alive
 from propensity.features.windows import FloatArray
+
+# Up to this many ids, a point-in-time build reads only their rows (online.py); above it one
+# scan of everything is faster than the IN lists.
+ONLINE_MAX_IDS = MAX_IN_LIST
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,7 +73,17 @@ def build_scoring_frame(
     ptype = PredictionType.parse(prediction_type)
     kind = resolve_kind(session, ptype, kind)
     ids = None if entity_ids is None else np.unique(np.asarray(list(entity_ids), dtype=np.int64))
-    context = load_context(session, prediction_type=ptype, kind=kind, ids=ids)
+    policy = column_policy or ColumnPolicy()
+    # A few entities in point-in-time mode (the model's mode, stated): the online path reads
+    # only their rows. Static mode needs the whole data set's end as its "now".
+    online = ids is not None and len(ids) <= ONLINE_MAX_IDS and mode == POINT_IN_TIME
+    context = load_context(
+        session,
+        prediction_type=ptype,
+        kind=kind,
+        ids=ids,
+        online=(policy, True) if online else None,
+    )
     mode = mode or detect_mode(context)
     if mode not in (POINT_IN_TIME, STATIC):
         raise InvalidInput(f"Unknown mode {mode!r}; expected point_in_time or static.")
@@ -101,7 +116,6 @@ def build_scoring_frame(
     else:
         codes = alive(entities, t, customers_only=context.customers_only)
     rows = Rows(code=codes, t=np.full(len(codes), t, dtype=np.int64))
-    policy = column_policy or ColumnPolicy()
     computed, _ = compute_features(
         context, rows, point_in_time=mode == POINT_IN_TIME, policy=policy
     )

@@ -79,6 +79,7 @@ Inputs
 from propensity.modeling.binary import BinaryModel, train_binary
 from propensity.modeling.explain import Explanation
 from propensity.modeling.loading import AnyModel, load_model
+from propensity.modeling.model import Inputs, Prepared
 from propensity.modeling.regression import RegressionModel, train_regression
 from propensity.modeling.specs import FeatureGroup, FeatureKind, FeatureSpec, infer_feature_specs
 from propensity.modeling.survival import SurvivalModel, train_survival
@@ -91,6 +92,8 @@ __all__ = [
     "FeatureGroup",
     "FeatureKind",
     "FeatureSpec",
+    "Inputs",
+    "Prepared",
     "ProgressCallback",
     "RegressionModel",
     "SurvivalModel",

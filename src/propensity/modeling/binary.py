@@ -22,7 +22,7 @@ from propensity.modeling.confidence import quality_from_score
 from propensity.modeling.explain import Explanation
 from propensity.modeling.linear import LOGISTIC_C_GRID
 from propensity.modeling.metrics import binary_metrics, log_loss, roc_auc
-from propensity.modeling.model import TrainedModel, _frame
+from propensity.modeling.model import Inputs, TrainedModel
 from propensity.modeling.preprocessing import Preprocessor
 from propensity.modeling.selection import Family
 from propensity.modeling.specs import FeatureSpec
@@ -50,15 +50,15 @@ class BinaryModel(TrainedModel):
     calibrator: Calibrator
     threshold: float  # flag a row when its calibrated probability is >= threshold (max F1)
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict_proba(self, frame: Inputs) -> np.ndarray:
         """Calibrated probability of the positive class per row."""
         return self.calibrator(self.margin(frame))
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict(self, frame: Inputs) -> np.ndarray:
         return self.predict_proba(frame) >= self.threshold
 
-    def explain(self, frame: pd.DataFrame) -> Explanation:
-        contributions, bias, margin = self.engine.contributions(self.engine.matrix(_frame(frame)))
+    def explain(self, frame: Inputs) -> Explanation:
+        contributions, bias, margin = self.engine.contributions(self.matrix(frame))
         return Explanation(
             features=self.features,
             contributions=contributions,

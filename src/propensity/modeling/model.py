@@ -15,8 +15,26 @@ from propensity.modeling.confidence import FeatureReference, familiarity
 from propensity.modeling.ensemble import MarginModel
 from propensity.modeling.linear import LinearModel
 from propensity.modeling.metrics import Metrics
-from propensity.modeling.preprocessing import Preprocessor
+from propensity.modeling.preprocessing import Decoded, Preprocessor
 from propensity.modeling.specs import FeatureGroup, FeatureSpec
+
+
+@dataclass(eq=False)
+class Prepared:
+    """A feature table as one model reads it, decoded once for several calls.
+
+    Scoring asks a model for its prediction, explanation and confidence of the same rows; each
+    call on a DataFrame decodes it again, which is most of the cost for a single row. Made by
+    `model.prepare(frame)` and valid for that model only. The margin is memoised because every
+    output layer starts from it (survival asks three times)."""
+
+    owner: object
+    decoded: list[Decoded]
+    x: np.ndarray
+    margin: np.ndarray | None = None
+
+
+Inputs = pd.DataFrame | Prepared
 
 
 @dataclass(kw_only=True, eq=False)
@@ -49,15 +67,38 @@ class TrainedModel:
             groups[spec.group.value] += self.importance.get(spec.name, 0.0)
         return groups
 
-    def margin(self, frame: pd.DataFrame) -> np.ndarray:
-        """The raw output (log-odds, log-days or target units) the explanations add up to."""
-        return self.engine.margin(self.engine.matrix(_frame(frame)))
-
-    def confidence(self, frame: pd.DataFrame) -> np.ndarray:
-        """Per row in [0, 1]: held-out quality * familiarity of the inputs (see confidence.py)."""
+    def prepare(self, frame: pd.DataFrame) -> Prepared:
+        """`frame` decoded once, to pass to several of this model's methods."""
         preprocessor = self.engine.preprocessor
         decoded = preprocessor.decode(_frame(frame))
-        return self.quality * familiarity(preprocessor, decoded, self.references)
+        return Prepared(owner=self, decoded=decoded, x=preprocessor.matrix(decoded))
+
+    def _prepared(self, inputs: Inputs) -> Prepared:
+        if isinstance(inputs, Prepared):
+            if inputs.owner is not self:
+                raise ValueError("these inputs were prepared for another model")
+            return inputs
+        return self.prepare(inputs)
+
+    def matrix(self, inputs: Inputs) -> np.ndarray:
+        """The design matrix (one-hot categories, numbers as float64) of `inputs`."""
+        if isinstance(inputs, Prepared):
+            return self._prepared(inputs).x
+        return self.engine.matrix(_frame(inputs))
+
+    def margin(self, frame: Inputs) -> np.ndarray:
+        """The raw output (log-odds, log-days or target units) the explanations add up to."""
+        if not isinstance(frame, Prepared):
+            return self.engine.margin(self.engine.matrix(_frame(frame)))
+        prepared = self._prepared(frame)
+        if prepared.margin is None:
+            prepared.margin = self.engine.margin(prepared.x)
+        return prepared.margin
+
+    def confidence(self, frame: Inputs) -> np.ndarray:
+        """Per row in [0, 1]: held-out quality * familiarity of the inputs (see confidence.py)."""
+        decoded = self._prepared(frame).decoded
+        return self.quality * familiarity(self.engine.preprocessor, decoded, self.references)
 
     # -- artifacts --------------------------------------------------------------------------
 

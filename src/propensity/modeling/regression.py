@@ -17,7 +17,7 @@ from propensity.modeling.confidence import quality_from_score
 from propensity.modeling.explain import Explanation
 from propensity.modeling.linear import RIDGE_ALPHA_GRID
 from propensity.modeling.metrics import regression_metrics
-from propensity.modeling.model import TrainedModel, _frame
+from propensity.modeling.model import Inputs, TrainedModel
 from propensity.modeling.preprocessing import Preprocessor
 from propensity.modeling.selection import Family
 from propensity.modeling.specs import FeatureSpec
@@ -47,16 +47,16 @@ class RegressionModel(TrainedModel):
     residual_high: float  # p90
     target_mean: float  # of the development rows: the "predict the mean" baseline
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict(self, frame: Inputs) -> np.ndarray:
         return self.margin(frame)
 
-    def predict_interval(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    def predict_interval(self, frame: Inputs) -> tuple[np.ndarray, np.ndarray]:
         """(p10, p90): the prediction plus the 10th and 90th percentile of held-out residuals."""
         prediction = self.margin(frame)
         return prediction + self.residual_low, prediction + self.residual_high
 
-    def explain(self, frame: pd.DataFrame) -> Explanation:
-        contributions, bias, margin = self.engine.contributions(self.engine.matrix(_frame(frame)))
+    def explain(self, frame: Inputs) -> Explanation:
+        contributions, bias, margin = self.engine.contributions(self.matrix(frame))
         return Explanation(
             features=self.features,
             contributions=contributions,

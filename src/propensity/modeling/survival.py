@@ -28,7 +28,7 @@ from propensity.modeling import minimums
 from propensity.modeling.confidence import quality_from_score
 from propensity.modeling.explain import Explanation
 from propensity.modeling.metrics import Metrics, concordance_index
-from propensity.modeling.model import TrainedModel, _frame
+from propensity.modeling.model import Inputs, TrainedModel
 from propensity.modeling.preprocessing import Preprocessor
 from propensity.modeling.specs import FeatureSpec
 from propensity.modeling.splits import DEFAULT_INNER_FOLDS, DEFAULT_TEST_FRACTION, inner_folds
@@ -56,31 +56,31 @@ class SurvivalModel(TrainedModel):
     shift: float  # delta: added to mu so exp(mu + delta) is the calibrated median
     scale: float  # sigma of log-time residuals around the median
 
-    def predict_median(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict_median(self, frame: Inputs) -> np.ndarray:
         """Predicted median days until the event."""
         return np.exp(self.margin(frame) + self.shift)
 
-    def predict_quantile(self, frame: pd.DataFrame, q: float) -> np.ndarray:
+    def predict_quantile(self, frame: Inputs, q: float) -> np.ndarray:
         if not 0.0 < q < 1.0:
             raise InvalidInput("A quantile must be between 0 and 1.")
         return np.exp(self.margin(frame) + self.shift + self.scale * float(norm.ppf(q)))
 
-    def predict_interval(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    def predict_interval(self, frame: Inputs) -> tuple[np.ndarray, np.ndarray]:
         """(p10, p90) days: 80% of events are expected to happen inside the interval."""
         location = self.margin(frame) + self.shift
         low, high = (float(norm.ppf(q)) for q in INTERVAL)
         return np.exp(location + self.scale * low), np.exp(location + self.scale * high)
 
-    def probability_within(self, frame: pd.DataFrame, days: float) -> np.ndarray:
+    def probability_within(self, frame: Inputs, days: float) -> np.ndarray:
         """P(event within `days`) per row."""
         if days <= 0:
             raise InvalidInput("`days` must be positive.")
         location = self.margin(frame) + self.shift
         return np.asarray(norm.cdf((np.log(days) - location) / self.scale))
 
-    def explain(self, frame: pd.DataFrame) -> Explanation:
+    def explain(self, frame: Inputs) -> Explanation:
         """Contributions to log(median days); the calibration shift delta is part of the bias."""
-        contributions, bias, margin = self.engine.contributions(self.engine.matrix(_frame(frame)))
+        contributions, bias, margin = self.engine.contributions(self.matrix(frame))
         return Explanation(
             features=self.features,
             contributions=contributions,

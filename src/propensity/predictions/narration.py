@@ -7,6 +7,9 @@ once per run rather than once per row.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
+from dataclasses import dataclass
+from threading import Lock
 from typing import Any
 
 from propensity.modeling import AnyModel
@@ -14,9 +17,24 @@ from propensity.narratives import FeatureStats, Narrative, PredictionFacts, narr
 from propensity.registry.models import ModelVersion
 
 
+@dataclass(frozen=True, kw_only=True)
+class _VersionFacts:
+    prediction_type: str
+    population: str
+    threshold: float | None
+    horizon_days: int | None
+
+
 class RunNarrator:
     def __init__(self, *, model: AnyModel, version: ModelVersion) -> None:
-        self._version = version
+        self.model = model
+        # The fields read, copied: a ModelVersion is bound to the session that loaded it.
+        self._version = _VersionFacts(
+            prediction_type=version.prediction_type,
+            population=version.population,
+            threshold=version.threshold,
+            horizon_days=version.horizon_days,
+        )
         self._definitions = {spec.name: spec for spec in model.features}
         self._stats: dict[str, FeatureStats] = {}
         for name, raw in (model.feature_stats or {}).items():
@@ -54,6 +72,38 @@ class RunNarrator:
             kind=None if self._version.population == "lead" else self._version.population,
         )
         return narrate(facts=facts)
+
+
+_NARRATORS: OrderedDict[tuple[Any, ...], RunNarrator] = OrderedDict()
+_NARRATORS_LOCK = Lock()
+MAX_NARRATORS = 64
+
+
+def narrator_for(*, model: AnyModel, version: ModelVersion) -> RunNarrator:
+    """The run narrator of this model version, built once per process.
+
+    Keyed by everything it reads: the model object (artifact_cache hands out one per content
+    hash, so a new artifact is a new key) and the version fields used in the text."""
+    key = (
+        id(model),
+        version.id,
+        version.artifact_hash,
+        version.prediction_type,
+        version.population,
+        version.threshold,
+        version.horizon_days,
+    )
+    with _NARRATORS_LOCK:
+        narrator = _NARRATORS.get(key)
+        if narrator is not None and narrator.model is model:
+            _NARRATORS.move_to_end(key)
+            return narrator
+    narrator = RunNarrator(model=model, version=version)
+    with _NARRATORS_LOCK:
+        _NARRATORS[key] = narrator
+        while len(_NARRATORS) > MAX_NARRATORS:
+            _NARRATORS.popitem(last=False)
+    return narrator
 
 
 def narrative_outputs(narrative: Narrative) -> dict[str, Any]:
