@@ -89,25 +89,22 @@ shape_cache = _ShapeCache()
 
 
 def data_stamp(session: Session, *, subject: str, kind: str | None) -> tuple[Any, ...]:
-    """What changes whenever the data a shape is computed from changes (see the module doc)."""
-    if subject == "lead":
-        entity = session.execute(
-            sa.select(sa.func.count(), sa.func.max(Lead.id), sa.func.max(Lead.updated_at))
-        ).one()
-        tables: tuple[Any, ...] = (Event.id,)
-    else:
-        stmt = sa.select(
-            sa.func.count(), sa.func.max(Customer.id), sa.func.max(Customer.updated_at)
-        )
-        if kind is not None:
-            stmt = stmt.where(Customer.kind == kind)
-        entity = session.execute(stmt).one()
-        tables = (Event.id, HealthSnapshot.id)
-    # Through the connection, not the session: the session would add a tenant filter, which
-    # turns a one-probe max(id) into a scan. Only a number across all tenants is read.
-    connection = session.connection()
-    maxima = tuple(connection.execute(sa.select(sa.func.max(column))).scalar() for column in tables)
-    return (*tuple(entity), *maxima)
+    """What changes whenever the data a shape is computed from changes (see the module doc).
+
+    One statement, on the connection with an explicit tenant filter on the entity table: through
+    the session, the automatic tenant filter would also reach the max(id) subqueries and turn
+    each one-probe lookup into a scan. Those read only a number across all tenants."""
+    tenant = tenant_of(session)
+    entity: Any = Lead if subject == "lead" else Customer
+    maxima: list[Any] = [sa.select(sa.func.max(Event.id)).scalar_subquery()]
+    if subject != "lead":
+        maxima.append(sa.select(sa.func.max(HealthSnapshot.id)).scalar_subquery())
+    stmt = sa.select(
+        sa.func.count(), sa.func.max(entity.id), sa.func.max(entity.updated_at), *maxima
+    ).where(entity.tenant_id == tenant)
+    if subject != "lead" and kind is not None:
+        stmt = stmt.where(Customer.kind == kind)
+    return tuple(session.connection().execute(stmt).one())
 
 
 def tenant_shape(

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 
 from propensity.modeling.encoding import (
+    SMALL_BATCH,
+    category_label,
     category_values,
     column_or_missing,
     numeric_values,
@@ -93,6 +95,7 @@ class Preprocessor:
         self.column_feature = np.asarray(owners, dtype=np.int64)
         # Built once: scoring one row at a time must not rebuild an index per feature.
         self._levels = [pd.Index(list(plan.levels), dtype=object) for plan in self.plans]
+        self._positions = [{level: i for i, level in enumerate(plan.levels)} for plan in self.plans]
         self.is_onehot = np.asarray([self.plans[i].is_categorical for i in owners], dtype=bool)
 
     @property
@@ -133,6 +136,8 @@ class Preprocessor:
 
     def decode(self, frame: pd.DataFrame) -> list[Decoded]:
         """Per feature, its values as the model reads them (before one-hot encoding)."""
+        if len(frame) <= SMALL_BATCH:
+            return self._decode_small(frame)
         decoded: list[Decoded] = []
         for plan in self.plans:
             series = column_or_missing(frame, plan.spec.name)
@@ -142,6 +147,36 @@ class Preprocessor:
                 decoded.append(numeric_values(series, plan.spec.kind, plan.reference_ns))
         return decoded
 
+    def _decode_small(self, frame: pd.DataFrame) -> list[Decoded]:
+        """decode() for a few rows: one conversion of the whole frame to Python objects instead
+        of a pandas column lookup per feature, which is most of the cost of scoring one row.
+        Plain numeric columns and categories decode from those objects to the same values
+        (float64 round-trips exactly; category_label reads the same objects as Series.tolist());
+        anything else takes the column path."""
+        position = {name: j for j, name in enumerate(frame.columns)}
+        # Plain numpy dtypes only: a nullable extension dtype converts to pd.NA objects.
+        kinds = [dtype.kind if isinstance(dtype, np.dtype) else "" for dtype in frame.dtypes]
+        table = frame.to_numpy(dtype=object)
+        decoded: list[Decoded] = []
+        for plan in self.plans:
+            j = position.get(plan.spec.name)
+            kind = plan.spec.kind
+            if j is not None and plan.is_categorical:
+                decoded.append(np.asarray([category_label(v) for v in table[:, j]], dtype=object))
+            elif j is not None and kinds[j] and kinds[j] in "fiub" and kind is FeatureKind.NUMERIC:
+                decoded.append(np.asarray(table[:, j].tolist(), dtype=np.float64))
+            elif j is not None and kinds[j] and kinds[j] in "fiub" and kind is FeatureKind.BOOLEAN:
+                values = np.asarray(table[:, j].tolist(), dtype=np.float64)
+                decoded.append(np.where(np.isnan(values), np.nan, (values != 0).astype(np.float64)))
+            else:
+                series = column_or_missing(frame, plan.spec.name)
+                decoded.append(
+                    category_values(series)
+                    if plan.is_categorical
+                    else numeric_values(series, kind, plan.reference_ns)
+                )
+        return decoded
+
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         return self.matrix(self.decode(frame))
 
@@ -149,12 +184,18 @@ class Preprocessor:
         n = len(decoded[0]) if decoded else 0
         out = np.zeros((n, len(self.columns)), dtype=np.float64)
         col = 0
-        for plan, levels, values in zip(self.plans, self._levels, decoded, strict=True):
+        for plan, levels, position, values in zip(
+            self.plans, self._levels, self._positions, decoded, strict=True
+        ):
             if not plan.is_categorical:
                 out[:, col] = values
                 col += 1
                 continue
-            codes = levels.get_indexer(pd.Index(values, dtype=object))
+            if n <= SMALL_BATCH:
+                # A dict lookup per value: an Index per feature costs more for a few rows.
+                codes = np.asarray([position.get(v, -1) for v in values.tolist()], dtype=np.int64)
+            else:
+                codes = levels.get_indexer(pd.Index(values, dtype=object))
             rows = np.flatnonzero(codes >= 0)
             out[rows, col + codes[rows]] = 1.0
             absent = pd.isna(values)

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy.orm import Session
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, defer
 
 from propensity.db import utcnow
 from propensity.errors import Unavailable
@@ -26,8 +27,8 @@ from propensity.modeling import (
     load_model,
 )
 from propensity.predictions.narration import narrative_outputs, narrator_for
-from propensity.registry.models import ModelVersion, PredictionType
-from propensity.registry.service import active_version, artifact_cache
+from propensity.registry.models import ModelStatus, ModelVersion, PredictionType
+from propensity.registry.service import artifact_cache
 from propensity.training.service import parse_trainable, population_of
 
 # Contributions kept per prediction: the largest by magnitude. Group sums and the bias are
@@ -78,12 +79,31 @@ def trajectory(current: float | None, predicted: float) -> str:
     return "stable"
 
 
+def _active_version(
+    session: Session, *, prediction_type: str, population: str | None
+) -> ModelVersion | None:
+    """registry.active_version, leaving the two large JSON columns (feature statistics and
+    specs, ~60 kB on the demo) to load on first access: scoring reads neither (the model
+    artifact has them), and decoding them was a fifth of a single-entity request."""
+    query = (
+        sa.select(ModelVersion)
+        .where(
+            ModelVersion.prediction_type == prediction_type,
+            ModelVersion.status == ModelStatus.ACTIVE.value,
+        )
+        .options(defer(ModelVersion.feature_stats), defer(ModelVersion.feature_specs))
+    )
+    if population:
+        query = query.where(ModelVersion.population == population)
+    return session.scalars(query.order_by(ModelVersion.activated_at.desc())).first()
+
+
 def resolve_model(
     session: Session, *, prediction_type: str, kind: str | None = None
 ) -> tuple[ModelVersion, AnyModel]:
     ptype = parse_trainable(prediction_type)
     population = population_of(ptype, kind)
-    version = active_version(
+    version = _active_version(
         session,
         prediction_type=ptype.value,
         population=None if ptype is PredictionType.CHURN and kind is None else population,
