@@ -1,18 +1,20 @@
 """Where a request's time goes: the app driven in-process over ASGI, one request at a time.
 
 No sockets and no concurrency, so each figure is the CPU cost of one request through
-uvicorn-less Propensity. Three builds of the same app are compared:
+Propensity without uvicorn. Three builds of the same app are compared:
 
-    as-is      create_app() with its `@app.middleware("http")` request-context middleware
-    no-mw      the same app with that middleware removed (the floor)
-    pure-asgi  the middleware rewritten as a plain ASGI middleware (`RequestContext` below)
+    base-http  the request-context middleware as it was before b7a786d: `@app.middleware("http")`
+               (Starlette's BaseHTTPMiddleware), reproduced here
+    as-is      create_app() as it is now (a plain ASGI middleware since b7a786d)
+    no-mw      the same app without any request-context middleware (the floor)
 
-and extra routes are mounted on each to separate the costs: an async no-op, a sync no-op
-(one threadpool hop), a sync route with the viewer dependency (JWT verify and user lookup),
-and one that also opens a tenant session and reads one account. Micro-benchmarks then time
-token verification, the user lookup, a pooled connection check-out with and without
-`pool_pre_ping`, a threadpool hop, JSON rendering of a prediction-sized body and a
-filtered-out versus an emitted log line.
+Extra routes are mounted on each to separate the costs: an async no-op, a sync no-op (one
+threadpool hop for the endpoint, one for response validation), a sync route with the viewer
+dependency (JWT verify and user lookup), and one that also opens a tenant session and reads
+one row. The customer-success reads and forced predictions are timed on the as-is build.
+Micro-benchmarks then time the pieces: token verification, the user lookup, reading the
+signing key, loading the active model version, the supersede UPDATE of a forced prediction,
+a threadpool hop, JSON rendering of a prediction-sized body and a log line.
 
     .venv/bin/python bench/load_profile.py --home /tmp/load-home --repeats 5
 """
@@ -23,82 +25,78 @@ import argparse
 import asyncio
 import io
 import json
+import sqlite3
 import statistics
-import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import anyio.to_thread
 import sqlalchemy as sa
 import structlog
 import uvloop
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request, Response
+from load_server import Target, bench_target
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
 
 from propensity.app import create_app
-from propensity.db import Database, create_db_engine
-from propensity.deps import TenantSession, Viewer
+from propensity.db import Database
+from propensity.deps import TenantSession, Viewer, get_principal
 from propensity.logs import configure_logging, get_logger
+from propensity.registry.models import ModelVersion
+from propensity.registry.service import active_version
 from propensity.settings import Settings
-from propensity.tenancy.service import principal_for_user
+from propensity.tenancy.service import Principal, principal_for_user
 from propensity.tenancy.tokens import read_token
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+ASGIApp = Callable[..., Awaitable[None]]
 
 log = get_logger("propensity.app")
+VARIANTS = ("base-http", "as-is", "no-mw")
 
 
-class RequestContext:
-    """The request-context middleware as plain ASGI: same request id, header and log line,
-    without BaseHTTPMiddleware's extra task, memory stream and Request/Response wrappers."""
+async def base_http_request_context(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """The request-context middleware of src/propensity/app.py before b7a786d, verbatim."""
+    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    started = time.perf_counter()
+    try:
+        response = await call_next(request)
+    finally:
+        structlog.contextvars.clear_contextvars()
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    response.headers["X-Request-ID"] = request_id
+    log.info(
+        "request",
+        method=request.method,
+        path=request.url.path,
+        status=response.status_code,
+        ms=round(elapsed_ms, 1),
+        request_id=request_id,
+    )
+    return response
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = (
-            next(
-                (v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"),
-                None,
-            )
-            or uuid.uuid4().hex[:16]
-        )
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        started = time.perf_counter()
-        status = 500
+async def principal_in_one_hop(request: Request) -> Principal:
+    """get_principal and its two trivial dependencies in one threadpool call, not three."""
+    state = request.app.state
+    principal: Principal = await run_in_threadpool(
+        get_principal, request, state.database, state.settings
+    )
+    return principal
 
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode("latin-1")))
-                message["headers"] = headers
-            await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            structlog.contextvars.clear_contextvars()
-            log.info(
-                "request",
-                method=scope["method"],
-                path=scope["path"],
-                status=status,
-                ms=round((time.perf_counter() - started) * 1000, 1),
-                request_id=request_id,
-            )
+OneHopPrincipal = Annotated[Principal, Depends(principal_in_one_hop)]
 
 
 def add_probe_routes(app: FastAPI) -> None:
@@ -109,6 +107,10 @@ def add_probe_routes(app: FastAPI) -> None:
     @app.get("/bench/noop-sync")
     def noop_sync() -> dict[str, bool]:
         return {"ok": True}
+
+    @app.get("/bench/viewer-async")
+    async def viewer_async(principal: OneHopPrincipal) -> dict[str, int]:
+        return {"user": principal.user_id}
 
     @app.get("/bench/viewer")
     def viewer(principal: Viewer) -> dict[str, int]:
@@ -125,19 +127,22 @@ def add_probe_routes(app: FastAPI) -> None:
 
 def build_app(settings: Settings, database: Database, variant: str) -> FastAPI:
     app = create_app(settings, database)
-    if variant != "as-is":
-        app.user_middleware = [Middleware(RequestContext)] if variant == "pure-asgi" else []
-        app.middleware_stack = None  # rebuilt from user_middleware on the first call
+    if variant == "base-http":
+        app.user_middleware = [Middleware(BaseHTTPMiddleware, dispatch=base_http_request_context)]
+    elif variant == "no-mw":
+        app.user_middleware = []
     add_probe_routes(app)
     return app
 
 
-async def call(app: ASGIApp, path: str, headers: list[tuple[bytes, bytes]]) -> int:
+async def call(
+    app: ASGIApp, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes = b""
+) -> int:
     scope: Scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "GET",
+        "method": method,
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
@@ -156,7 +161,7 @@ async def call(app: ASGIApp, path: str, headers: list[tuple[bytes, bytes]]) -> i
         nonlocal received
         if not received:
             received = True
-            return {"type": "http.request", "body": b"", "more_body": False}
+            return {"type": "http.request", "body": body, "more_body": False}
         await disconnected.wait()  # the client never disconnects
         return {"type": "http.disconnect"}
 
@@ -169,22 +174,34 @@ async def call(app: ASGIApp, path: str, headers: list[tuple[bytes, bytes]]) -> i
     return status
 
 
-async def time_route(
-    app: ASGIApp, path: str, headers: list[tuple[bytes, bytes]], n: int
+@dataclass(frozen=True)
+class Probe:
+    label: str
+    method: str
+    paths: list[str]  # rotated over
+    requests: int
+    variants: tuple[str, ...] = VARIANTS
+    body: bytes = b""
+
+
+async def time_probe(
+    app: ASGIApp, probe: Probe, headers: list[tuple[bytes, bytes]]
 ) -> tuple[float, float]:
-    """Microseconds per request: wall clock and process CPU (threads included)."""
-    for _ in range(50):
-        status = await call(app, path, headers)
-    if status != 200:
-        raise RuntimeError(f"{path} answered {status}")
+    """Milliseconds per request: wall clock and process CPU (threads included)."""
+    for path in probe.paths[:3]:
+        status = await call(app, probe.method, path, headers, probe.body)
+        if status != 200:
+            raise RuntimeError(f"{probe.method} {path} answered {status}")
     wall, cpu = time.perf_counter(), time.process_time()
-    for _ in range(n):
-        await call(app, path, headers)
-    return (time.perf_counter() - wall) / n * 1e6, (time.process_time() - cpu) / n * 1e6
+    for i in range(probe.requests):
+        path = probe.paths[i % len(probe.paths)]
+        await call(app, probe.method, path, headers, probe.body)
+    n = probe.requests
+    return (time.perf_counter() - wall) / n * 1e3, (time.process_time() - cpu) / n * 1e3
 
 
 def per_call_us(fn: Callable[[], object], n: int) -> float:
-    for _ in range(min(n, 50)):
+    for _ in range(min(n, 20)):
         fn()
     started = time.process_time()
     for _ in range(n):
@@ -236,23 +253,49 @@ def prediction_like() -> PredictionLike:
     )
 
 
-def micro(settings: Settings, database: Database, token: str, n: int) -> dict[str, float]:
+SUPERSEDE = (
+    "UPDATE predictions SET status = 'SUPERSEDED' WHERE tenant_id = ? AND prediction_type = "
+    "'CHURN' AND {status} = 'ACTIVE' AND customer_id IN (?)"
+)
+
+
+def supersede_ms(db_file: Path, tenant_id: int, ids: list[int], *, hinted: bool) -> float:
+    """The supersede UPDATE that every forced prediction runs (record_run), rolled back.
+    `+status` keeps SQLite from using ix_predictions_status for it (a test of the plan)."""
+    conn = sqlite3.connect(db_file, timeout=30)
+    sql = SUPERSEDE.format(status="+status" if hinted else "status")
+    try:
+        started = time.process_time()
+        for account in ids:
+            conn.execute(sql, (tenant_id, account))
+            conn.rollback()
+        return (time.process_time() - started) / len(ids) * 1e3
+    finally:
+        conn.close()
+
+
+def micro(settings: Settings, database: Database, target: Target, n: int) -> dict[str, float]:
+    """Microseconds per call (process CPU) of the pieces of a request."""
     key = settings.signing_key()
-    claims = read_token(token, key=key)
+    claims = read_token(target.token, key=key)
 
     def lookup() -> None:
         with database.session(system=True) as session, session.begin():
             principal_for_user(session, user_id=claims.user_id, tenant_id=claims.tenant_id)
 
-    no_ping = create_db_engine(settings.resolved_database_url)
-    no_ping.pool._pre_ping = False  # the same engine settings except the pre-ping
+    def model_row() -> None:
+        with database.session(tenant_id=target.tenant_id) as session:
+            active_version(session, prediction_type="CHURN", population="account")
 
-    def checkout(engine: sa.Engine) -> Callable[[], None]:
-        def run() -> None:
-            with engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
-
-        return run
+    def model_id() -> None:
+        with database.session(tenant_id=target.tenant_id) as session:
+            session.scalar(
+                sa.select(ModelVersion.id).where(
+                    ModelVersion.prediction_type == "CHURN",
+                    ModelVersion.population == "account",
+                    ModelVersion.status == "ACTIVE",
+                )
+            )
 
     async def hops(count: int) -> float:
         started = time.process_time()
@@ -268,74 +311,106 @@ def micro(settings: Settings, database: Database, token: str, n: int) -> dict[st
     emitted = per_call_us(lambda: info_log.info("request", method="GET", path="/x", ms=1.0), n)
     configure_logging(level="WARNING")
     filtered = per_call_us(lambda: structlog.get_logger("bench").info("request", path="/x"), n)
-    figures = {
-        "jwt verify (read_token)": per_call_us(lambda: read_token(token, key=key), n),
+    db_file = settings.home / "propensity.db"
+    some = target.account_ids[:100]
+    return {
+        "jwt verify (read_token)": per_call_us(lambda: read_token(target.token, key=key), n),
+        "signing key (settings.signing_key(), reads HOME/secret_key)": per_call_us(
+            settings.signing_key, n
+        ),
         "user lookup (system session + principal_for_user)": per_call_us(lookup, n),
-        "connection check-out + SELECT 1, pool_pre_ping": per_call_us(checkout(database.engine), n),
-        "connection check-out + SELECT 1, no pre-ping": per_call_us(checkout(no_ping), n),
+        "active model version, whole ORM row (active_version)": per_call_us(model_row, n),
+        "active model version, id only": per_call_us(model_id, n),
+        "supersede UPDATE as planned now (ix_predictions_status)": supersede_ms(
+            db_file, target.tenant_id, some, hinted=False
+        )
+        * 1e3,
+        "supersede UPDATE through ix_predictions_customer (+status)": supersede_ms(
+            db_file, target.tenant_id, some, hinted=True
+        )
+        * 1e3,
         "threadpool hop (anyio.to_thread.run_sync)": uvloop.run(hops(n)),
         "prediction body: model_dump_json (FastAPI response_model path)": per_call_us(
             body.model_dump_json, n
         ),
-        "prediction body: json.dumps(model_dump()) (JSONResponse path)": per_call_us(
+        "prediction body: json.dumps(model_dump()) (plain dict / JSONResponse path)": per_call_us(
             lambda: json.dumps(body.model_dump()).encode(), n
         ),
         "log line emitted at INFO (console renderer)": emitted,
         "log line filtered out (level WARNING)": filtered,
     }
-    no_ping.dispose()
-    return figures
 
 
-async def routes(
-    apps: dict[str, FastAPI], headers: list[tuple[bytes, bytes]], account: int, n: int
-) -> dict[tuple[str, str], tuple[float, float]]:
-    paths = {
-        "GET /api/health": "/api/health",
-        "async no-op": "/bench/noop-async",
-        "sync no-op": "/bench/noop-sync",
-        "sync + viewer auth": "/bench/viewer",
-        "sync + auth + tenant session + 1 row": f"/bench/account/{account}",
-    }
-    out: dict[tuple[str, str], tuple[float, float]] = {}
-    for label, path in paths.items():
-        for variant, app in apps.items():
-            out[(label, variant)] = await time_route(app, path, headers, n)
-    return out
+def probes(target: Target, args: argparse.Namespace) -> list[Probe]:
+    accounts = [f"/api/crm/accounts/{i}/ml/" for i in target.account_ids]
+    predict_body = json.dumps({"predictionType": "CHURN", "options": {"forceRefresh": True}})
+    n = args.requests
+    return [
+        Probe("GET /api/health", "GET", ["/api/health"], n),
+        Probe("async no-op", "GET", ["/bench/noop-async"], n),
+        Probe("sync no-op", "GET", ["/bench/noop-sync"], n),
+        Probe("async + auth in one hop", "GET", ["/bench/viewer-async"], n),
+        Probe("sync + viewer auth", "GET", ["/bench/viewer"], n),
+        Probe("sync + auth + tenant session + 1 row", "GET", ["/bench/account/1"], n),
+        Probe("GET churn-risk (cached)", "GET", [a + "churn-risk" for a in accounts], n // 3),
+        Probe(
+            "POST predict forceRefresh",
+            "POST",
+            [a + "predict" for a in accounts[500:]],
+            args.predictions,
+            variants=("as-is",),
+            body=predict_body.encode(),
+        ),
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--home", type=Path, default=Path("/tmp/load-home"))
-    parser.add_argument("--requests", type=int, default=1000, help="per route and repeat")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=1000, help="per probe and repeat")
+    parser.add_argument("--predictions", type=int, default=20, help="forced, per repeat")
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from load_server import bench_target
-
     target = bench_target(args.home)
     settings = Settings(
-        home=args.home, log_level="WARNING", retainstream_rate_limit="1000000/minute"
+        home=args.home,
+        log_level="WARNING",
+        retainstream_rate_limit="100000000/minute",
+        cs_predict_daily_limit="100000000/day",
     )
     configure_logging(level="WARNING")
     database = Database(settings.resolved_database_url)
-    apps = {v: build_app(settings, database, v) for v in ("as-is", "no-mw", "pure-asgi")}
+    apps = {v: build_app(settings, database, v) for v in VARIANTS}
     headers = [
         (b"authorization", f"Bearer {target.token}".encode()),
         (b"x-tenant-id", str(target.tenant_id).encode()),
+        (b"content-type", b"application/json"),
         (b"host", b"127.0.0.1"),
     ]
-    account = target.account_ids[0]
-    runs = [uvloop.run(routes(apps, headers, account, args.requests)) for _ in range(args.repeats)]
-    print(f"per request, median of {args.repeats} x {args.requests} sequential requests:")
-    print(f"{'route':<40} " + " ".join(f"{v + ' cpu us':>17}" for v in apps))
-    for label in dict.fromkeys(k[0] for k in runs[0]):
-        cells = [statistics.median(r[(label, v)][1] for r in runs) for v in apps]
-        print(f"{label:<40} " + " ".join(f"{c:>17.0f}" for c in cells))
-    figures = [micro(settings, database, target.token, args.requests) for _ in range(args.repeats)]
-    print("\nper call (process CPU), median over repeats:")
+    selected = probes(target, args)
+
+    async def one_repeat() -> dict[tuple[str, str], tuple[float, float]]:
+        return {
+            (probe.label, variant): await time_probe(apps[variant], probe, headers)
+            for probe in selected
+            for variant in probe.variants
+        }
+
+    runs = [uvloop.run(one_repeat()) for _ in range(args.repeats)]
+    print(f"CPU ms per request, sequential, median of {args.repeats} repeats:")
+    print(f"{'route':<40} " + " ".join(f"{v:>10}" for v in VARIANTS))
+    for probe in selected:
+        cells = [
+            f"{statistics.median(r[(probe.label, v)][1] for r in runs):>10.3f}"
+            if v in probe.variants
+            else f"{'-':>10}"
+            for v in VARIANTS
+        ]
+        print(f"{probe.label:<40} " + " ".join(cells))
+    figures = [micro(settings, database, target, args.requests) for _ in range(args.repeats)]
+    print("\nCPU per call, median of repeats:")
     for name in figures[0]:
-        print(f"  {statistics.median(f[name] for f in figures):8.1f} us  {name}")
+        print(f"  {statistics.median(f[name] for f in figures):9.1f} us  {name}")
 
 
 if __name__ == "__main__":

@@ -59,16 +59,43 @@ def copy_home(source: Path, home: Path) -> None:
             shutil.copy2(source / name, home / name)
 
 
-def _env(home: Path) -> dict[str, str]:
-    return {**os.environ, "PROPENSITY_HOME": str(home), **SERVER_ENV}
+def export_source(revision: str, into: Path) -> Path:
+    """`src/` as committed at `revision`, so that a run measures a known commit even while
+    the shared working tree is being edited. Returns the folder to put on PYTHONPATH."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "--short", revision],
+        cwd=BENCH_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    target = into / f"src-{sha}"
+    if not target.exists():
+        target.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", sha, "src"],
+            cwd=BENCH_DIR.parent,
+            capture_output=True,
+            check=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target / "src"
 
 
-def prepare_home(home: Path, *, build: bool) -> None:
+def _env(home: Path, source: Path | None) -> dict[str, str]:
+    env = {**os.environ, "PROPENSITY_HOME": str(home), **SERVER_ENV}
+    if source is not None:
+        # Ahead of the editable install's path entry, so this copy of `propensity` is imported.
+        env["PYTHONPATH"] = str(source)
+    return env
+
+
+def prepare_home(home: Path, *, build: bool, source: Path | None) -> None:
     """Builds the demo into `home` when asked (2-3 minutes), then applies new migrations."""
     cli = str(VENV_BIN / "propensity")
     if build:
-        subprocess.run([cli, "demo", "--no-serve"], env=_env(home), check=True)
-    subprocess.run([cli, "db", "upgrade"], env=_env(home), check=True)
+        subprocess.run([cli, "demo", "--no-serve"], env=_env(home, source), check=True)
+    subprocess.run([cli, "db", "upgrade"], env=_env(home, source), check=True)
 
 
 def bench_target(home: Path) -> Target:
@@ -141,7 +168,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running_server(home: Path, *, workers: int, log: Path) -> Iterator[Server]:
+def running_server(home: Path, *, workers: int, log: Path, source: Path | None) -> Iterator[Server]:
     """Serves `home` on 127.0.0.1 with `workers` uvicorn processes until the block ends."""
     port = free_port()
     command = [
@@ -164,7 +191,11 @@ def running_server(home: Path, *, workers: int, log: Path) -> Iterator[Server]:
     ]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            command, env=_env(home), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            env=_env(home, source),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         try:
             base = f"http://127.0.0.1:{port}"
