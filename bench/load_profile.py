@@ -389,12 +389,18 @@ def main() -> None:
     ]
     selected = probes(target, args)
 
+    failed: dict[str, str] = {}
+
     async def one_repeat() -> dict[tuple[str, str], tuple[float, float]]:
-        return {
-            (probe.label, variant): await time_probe(apps[variant], probe, headers)
-            for probe in selected
-            for variant in probe.variants
-        }
+        out = {}
+        for probe in selected:
+            for variant in probe.variants:
+                try:
+                    out[(probe.label, variant)] = await time_probe(apps[variant], probe, headers)
+                except Exception as exc:
+                    failed[probe.label] = f"{type(exc).__name__}: {str(exc)[:200]}"
+                    out[(probe.label, variant)] = (float("nan"), float("nan"))
+        return out
 
     runs = [uvloop.run(one_repeat()) for _ in range(args.repeats)]
     print(f"CPU ms per request, sequential, median of {args.repeats} repeats:")
@@ -407,6 +413,8 @@ def main() -> None:
             for v in VARIANTS
         ]
         print(f"{probe.label:<40} " + " ".join(cells))
+    for label, reason in failed.items():
+        print(f"FAILED {label}: {reason}")
     figures = [micro(settings, database, target, args.requests) for _ in range(args.repeats)]
     print("\nCPU per call, median of repeats:")
     for name in figures[0]:
