@@ -19,12 +19,14 @@ from propensity.tenancy.tokens import read_token
 TOKEN_COOKIES = ("token", "auth_token")
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Trivial dependencies are `async def` so FastAPI calls them inline instead of handing
+# each to the thread pool (a hop costs more than these functions do).
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     demo_admin_email: str = "admin@demo.local"
     demo_admin_password: SecretStr | None = None
 
+    _file_key: tuple[Path, str] | None = PrivateAttr(default=None)
+
     @model_validator(mode="after")
     def _resolve_home(self) -> Settings:
         self.home = self.home.expanduser()
@@ -142,7 +144,13 @@ class Settings(BaseSettings):
                 "PROPENSITY_SECRET_KEY must be set in production "
                 "(e.g. `export PROPENSITY_SECRET_KEY=$(openssl rand -hex 32)`)"
             )
-        return _load_or_create_key(self.home / SECRET_KEY_FILE)
+        # Read once per home: this runs on every authenticated request.
+        path = self.home / SECRET_KEY_FILE
+        cached = self._file_key
+        if cached is None or cached[0] != path:
+            cached = (path, _load_or_create_key(path))
+            self._file_key = cached
+        return cached[1]
 
 
 def _is_weak(key: str) -> bool:

@@ -8,20 +8,23 @@ the account is scored afresh with point-in-time features, explained and stored.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from propensity.crm.models import Customer, CustomerKind
 from propensity.errors import InvalidInput, NotFound, Unavailable
 from propensity.predictions.models import Prediction, PredictionStatus
 from propensity.predictions.service import score_and_record
-from propensity.registry.models import ModelVersion
-from propensity.registry.service import active_version
+from propensity.registry.models import ModelStatus, ModelVersion
 from propensity.settings import Settings
 
 ACCOUNT_TYPES = ("CHURN", "HEALTH_TREND")
+# The answers never show the stored contributions or the imported attributes; decoding their
+# JSON would be most of a cached answer's cost. Loaded on access if ever needed.
+LIGHT = (defer(Prediction.contributions), defer(Customer.attributes))
 POPULATION = CustomerKind.ACCOUNT.value
 
 
@@ -58,19 +61,45 @@ def get_account(session: Session, raw_id: str) -> Customer:
     return account
 
 
-def require_model(session: Session, prediction_type: str) -> ModelVersion:
-    version = active_version(session, prediction_type=prediction_type, population=POPULATION)
-    if version is None:
+@dataclass(frozen=True)
+class ActiveModel:
+    """What the surface needs of the active model: a few columns, not its JSON statistics
+    (which would cost more to decode than the rest of a cached answer)."""
+
+    id: int
+    threshold: float | None
+    horizon_days: int | None
+    version_number: int
+
+
+def require_model(session: Session, prediction_type: str) -> ActiveModel:
+    row = session.execute(
+        sa.select(
+            ModelVersion.id,
+            ModelVersion.threshold,
+            ModelVersion.horizon_days,
+            ModelVersion.version_number,
+        )
+        .where(
+            ModelVersion.prediction_type == prediction_type,
+            ModelVersion.population == POPULATION,
+            ModelVersion.status == ModelStatus.ACTIVE.value,
+        )
+        .order_by(ModelVersion.activated_at.desc())
+        .limit(1)
+    ).first()
+    if row is None:
         raise Unavailable(
             "ML service unavailable",
             code="ML_UNAVAILABLE",
             details={
                 "reason": f"No {prediction_type} model is trained for this tenant's accounts "
-                "yet; train one (POST /api/v1/... or `propensity train`) and try again",
+                f"yet; train one (`propensity train {prediction_type} --kind account`) and "
+                "try again",
                 "predictionType": prediction_type,
             },
         )
-    return version
+    return ActiveModel(*row)
 
 
 def latest_prediction(
@@ -91,8 +120,54 @@ def latest_prediction(
             Prediction.status == PredictionStatus.ACTIVE.value, Prediction.valid_until > valid_at
         )
     return session.scalars(
-        query.order_by(Prediction.predicted_at.desc(), Prediction.id.desc()).limit(1)
+        query.order_by(Prediction.predicted_at.desc(), Prediction.id.desc())
+        .limit(1)
+        .options(LIGHT[0])
     ).first()
+
+
+# Built once: constructing a statement of this size costs more than running it.
+_CACHED_ANSWER = (
+    sa.select(
+        Customer,
+        Prediction,
+        ModelVersion.id,
+        ModelVersion.threshold,
+        ModelVersion.horizon_days,
+        ModelVersion.version_number,
+    )
+    .join(Prediction, Prediction.customer_id == Customer.id)
+    .join(ModelVersion, ModelVersion.id == Prediction.model_version_id)
+    .where(
+        Customer.id == sa.bindparam("account_id"),
+        Customer.kind == POPULATION,
+        Prediction.prediction_type == sa.bindparam("prediction_type"),
+        Prediction.status == PredictionStatus.ACTIVE.value,
+        Prediction.valid_until > sa.bindparam("now", type_=Prediction.valid_until.type),
+        ModelVersion.status == ModelStatus.ACTIVE.value,
+    )
+    .order_by(Prediction.predicted_at.desc(), Prediction.id.desc())
+    .limit(1)
+    .options(*LIGHT)
+)
+
+
+def cached_answer(
+    session: Session, *, raw_id: str, prediction_type: str, now: datetime
+) -> tuple[Customer, Prediction, ActiveModel] | None:
+    """The account, its valid prediction by the active model and that model, in one query;
+    None when any of them is missing (the full path then says which, or makes one)."""
+    try:
+        account_id = int(raw_id)
+    except ValueError:
+        return None
+    row = session.execute(
+        _CACHED_ANSWER,
+        {"account_id": account_id, "prediction_type": prediction_type, "now": now},
+    ).first()
+    if row is None:
+        return None
+    return row[0], row[1], ActiveModel(*row[2:])
 
 
 def predict_account(
@@ -104,7 +179,7 @@ def predict_account(
     settings: Settings,
     now: datetime,
     before_generate: Callable[[], None] | None = None,
-) -> tuple[Prediction, ModelVersion, bool]:
+) -> tuple[Prediction, ActiveModel, bool]:
     """(prediction, its model, cached). Commits when it stores a new prediction;
     `before_generate` runs first (the daily quota counts fresh predictions only)."""
     version = require_model(session, prediction_type)

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from propensity.crm.models import Customer, HealthSnapshot
 from propensity.narratives import health_narrative
 from propensity.predictions.models import Prediction
-from propensity.registry.models import ModelVersion
 from propensity.settings import Settings
+from propensity.surfaces.customer_success.accounts import ActiveModel
 from propensity.surfaces.customer_success.risk import RiskCutoffs, urgency
 from propensity.timefmt import iso_z
 
@@ -21,7 +21,7 @@ RISK_FACTOR_KEYS = ("factor", "impact", "description")
 DEFAULT_HEALTH_HORIZON = 30
 
 
-def _common(prediction: Prediction, version: ModelVersion) -> dict[str, Any]:
+def _common(prediction: Prediction, version: ActiveModel) -> dict[str, Any]:
     return {
         "predictionId": prediction.id,
         "predictionType": prediction.prediction_type,
@@ -37,7 +37,7 @@ def _common(prediction: Prediction, version: ModelVersion) -> dict[str, Any]:
 def churn_data(
     prediction: Prediction,
     *,
-    version: ModelVersion,
+    version: ActiveModel,
     account: Customer,
     settings: Settings,
     now: datetime,
@@ -89,7 +89,7 @@ def health_data(
     session: Session,
     prediction: Prediction,
     *,
-    version: ModelVersion,
+    version: ActiveModel,
     account: Customer,
 ) -> dict[str, Any]:
     outputs = prediction.outputs or {}
@@ -131,7 +131,7 @@ def prediction_data(
     session: Session,
     prediction: Prediction,
     *,
-    version: ModelVersion,
+    version: ActiveModel,
     account: Customer,
     settings: Settings,
     now: datetime,

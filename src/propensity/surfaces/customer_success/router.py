@@ -45,17 +45,26 @@ def _serve(
     force: bool,
 ) -> dict[str, Any]:
     session = ctx.session
-    account = accounts.get_account(session, raw_id)
     now = utcnow()
-    prediction, version, cached = accounts.predict_account(
-        session,
-        account=account,
-        prediction_type=prediction_type,
-        force=force,
-        settings=ctx.settings,
-        now=now,
-        before_generate=lambda: quotas.spend(request, ctx, quotas.PREDICT, response),
-    )
+    hit = None
+    if not force:
+        hit = accounts.cached_answer(
+            session, raw_id=raw_id, prediction_type=prediction_type, now=now
+        )
+    if hit is not None:
+        account, prediction, version = hit
+        cached = True
+    else:
+        account = accounts.get_account(session, raw_id)
+        prediction, version, cached = accounts.predict_account(
+            session,
+            account=account,
+            prediction_type=prediction_type,
+            force=force,
+            settings=ctx.settings,
+            now=now,
+            before_generate=lambda: quotas.spend(request, ctx, quotas.PREDICT, response),
+        )
     data = payloads.prediction_data(
         session, prediction, version=version, account=account, settings=ctx.settings, now=now
     )
@@ -65,12 +74,14 @@ def _serve(
     return body
 
 
-@router.post("/{account_id}/ml/predict")
+# These three return a JSONResponse themselves: FastAPI would otherwise validate and
+# re-encode the (already plain) dict, in the thread pool, on the hottest paths.
+@router.post("/{account_id}/ml/predict", response_model=None)
 def predict(
     account_id: str, body: PredictRequest, request: Request, response: Response, ctx: ReadContext
-) -> dict[str, Any]:
+) -> JSONResponse:
     prediction_type = accounts.parse_prediction_type(body.predictionType)
-    return _serve(
+    served = _serve(
         request,
         response,
         ctx,
@@ -78,26 +89,36 @@ def predict(
         prediction_type=prediction_type,
         force=body.options.forceRefresh,
     )
+    return _json(served, response)
 
 
-@router.get("/{account_id}/ml/churn-risk")
+@router.get("/{account_id}/ml/churn-risk", response_model=None)
 def churn_risk(
     account_id: str, request: Request, response: Response, ctx: ReadContext
-) -> dict[str, Any]:
-    body = _serve(request, response, ctx, raw_id=account_id, prediction_type="CHURN", force=False)
-    body.setdefault("cached", False)
-    return body
+) -> JSONResponse:
+    served = _serve(request, response, ctx, raw_id=account_id, prediction_type="CHURN", force=False)
+    served.setdefault("cached", False)
+    return _json(served, response)
 
 
-@router.get("/{account_id}/ml/health-insights")
+@router.get("/{account_id}/ml/health-insights", response_model=None)
 def health_insights(
     account_id: str, request: Request, response: Response, ctx: ReadContext
-) -> dict[str, Any]:
-    body = _serve(
+) -> JSONResponse:
+    served = _serve(
         request, response, ctx, raw_id=account_id, prediction_type="HEALTH_TREND", force=False
     )
-    body.setdefault("cached", False)
-    return body
+    served.setdefault("cached", False)
+    return _json(served, response)
+
+
+def _json(body: dict[str, Any], response: Response) -> JSONResponse:
+    """The body, with the headers set on `response` (the quota's remaining count)."""
+    out = JSONResponse(body)
+    for name, value in response.headers.items():
+        if name.lower().startswith("x-ratelimit"):
+            out.headers[name] = value
+    return out
 
 
 @router.get("/{account_id}/ml/predictions")
@@ -146,12 +167,14 @@ def generate_account_cta(account_id: str, request: Request, ctx: WriteContext) -
             details={"hint": f"Generate one first: POST /api/crm/accounts/{account.id}/ml/predict"},
         )
     quotas.spend(request, ctx, quotas.CTA)
-    version = session.get(ModelVersion, prediction.model_version_id or 0)
+    threshold = session.scalar(
+        sa.select(ModelVersion.threshold).where(ModelVersion.id == prediction.model_version_id)
+    )
     outcome = generate_cta(
         session,
         customer=account,
         prediction=prediction,
-        threshold=version.threshold if version is not None else None,
+        threshold=threshold,
         user_id=ctx.user_id,
         now=now,
         cooldown_days=ctx.settings.cta_cooldown_days,
