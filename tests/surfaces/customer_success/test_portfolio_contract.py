@@ -183,4 +183,7 @@ def test_status_lists_the_trained_models(
     user = trained_accounts(database, settings)
     status = call(client, user, "GET", "/portfolio/ml/status")
     assert status["available"] is True and status["message"] == "ML service is available"
-    assert {m["predictionType"] for m in status["models"]} == {"CHURN", "HEALTH_TREND"}
+    models = {m["predictionType"]: m for m in status["models"]}
+    assert set(models) == {"CHURN", "HEALTH_TREND"}
+    assert 0.5 < models["CHURN"]["heldOutAuc"] <= 1 and models["CHURN"]["heldOutMae"] is None
+    assert models["HEALTH_TREND"]["heldOutMae"] > 0 and models["HEALTH_TREND"]["heldOutAuc"] is None

@@ -216,7 +216,9 @@ def status(session: Session) -> dict[str, Any]:
             "version": f"v{v.version_number}",
             "algorithm": v.algorithm,
             "trainedAt": iso_z(v.trained_at) if v.trained_at else None,
-            "auc": (v.metrics or {}).get("auc"),
+            # Held-out quality: ROC AUC for churn, mean absolute error (points) for health.
+            "heldOutAuc": (v.metrics or {}).get("roc_auc"),
+            "heldOutMae": (v.metrics or {}).get("mae"),
         }
         for v in versions
     ]
