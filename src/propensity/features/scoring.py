@@ -25,10 +25,10 @@ from propensity.features.builder import (
     us_of,
 )
 from propensity.features.definitions import FeatureDefinition, PredictionType
-from propensity.features.loading import MAX_IN_LIST
+from propensity.features.loading import MAX_IN_LIST, Entities, load_customers, load_leads
 from propensity.features.policy import ColumnPolicy
 from propensity.features.snapshots import alive
-from propensity.features.windows import FloatArray
+from propensity.features.windows import FloatArray, IntArray
 
 # Up to this many ids, a point-in-time build reads only their rows (online.py); above it one
 # scan of everything is faster than the IN lists.
@@ -51,6 +51,39 @@ class ScoringFrame:
     @property
     def feature_names(self) -> list[str]:
         return [str(c) for c in self.frame.columns]
+
+
+def _population(entities: Entities, mode: str, t: int, *, customers_only: bool) -> IntArray:
+    """Codes of the entities scored when no ids are given: alive at t (point in time), or not
+    flagged as churned/converted (static)."""
+    if mode == STATIC:
+        flag = "churned" if entities.subject == "customer" else "converted"
+        still = entities.columns[flag].map(lambda v: v is not True).to_numpy(dtype=bool)
+        if customers_only:
+            still &= (
+                entities.columns["account_type"].map(lambda v: v != "PROSPECT").to_numpy(dtype=bool)
+            )
+        return np.flatnonzero(still).astype(np.int64)
+    return alive(entities, t, customers_only=customers_only)
+
+
+def population_ids(
+    session: Session,
+    *,
+    prediction_type: str,
+    kind: str | None = None,
+    as_of: datetime,
+    mode: str,
+) -> IntArray:
+    """Database ids of the entities `build_scoring_frame` scores when given no ids, without
+    reading events (a job choosing which entities to score first). Static mode, whose "now"
+    comes from the whole data set, counts every entity not flagged."""
+    ptype = PredictionType.parse(prediction_type)
+    kind = resolve_kind(session, ptype, kind)
+    is_lead = ptype in (PredictionType.CONVERSION, PredictionType.TIME_TO_CLOSE)
+    entities = load_leads(session) if is_lead else load_customers(session, kind=kind)
+    codes = _population(entities, mode, us_of(as_of), customers_only=kind == "account")
+    return entities.ids[codes]
 
 
 def build_scoring_frame(
@@ -105,16 +138,8 @@ def build_scoring_frame(
             )
         # Keep the caller's order.
         codes = entities.codes_of(np.asarray(list(entity_ids or []), dtype=np.int64))
-    elif mode == STATIC:
-        flag = "churned" if entities.subject == "customer" else "converted"
-        still = entities.columns[flag].map(lambda v: v is not True).to_numpy(dtype=bool)
-        if context.customers_only:
-            still &= (
-                entities.columns["account_type"].map(lambda v: v != "PROSPECT").to_numpy(dtype=bool)
-            )
-        codes = np.flatnonzero(still).astype(np.int64)
     else:
-        codes = alive(entities, t, customers_only=context.customers_only)
+        codes = _population(entities, mode, t, customers_only=context.customers_only)
     rows = Rows(code=codes, t=np.full(len(codes), t, dtype=np.int64))
     computed, _ = compute_features(
         context, rows, point_in_time=mode == POINT_IN_TIME, policy=policy

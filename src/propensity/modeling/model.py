@@ -33,6 +33,15 @@ class Prepared:
     x: np.ndarray
     margin: np.ndarray | None = None
 
+    def take(self, rows: np.ndarray) -> Prepared:
+        """These rows only (positions), e.g. to explain the few a person will read."""
+        return Prepared(
+            owner=self.owner,
+            decoded=[values[rows] for values in self.decoded],
+            x=self.x[rows],
+            margin=None if self.margin is None else self.margin[rows],
+        )
+
 
 Inputs = pd.DataFrame | Prepared
 

@@ -6,6 +6,7 @@ Single and batch scoring are the same code: one entity is a batch of one.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -118,9 +119,12 @@ def resolve_model(
 
 
 def _outputs(
-    model: AnyModel, frame: ScoringFrame, data: Prepared, version: ModelVersion
+    model: AnyModel,
+    rows: int,
+    current_scores: np.ndarray | None,
+    data: Prepared,
+    version: ModelVersion,
 ) -> tuple[np.ndarray | None, np.ndarray | None, list[dict[str, Any]]]:
-    rows = len(frame.frame)
     outputs: list[dict[str, Any]]
     if isinstance(model, BinaryModel):
         probability = model.predict_proba(data)
@@ -142,7 +146,7 @@ def _outputs(
     assert isinstance(model, RegressionModel)
     predicted = model.predict(data)
     low, high = model.predict_interval(data)
-    current = frame.current_scores if frame.current_scores is not None else np.full(rows, np.nan)
+    current = current_scores if current_scores is not None else np.full(rows, np.nan)
     outputs = [
         {
             "currentScore": _jsonable(float(current[i])),
@@ -153,6 +157,26 @@ def _outputs(
         for i in range(rows)
     ]
     return None, predicted, outputs
+
+
+def model_frame(
+    session: Session,
+    *,
+    version: ModelVersion,
+    model: AnyModel,
+    entity_ids: Sequence[int] | None,
+    as_of: datetime,
+) -> ScoringFrame:
+    """The model's features for these entities (or its whole live population) at `as_of`."""
+    return build_scoring_frame(
+        session,
+        prediction_type=version.prediction_type,
+        kind=None if version.population == "lead" else version.population,
+        entity_ids=entity_ids,
+        as_of=as_of,
+        mode=str(version.training_summary.get("mode") or "") or None,
+        features=[spec.name for spec in model.features],
+    )
 
 
 def score_entities(
@@ -166,35 +190,88 @@ def score_entities(
     """Scores the given entities (or the whole live population) with the active model."""
     version, model = resolve_model(session, prediction_type=prediction_type, kind=kind)
     as_of = as_of or utcnow()
-    frame = build_scoring_frame(
-        session,
-        prediction_type=version.prediction_type,
-        kind=None if version.population == "lead" else version.population,
-        entity_ids=entity_ids,
-        as_of=as_of,
-        mode=str(version.training_summary.get("mode") or "") or None,
-        features=[spec.name for spec in model.features],
+    frame = model_frame(session, version=version, model=model, entity_ids=entity_ids, as_of=as_of)
+    return ScoringRun(
+        version=version, as_of=as_of, results=score_frame(model=model, version=version, frame=frame)
     )
-    if len(frame.frame) == 0:
-        return ScoringRun(version=version, as_of=as_of, results=[])
-    # Decoded once for the four calls below (most of the model's cost for a few rows).
-    prepared = model.prepare(frame.frame)
-    probability, predicted, outputs = _outputs(model, frame, prepared, version)
-    explanation = model.explain(prepared)
+
+
+def at_risk(version: ModelVersion, outputs: list[dict[str, Any]]) -> np.ndarray:
+    """Rows a person will act on: flagged churn or conversion (probability >= the model's
+    threshold), a declining health trajectory; every lead for time to close (no risk notion)."""
+    if version.prediction_type == PredictionType.TIME_TO_CLOSE.value:
+        return np.ones(len(outputs), dtype=bool)
+    return np.asarray(
+        [bool(o.get("flagged")) or o.get("trajectory") == "declining" for o in outputs], dtype=bool
+    )
+
+
+def score_frame(
+    *,
+    model: AnyModel,
+    version: ModelVersion,
+    frame: ScoringFrame,
+    rows: slice | None = None,
+    detailed_only_at_risk: bool = False,
+) -> list[Scored]:
+    """Scores the rows of `frame` (all, or the slice `rows`).
+
+    Every row gets its prediction, confidence and outputs. Its explanation (TreeSHAP, top
+    contributions with their values) and narrative are computed for every row, or with
+    `detailed_only_at_risk` only for the rows `at_risk` selects: those two are most of the cost
+    of a whole portfolio, and a row nobody acts on can be explained on demand (single-entity
+    scoring recomputes it in milliseconds). Such a row's contributions and values are empty
+    and its explanation None."""
+    data = frame.frame if rows is None else frame.frame.iloc[rows].reset_index(drop=True)
+    if len(data) == 0:
+        return []
+    ids = frame.entity_ids if rows is None else frame.entity_ids[rows]
+    external = frame.external_ids if rows is None else frame.external_ids[rows]
+    current = frame.current_scores
+    if current is not None and rows is not None:
+        current = current[rows]
+    # Decoded once for the calls below (most of the model's cost for a few rows).
+    prepared = model.prepare(data)
+    probability, predicted, outputs = _outputs(model, len(data), current, prepared, version)
     confidence = model.confidence(prepared)
+    detail = at_risk(version, outputs) if detailed_only_at_risk else np.ones(len(data), bool)
+    chosen = np.flatnonzero(detail)
+    explanation = (
+        model.explain(prepared if len(chosen) == len(data) else prepared.take(chosen))
+        if len(chosen)
+        else None
+    )
+    explained = {int(i): k for k, i in enumerate(chosen)}
     narrator = narrator_for(model=model, version=version)
-    names = [str(name) for name in frame.frame.columns]
+    names = [str(name) for name in data.columns]
     # Row-major objects in one conversion per dtype block: cheaper than to_dict("records"),
     # which builds a Series per row; _jsonable turns numpy scalars into Python ones as before.
-    table = frame.frame.to_numpy(dtype=object)
+    everyone = len(chosen) == len(data)
+    table = (
+        (data if everyone else data.iloc[chosen]).to_numpy(dtype=object) if len(chosen) else None
+    )
     results = []
-    for i in range(len(table)):
-        record = dict(zip(names, table[i].tolist(), strict=True))
-        row = explanation.row(i)
-        top = dict(list(row["contributions"].items())[:TOP_CONTRIBUTIONS])
-        values = {name: _jsonable(record[name]) for name in top}
+    for i in range(len(data)):
         p_i = None if probability is None else float(probability[i])
         v_i = None if predicted is None else float(predicted[i])
+        k = explained.get(i)
+        if k is None or table is None or explanation is None:
+            results.append(
+                Scored(
+                    entity_id=int(ids[i]),
+                    external_id=str(external[i]),
+                    probability=p_i,
+                    predicted_value=v_i,
+                    confidence=float(confidence[i]),
+                    outputs=outputs[i],
+                    contributions={},
+                )
+            )
+            continue
+        record = dict(zip(names, table[k].tolist(), strict=True))
+        row = explanation.row(k)
+        top = dict(list(row["contributions"].items())[:TOP_CONTRIBUTIONS])
+        values = {name: _jsonable(record[name]) for name in top}
         narrative = narrator.narrate(
             contributions=row["contributions"],
             values={name: _jsonable(value) for name, value in record.items()},
@@ -204,8 +281,8 @@ def score_entities(
         )
         results.append(
             Scored(
-                entity_id=int(frame.entity_ids[i]),
-                external_id=str(frame.external_ids[i]),
+                entity_id=int(ids[i]),
+                external_id=str(external[i]),
                 probability=p_i,
                 predicted_value=v_i,
                 confidence=float(confidence[i]),
@@ -221,4 +298,4 @@ def score_entities(
                 explanation=narrative.explanation,
             )
         )
-    return ScoringRun(version=version, as_of=as_of, results=results)
+    return results
