@@ -24,6 +24,7 @@ or transport error makes the run fail (exit status 1) after the table is printed
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -156,7 +157,7 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
 def summarize(result: Result) -> dict[str, float | int]:
     # An open-loop request not answered by the hard limit is slower than any answered one.
     latencies = sorted(result.latencies) + [float("inf")] * result.unfinished
-    sent = max(1, result.sent)
+    answered = max(1, result.completed)  # CPU is sampled over the same window
     return {
         "rps": result.completed / result.seconds,
         "p50_ms": percentile(latencies, 0.50) * 1000,
@@ -165,16 +166,28 @@ def summarize(result: Result) -> dict[str, float | int]:
         "max_ms": (latencies[-1] if latencies else float("nan")) * 1000,
         "failures": result.failures,
         "unfinished": result.unfinished,
-        "client_cpu_us": result.client_cpu / sent * 1e6,
-        "server_cpu_ms": result.server_cpu / sent * 1000,
+        "client_cpu_us": result.client_cpu / answered * 1e6,
+        "server_cpu_ms": result.server_cpu / answered * 1000,
+        "server_cores": result.server_cpu / result.seconds,
         "max_queue": result.max_queue,
     }
+
+
+async def settle(pid: int, *, limit: float = 60.0) -> None:
+    """Waits until the server is idle (under 5% of a core over half a second), so requests a
+    previous scenario left behind in the server do not count against the next one."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        before = process_tree_cpu(pid)
+        await asyncio.sleep(0.5)
+        if process_tree_cpu(pid) - before < 0.025:
+            return
 
 
 async def run_scenario(
     scenario: Scenario, server: Server, requests: list[Request], args: argparse.Namespace
 ) -> Result:
-    cpu_client, cpu_server = time.process_time(), process_tree_cpu(server.pid)
+    await settle(server.pid)
     common = {
         "base": server.base,
         "client": args.client,
@@ -182,13 +195,25 @@ async def run_scenario(
         "warmup": args.warmup,
         "duration": args.duration,
     }
+    cpu: list[tuple[float, float]] = []
+
+    async def sample_window() -> None:
+        # CPU of both sides over the measured window only, not the warm-up or the drain.
+        await asyncio.sleep(args.warmup)
+        cpu.append((time.process_time(), process_tree_cpu(server.pid)))
+        await asyncio.sleep(args.duration)
+        cpu.append((time.process_time(), process_tree_cpu(server.pid)))
+
+    sampler = asyncio.ensure_future(sample_window())
     if scenario.open_loop:
         rate = scenario.rate or args.rate
         result = await open_loop(rate=rate, connections=args.max_in_flight, **common)
     else:
         result = await closed_loop(connections=args.connections, **common)
-    result.client_cpu = time.process_time() - cpu_client
-    result.server_cpu = process_tree_cpu(server.pid) - cpu_server
+    await sampler
+    (client_start, server_start), (client_end, server_end) = cpu
+    result.client_cpu = client_end - client_start
+    result.server_cpu = server_end - server_start
     return result
 
 
