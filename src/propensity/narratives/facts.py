@@ -273,7 +273,12 @@ def rank_drivers(
 ) -> tuple[list[Driver], list[Driver]]:
     """(risks, strengths), each ordered by |contribution| descending (ties by name, so the order
     never depends on dict order). Non-finite and negligible contributions are left out."""
-    finite = {n: c for n, raw in contributions.items() if (c := as_float(raw)) is not None}
+    # Plain finite floats (what explanations hold) skip as_float's checks: same values.
+    finite = {
+        n: c
+        for n, raw in contributions.items()
+        if (c := raw if type(raw) is float and math.isfinite(raw) else as_float(raw)) is not None
+    }
     total = sum(abs(c) for c in finite.values())
     largest = max((abs(c) for c in finite.values()), default=0.0)
     risks: list[Driver] = []

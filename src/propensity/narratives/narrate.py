@@ -3,6 +3,7 @@ recommendations, the explanation paragraph and decision factors, for every predi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -197,7 +198,13 @@ def narrate(*, facts: PredictionFacts, top_n: int = 5, driver_lines: int = 3) ->
         explanation=explanation(
             facts=facts, level=level, risks=risk_pairs, strengths=strength_pairs
         ),
-        decision_factors=_decision_factors(facts, scene, driver_lines),
+        decision_factors=_decision_factors(
+            facts,
+            scene,
+            driver_lines,
+            ranked=(risks, strengths),
+            phrases={d.name: p for d, p in [*risk_pairs, *strength_pairs]},
+        ),
         intervention_urgency=urgency,
     )
 
@@ -208,12 +215,24 @@ def decision_factors(*, facts: PredictionFacts, top_n: int = 3) -> list[str]:
     return _decision_factors(facts, scene_of(facts), top_n)
 
 
-def _decision_factors(facts: PredictionFacts, scene: Scene, top_n: int) -> list[str]:
-    risks, strengths = rank_drivers(facts.contributions, bad_sign=facts.bad_sign)
-    ranked = sorted([*risks, *strengths], key=lambda d: (-abs(d.contribution), d.name))[:top_n]
+def _decision_factors(
+    facts: PredictionFacts,
+    scene: Scene,
+    top_n: int,
+    *,
+    ranked: tuple[list[Driver], list[Driver]] | None = None,
+    phrases: Mapping[str, Phrase] | None = None,
+) -> list[str]:
+    """`ranked` and `phrases` are what narrate() already computed from the same facts (the
+    ranking and the descriptions are deterministic), passed in so a batch does each once."""
+    risks, strengths = ranked or rank_drivers(facts.contributions, bad_sign=facts.bad_sign)
+    top = sorted([*risks, *strengths], key=lambda d: (-abs(d.contribution), d.name))[:top_n]
     effects = _EFFECTS[facts.prediction_type]
+    known = phrases or {}
     return [
-        f"{describe(d.name, scene).text} ({effects[0] if d.risk else effects[1]})" for d in ranked
+        f"{(known.get(d.name) or describe(d.name, scene)).text} "
+        f"({effects[0] if d.risk else effects[1]})"
+        for d in top
     ]
 
 

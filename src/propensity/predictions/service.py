@@ -44,7 +44,16 @@ def record_run(
     settings: Settings | None = None,
 ) -> int:
     """Stores every result of `run` as a new ACTIVE prediction and supersedes the older ones
-    of the same type and entity. Returns the number of predictions written."""
+    of the same type and entity. Returns the number of predictions written.
+
+    Each row stores what its `Scored` carries. Single-entity and `score_entities` runs carry
+    everything; the batch job (batch.py) carries the explanation (top contributions, their
+    values, group sums) and the narrative only for rows at risk (`scoring.at_risk`: flagged
+    churn or conversion, declining health, every time to close), and for the others the
+    prediction, confidence and outputs with empty contributions and no explanation text.
+
+    Rows go in as one executemany per INSERT_CHUNK through the table (Core), not through the
+    ORM's bulk path, which costs more than the database does for a whole portfolio."""
     if not run.results:
         return 0
     version = run.version
@@ -83,8 +92,12 @@ def record_run(
         }
         for r in run.results
     ]
+    connection = session.connection()
+    table = Prediction.__table__
+    assert isinstance(table, sa.Table)
+    insert = sa.insert(table)
     for start in range(0, len(rows), INSERT_CHUNK):
-        session.execute(sa.insert(Prediction), rows[start : start + INSERT_CHUNK])
+        connection.execute(insert, rows[start : start + INSERT_CHUNK])
     return len(rows)
 
 
