@@ -69,6 +69,21 @@ class Settings(BaseSettings):
     # points of the score actually recorded at the end of its window.
     health_tolerance_points: float = Field(default=5.0, gt=0)
 
+    # Lead-ML surface: predictions per tenant (its document: 100 a minute and 1,000 an hour;
+    # fresh ones only, a bulk request counts one per lead scored), in the `limits` notation.
+    lead_rate_limit_per_minute: str = "100/minute"
+    lead_rate_limit_per_hour: str = "1000/hour"
+    # HOT/WARM cut-offs on the calibrated conversion probability. Unset, they follow the
+    # active model's decision threshold t: HOT >= t, WARM >= t/2.
+    lead_hot_probability: float | None = Field(default=None, ge=0, le=1)
+    lead_warm_probability: float | None = Field(default=None, ge=0, le=1)
+    # Priority tiers by rank percentile (cumulative): top, high, medium; the rest is low.
+    lead_tier_top_percent: float = Field(default=10, gt=0, le=100)
+    lead_tier_high_percent: float = Field(default=30, gt=0, le=100)
+    lead_tier_medium_percent: float = Field(default=60, gt=0, le=100)
+    # Priority's time discount halves the expected value every this many days to close.
+    lead_priority_half_life_days: float = Field(default=90, gt=0)
+
     # How long a prediction stays valid before it is recomputed.
     lead_prediction_validity_hours: int = Field(default=24, ge=1)
     customer_prediction_validity_days: int = Field(default=30, ge=1)
@@ -99,6 +114,8 @@ class Settings(BaseSettings):
             "cs_predict_daily_limit",
             "cs_batch_daily_limit",
             "cs_cta_daily_limit",
+            "lead_rate_limit_per_minute",
+            "lead_rate_limit_per_hour",
         ):
             try:
                 parse(getattr(self, name))
@@ -113,6 +130,22 @@ class Settings(BaseSettings):
             raise ValueError(
                 "churn_risk_medium <= churn_risk_high <= churn_risk_critical must hold"
             )
+        tiers = (
+            self.lead_tier_top_percent,
+            self.lead_tier_high_percent,
+            self.lead_tier_medium_percent,
+        )
+        if list(tiers) != sorted(tiers):
+            raise ValueError(
+                "lead_tier_top_percent <= lead_tier_high_percent <= lead_tier_medium_percent "
+                "must hold"
+            )
+        if (
+            self.lead_hot_probability is not None
+            and self.lead_warm_probability is not None
+            and self.lead_warm_probability > self.lead_hot_probability
+        ):
+            raise ValueError("lead_warm_probability <= lead_hot_probability must hold")
         return self
 
     @property

@@ -1,0 +1,154 @@
+"""The document's JSON shapes, built from stored predictions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from propensity.predictions.models import Prediction
+from propensity.settings import Settings
+from propensity.surfaces.lead_ml.priority import Days, level, level_cutoffs
+from propensity.timefmt import iso_z
+
+RISK_FACTOR_KEYS = ("factor", "impact", "currentValue", "trend", "description")
+UNLIKELY = "Unlikely to close within a year"
+
+
+def score_level(probability: float, *, threshold: float | None, settings: Settings) -> str:
+    hot, warm = level_cutoffs(
+        threshold, hot=settings.lead_hot_probability, warm=settings.lead_warm_probability
+    )
+    return level(probability, hot=hot, warm=warm)
+
+
+def threshold_of(prediction: Prediction) -> float | None:
+    value = (prediction.outputs or {}).get("threshold")
+    return float(value) if isinstance(value, int | float) else None
+
+
+def days_of(prediction: Prediction) -> Days | None:
+    outputs = prediction.outputs or {}
+    if prediction.predicted_value is None or "p10Days" not in outputs:
+        return None
+    return Days.of(
+        float(prediction.predicted_value), float(outputs["p10Days"]), float(outputs["p90Days"])
+    )
+
+
+def _common(prediction: Prediction, *, explain: bool = True) -> dict[str, Any]:
+    outputs = prediction.outputs or {}
+    return {
+        "predictionType": prediction.prediction_type,
+        "probability": prediction.probability,
+        "confidence": prediction.confidence,
+        "predictionId": prediction.id,
+        "riskFactors": [
+            {k: f.get(k) for k in RISK_FACTOR_KEYS} for f in outputs.get("riskFactors") or []
+        ],
+        "explanation": prediction.explanation if explain else None,
+        "recommendations": list(outputs.get("recommendations") or []),
+        "method": outputs.get("method") or "model",
+        "modelVersionId": prediction.model_version_id,
+        "predictedAt": iso_z(prediction.predicted_at),
+        "validUntil": iso_z(prediction.valid_until),
+        "llmMetadata": None,
+    }
+
+
+def conversion(
+    prediction: Prediction,
+    *,
+    time_to_close: Prediction | None,
+    settings: Settings,
+    explain: bool = True,
+) -> dict[str, Any]:
+    days = days_of(time_to_close) if time_to_close is not None else None
+    probability = float(prediction.probability or 0.0)
+    body = _common(prediction, explain=explain)
+    body.update(
+        {
+            "predictedValue": prediction.predicted_value,
+            # Capped at 365 days; closesWithinYear says when the model's median is beyond.
+            "predictedDays": None if days is None else days.median,
+            "closesWithinYear": None if days is None else not days.capped,
+            "predictedScoreLevel": score_level(
+                probability, threshold=threshold_of(prediction), settings=settings
+            ),
+        }
+    )
+    if prediction.outputs.get("method") == "rule_based":
+        body["ruleBased"] = {
+            k: prediction.outputs.get(k) for k in ("points", "pointsByGroup", "rulesFired")
+        }
+    return body
+
+
+def time_to_close(prediction: Prediction, *, explain: bool = True) -> dict[str, Any]:
+    days = days_of(prediction)
+    body = _common(prediction, explain=explain)
+    outputs = prediction.outputs or {}
+    if days is None:
+        body.update({"predictedDays": None, "confidenceInterval": None})
+        return body
+    text = body["explanation"]
+    if days.capped and text is not None:
+        text = f"{UNLIKELY}: the model's median time to close is beyond {days.median} days. {text}"
+    body.update(
+        {
+            "predictedDays": days.median,
+            "confidenceInterval": {"low": days.low, "high": days.high},
+            "closesWithinYear": not days.capped,
+            "horizonDays": outputs.get("horizonDays"),
+            "explanation": text,
+        }
+    )
+    return body
+
+
+def score(prediction: Prediction) -> dict[str, Any]:
+    outputs = prediction.outputs or {}
+    body = _common(prediction)
+    body.update(
+        {
+            "predictedScore": int(prediction.predicted_value or 0),
+            "scoreBreakdown": outputs.get("scoreBreakdown"),
+            "contributionsByGroup": (prediction.contributions or {}).get("groups"),
+        }
+    )
+    return body
+
+
+def priority(prediction: Prediction) -> dict[str, Any]:
+    outputs = prediction.outputs or {}
+    body = _common(prediction)
+    body.update(
+        {
+            "priorityScore": prediction.predicted_value,
+            "priorityRank": outputs.get("priorityRank"),
+            "priorityTier": outputs.get("priorityTier"),
+            "rankedLeads": outputs.get("rankedLeads"),
+        }
+    )
+    return body
+
+
+def any_prediction(
+    prediction: Prediction, *, settings: Settings, time_prediction: Prediction | None = None
+) -> dict[str, Any]:
+    kind = prediction.prediction_type
+    if kind == "TIME_TO_CLOSE":
+        return time_to_close(prediction)
+    if kind == "SCORE":
+        return score(prediction)
+    if kind == "PRIORITY":
+        return priority(prediction)
+    return conversion(prediction, time_to_close=time_prediction, settings=settings)
+
+
+def is_expired(prediction: Prediction, now: datetime) -> bool:
+    valid_until = prediction.valid_until
+    if valid_until.tzinfo is None:
+        from datetime import UTC
+
+        valid_until = valid_until.replace(tzinfo=UTC)
+    return prediction.status != "ACTIVE" or valid_until <= now
