@@ -328,7 +328,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=5.0, help="unmeasured seconds first")
-    parser.add_argument("--connections", type=int, default=32, help="closed-loop concurrency")
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=16,
+        help="closed-loop concurrency (32 exhausted a worker's 5+10 SQLite connection pool: 500s)",
+    )
     parser.add_argument("--rate", type=float, default=200.0, help="open-loop requests/s")
     parser.add_argument("--max-in-flight", type=int, default=64, help="open-loop connections")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
