@@ -12,6 +12,8 @@ from propensity.timefmt import iso_z
 
 RISK_FACTOR_KEYS = ("factor", "impact", "currentValue", "trend", "description")
 UNLIKELY = "Unlikely to close within a year"
+# How the TIME_TO_CLOSE narrative opens (narratives templates): the uncapped median.
+DAYS_SENTENCE = "Expected to convert in about"
 
 
 def score_level(probability: float, *, threshold: float | None, settings: Settings) -> str:
@@ -83,6 +85,24 @@ def conversion(
     return body
 
 
+def capped_explanation(
+    text: str, *, days: Days, probability: float | None, outputs: dict[str, Any]
+) -> str:
+    """The narrative without its opening days sentence (which quotes the uncapped, absurd
+    median), led by the capped statement instead; the drivers that follow are kept."""
+    if text.startswith(DAYS_SENTENCE) and ". " in text:
+        text = text.split(". ", 1)[1]
+    chance = ""
+    if probability is not None and outputs.get("horizonDays"):
+        chance = (
+            f" ({round(100 * probability)}% chance of closing within "
+            f"{round(float(outputs['horizonDays']))} days)"
+        )
+    return (
+        f"{UNLIKELY}: the model's median time to close is beyond {days.median} days{chance}. {text}"
+    )
+
+
 def time_to_close(prediction: Prediction, *, explain: bool = True) -> dict[str, Any]:
     days = days_of(prediction)
     body = _common(prediction, explain=explain)
@@ -92,7 +112,9 @@ def time_to_close(prediction: Prediction, *, explain: bool = True) -> dict[str, 
         return body
     text = body["explanation"]
     if days.capped and text is not None:
-        text = f"{UNLIKELY}: the model's median time to close is beyond {days.median} days. {text}"
+        text = capped_explanation(
+            text, days=days, probability=prediction.probability, outputs=outputs
+        )
     body.update(
         {
             "predictedDays": days.median,
