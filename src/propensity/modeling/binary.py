@@ -58,7 +58,7 @@ class BinaryModel(TrainedModel):
         return self.predict_proba(frame) >= self.threshold
 
     def explain(self, frame: Inputs) -> Explanation:
-        contributions, bias, margin = self.engine.contributions(self.matrix(frame))
+        contributions, bias, margin = self._contributions(frame)
         return Explanation(
             features=self.features,
             contributions=contributions,

@@ -64,7 +64,9 @@ class MarginModel:
         return total
 
     @single_threaded_blas
-    def contributions(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def contributions(
+        self, x: np.ndarray, margin: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(per-feature contributions (n, F), bias (n,), margin (n,)) with
         bias + contributions.sum(axis=1) == margin.
 
@@ -81,7 +83,10 @@ class MarginModel:
             columns = self.linear.column_contributions(x)
             linear_owner = self.linear.expanded_owner(owner)
             per_feature += (1 - self.tree_weight) * _sum_by_owner(columns, linear_owner, n_features)
-        margin = self.margin(x)
+        # `margin`: this engine's margin of `x` when the caller already has it (scoring asks for
+        # the prediction first): one tree pass fewer, and the bias then makes the contributions
+        # add up to exactly the margin the prediction was computed from.
+        margin = self.margin(x) if margin is None else margin
         bias = margin - per_feature.sum(axis=1)
         return per_feature, bias, margin
 

@@ -104,6 +104,12 @@ class TrainedModel:
             prepared.margin = self.engine.margin(prepared.x)
         return prepared.margin
 
+    def _contributions(self, inputs: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """engine.contributions of `inputs`, reusing a prepared margin."""
+        if isinstance(inputs, Prepared):
+            return self.engine.contributions(self._prepared(inputs).x, self.margin(inputs))
+        return self.engine.contributions(self.matrix(inputs))
+
     def confidence(self, frame: Inputs) -> np.ndarray:
         """Per row in [0, 1]: held-out quality * familiarity of the inputs (see confidence.py)."""
         decoded = self._prepared(frame).decoded

@@ -56,7 +56,7 @@ class RegressionModel(TrainedModel):
         return prediction + self.residual_low, prediction + self.residual_high
 
     def explain(self, frame: Inputs) -> Explanation:
-        contributions, bias, margin = self.engine.contributions(self.matrix(frame))
+        contributions, bias, margin = self._contributions(frame)
         return Explanation(
             features=self.features,
             contributions=contributions,

@@ -80,7 +80,7 @@ class SurvivalModel(TrainedModel):
 
     def explain(self, frame: Inputs) -> Explanation:
         """Contributions to log(median days); the calibration shift delta is part of the bias."""
-        contributions, bias, margin = self.engine.contributions(self.matrix(frame))
+        contributions, bias, margin = self._contributions(frame)
         return Explanation(
             features=self.features,
             contributions=contributions,
