@@ -9,7 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from propensity.crm.models import LeadScoringConfig
+from propensity.crm.models import Lead, LeadScoringConfig
 from propensity.db import Database, utcnow
 from propensity.predictions.models import Prediction
 from propensity.registry.models import ModelVersion
@@ -146,6 +146,32 @@ def test_configuration_endpoints_as_documented(
     assert report["byType"]["CONVERSION"] == {"total": 1, "accurate": 1, "accuracy": 1.0}
     assert report["byType"]["TIME_TO_CLOSE"]["total"] == 0
     assert report["totalPredictions"] >= 60 * 3
+    # An expired prediction for a lead that converted inside its horizon is judged by the
+    # accuracy request itself.
+    with database.tenant_session(user.tenant_id) as session:
+        won = session.scalars(
+            sa.select(Lead).where(Lead.converted_at.is_not(None)).order_by(Lead.id).limit(1)
+        ).one()
+        predicted_at = won.converted_at - timedelta(days=10)
+        judged = Prediction(
+            tenant_id=user.tenant_id,
+            prediction_type="CONVERSION",
+            lead_id=won.id,
+            probability=0.9,
+            outputs={"threshold": 0.5},
+            predicted_at=predicted_at,
+            valid_until=predicted_at + timedelta(days=1),
+            status="ACTIVE",
+        )
+        session.add(judged)
+        session.commit()
+        judged_id = judged.id
+    overall = call(client, user, "GET", f"/{config}/ml/accuracy")
+    assert overall["byType"]["CONVERSION"] == {"total": 2, "accurate": 2, "accuracy": 1.0}
+    with database.tenant_session(user.tenant_id) as session:
+        stored_judgement = session.get(Prediction, judged_id)
+        assert stored_judgement is not None
+        assert (stored_judgement.was_accurate, stored_judgement.actual_value) == (True, 1.0)
     earlier = call(client, user, "GET", f"/{config}/ml/accuracy", params={"endDate": "2020-01-01"})
     assert earlier["totalPredictions"] == 0 and earlier["accuracy"] is None
     for params in (
