@@ -88,7 +88,7 @@ def quantiles(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     return {
         "median": statistics.median(ordered),
-        "p99": ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))],
+        "p99": ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))],
         "n": len(ordered),
     }
 
@@ -190,37 +190,39 @@ def single_entity(database: Database, tenant_id: int, n: int) -> dict[str, Any]:
 
 
 def clone_subscribers(database: Database, tenant_id: int, copies: int) -> int:
-    """Adds `copies` clones of every simulated subscriber (and its events) under new ids."""
+    """Adds `copies` clones of every simulated subscriber (and its events) under new ids: one
+    INSERT ... SELECT for the customers and one for the events, driven from the originals
+    through the (tenant, customer, time) index, so each original event is read once."""
     customer_columns = [c.name for c in Customer.__table__.columns if c.name != "id"]
     event_columns = [c.name for c in Event.__table__.columns if c.name != "id"]
+    numbers = " UNION ALL ".join(f"SELECT {k} AS n" for k in range(1, copies + 1))
+    select_customers = ", ".join(
+        "o.external_id || '-c' || k.n" if c == "external_id" else f"o.{c}" for c in customer_columns
+    )
+    select_events = ", ".join(
+        {"event_key": "e.event_key || '-c' || k.n", "customer_id": "n.id"}.get(c, f"e.{c}")
+        for c in event_columns
+    )
     with database.tenant_session(tenant_id) as session:
         connection = session.connection()
-        for k in range(1, copies + 1):
-            suffix = f"-c{k}"
-            select_customers = ", ".join(
-                f"external_id || '{suffix}'" if c == "external_id" else c for c in customer_columns
-            )
+        if copies:
+            connection.exec_driver_sql(f"CREATE TEMP TABLE copies AS {numbers}")
             connection.exec_driver_sql(
                 f"INSERT INTO customers ({', '.join(customer_columns)}) "
-                f"SELECT {select_customers} FROM customers "
-                f"WHERE tenant_id = {tenant_id} AND kind = 'subscriber' "
-                "AND external_id NOT LIKE '%-c%'"
+                f"SELECT {select_customers} FROM customers o CROSS JOIN copies k "
+                f"WHERE o.tenant_id = {tenant_id} AND o.kind = 'subscriber'"
             )
-            select_events = ", ".join(
-                {
-                    "event_key": f"e.event_key || '{suffix}'",
-                    "customer_id": "n.id",
-                }.get(c, f"e.{c}")
-                for c in event_columns
-            )
+            print("  customers cloned", flush=True)
             connection.exec_driver_sql(
                 f"INSERT INTO events ({', '.join(event_columns)}) SELECT {select_events} "
-                "FROM events e JOIN customers o ON o.id = e.customer_id "
+                "FROM customers o CROSS JOIN copies k "
                 "JOIN customers n ON n.tenant_id = o.tenant_id "
-                f"AND n.external_id = o.external_id || '{suffix}' "
-                f"WHERE o.tenant_id = {tenant_id} AND o.external_id NOT LIKE '%-c%'"
+                "AND n.external_id = o.external_id || '-c' || k.n "
+                "JOIN events e ON e.tenant_id = o.tenant_id AND e.customer_id = o.id "
+                f"WHERE o.tenant_id = {tenant_id} AND o.kind = 'subscriber' "
+                "AND o.external_id NOT LIKE '%-c%'"
             )
-            print(f"  clone {k}/{copies}", flush=True)
+            connection.exec_driver_sql("DROP TABLE copies")
         total = session.scalar(sa.select(sa.func.count()).select_from(Customer))
     return int(total or 0)
 
