@@ -59,6 +59,11 @@ def test_configuration_endpoints_as_documented(
         client, user, "POST", f"/{config}/ml/bulk-predict", json={"limit": 60, "minScore": 0}
     )
     assert more["scored"] == 20 and more["cached"] == 40
+    # minScore skips scored leads below it; leads never scored are kept.
+    high_bar = call(
+        client, user, "POST", f"/{config}/ml/bulk-predict", json={"limit": 1, "minScore": 100}
+    )
+    assert [p["leadId"] for p in high_bar["predictions"]] == [open_ids[60]]
 
     ranked = call(client, user, "GET", f"/{config}/ml/ranked-leads", params={"limit": 60})
     rankings = ranked["rankings"]
@@ -68,7 +73,8 @@ def test_configuration_endpoints_as_documented(
     scores = [r["priorityScore"] for r in rankings]
     assert scores == sorted(scores, reverse=True)
     assert rankings[0]["priorityTier"] == "top"
-    top_count = math.ceil(60 * settings.lead_tier_top_percent / 100)
+    assert ranked["insights"]["rankedLeadCount"] == 61
+    top_count = math.ceil(61 * settings.lead_tier_top_percent / 100)
     assert [r["priorityTier"] for r in rankings].count("top") == top_count
     assert all(r["score"] == round(100 * r["conversionProbability"]) for r in rankings)
     assert all(isinstance(r["reasoning"], str) and r["reasoning"] for r in rankings)

@@ -39,7 +39,12 @@ def try_spend(request: Request, ctx: LeadContext, response: Response) -> None:
 def _select(
     session: Session, *, config: LeadScoringConfig, limit: int, min_score: float, now: datetime
 ) -> list[Lead]:
-    latest = ranking.latest_predictions(session, config_id=config.id, prediction_type="CONVERSION")
+    # Only a score filter needs the leads' latest predictions (their JSON is not small).
+    latest = (
+        ranking.latest_predictions(session, config_id=config.id, prediction_type="CONVERSION")
+        if min_score > 0
+        else {}
+    )
     chosen: list[Lead] = []
     open_leads: list[Lead] = list(session.scalars(ranking.open_leads(config.id)))
     for lead in open_leads:
