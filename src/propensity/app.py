@@ -84,11 +84,13 @@ def _include_routers(app: FastAPI) -> None:
     from propensity.surfaces.churn_kpi.router import router as churn_kpi_router
     from propensity.surfaces.customer_success.router import router as customer_success_router
     from propensity.surfaces.lead_ml.router import router as lead_ml_router
+    from propensity.surfaces.ml_platform.router import router as ml_platform_router
     from propensity.surfaces.retainstream.router import router as retainstream_router
 
     app.include_router(native_router)
     app.include_router(churn_kpi_router)
     app.include_router(customer_success_router)
+    app.include_router(ml_platform_router)
     app.include_router(lead_ml_router)
     # RetainStream's base path `/api` is the shortest prefix; it goes last so its catch-all
     # 404 never shadows the other surfaces.

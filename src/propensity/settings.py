@@ -84,6 +84,13 @@ class Settings(BaseSettings):
     # Priority's time discount halves the expected value every this many days to close.
     lead_priority_half_life_days: float = Field(default=90, gt=0)
 
+    # ML-platform surface: per-tenant request limits by class (its document: scoring 500,
+    # batch 50, model management 100, analytics 200 requests a minute).
+    ml_rate_limit_scoring: str = "500/minute"
+    ml_rate_limit_batch: str = "50/minute"
+    ml_rate_limit_management: str = "100/minute"
+    ml_rate_limit_analytics: str = "200/minute"
+
     # How long a prediction stays valid before it is recomputed.
     lead_prediction_validity_hours: int = Field(default=24, ge=1)
     customer_prediction_validity_days: int = Field(default=30, ge=1)
@@ -116,6 +123,10 @@ class Settings(BaseSettings):
             "cs_cta_daily_limit",
             "lead_rate_limit_per_minute",
             "lead_rate_limit_per_hour",
+            "ml_rate_limit_scoring",
+            "ml_rate_limit_batch",
+            "ml_rate_limit_management",
+            "ml_rate_limit_analytics",
         ):
             try:
                 parse(getattr(self, name))
