@@ -43,7 +43,14 @@ from pathlib import Path
 
 import uvloop
 from load_client import Request, build
-from load_runner import Result, closed_loop, open_loop, prime, process_tree_cpu
+from load_runner import (
+    Result,
+    closed_loop,
+    connections_per_worker,
+    open_loop,
+    prime,
+    process_tree_cpu,
+)
 from load_server import (
     SERVER_ENV,
     Server,
@@ -170,6 +177,7 @@ def summarize(result: Result) -> dict[str, float | int]:
         "server_cpu_ms": result.server_cpu / answered * 1000,
         "server_cores": result.server_cpu / result.seconds,
         "max_queue": result.max_queue,
+        "spread_max_share": max(result.spread, default=0) / max(1, sum(result.spread)),
     }
 
 
@@ -196,11 +204,13 @@ async def run_scenario(
         "duration": args.duration,
     }
     cpu: list[tuple[float, float]] = []
+    result_spread: dict[int, int] = {}
 
     async def sample_window() -> None:
         # CPU of both sides over the measured window only, not the warm-up or the drain.
         await asyncio.sleep(args.warmup)
         cpu.append((time.process_time(), process_tree_cpu(server.pid)))
+        result_spread.update(connections_per_worker(server.pid, server.port))
         await asyncio.sleep(args.duration)
         cpu.append((time.process_time(), process_tree_cpu(server.pid)))
 
@@ -214,6 +224,7 @@ async def run_scenario(
     (client_start, server_start), (client_end, server_end) = cpu
     result.client_cpu = client_end - client_start
     result.server_cpu = server_end - server_start
+    result.spread = sorted(result_spread.values(), reverse=True)
     return result
 
 
@@ -301,7 +312,8 @@ async def run_all(args: argparse.Namespace, server: Server, target: Target) -> d
             print(
                 f"repeat {repeat + 1} {name:<13} {summary['rps']:7.0f} req/s  "
                 f"p50 {summary['p50_ms']:6.1f}  p99 {summary['p99_ms']:7.1f} ms  "
-                f"failures {summary['failures']}  unfinished {summary['unfinished']}",
+                f"failures {summary['failures']}  unfinished {summary['unfinished']}  "
+                f"connections per worker {'/'.join(map(str, result.spread))}",
                 flush=True,
             )
     medians = {

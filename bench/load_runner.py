@@ -17,6 +17,7 @@ slow in the percentiles, so an overloaded server shows an infinite p99, never a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import time
@@ -28,6 +29,10 @@ from pathlib import Path
 from load_client import Request, connection
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# Connections are opened one by one, this far apart. uvicorn's workers share one listening
+# socket and a woken worker accepts every connection waiting, so 16 connections opened at
+# once went 14 to one worker and 2 to the other: one core served, the other idled.
+STAGGER = 0.05
 
 
 @dataclass
@@ -44,6 +49,7 @@ class Result:
     server_cpu: float = 0.0
     max_queue: int = 0
     unfinished: int = 0  # open loop: measured requests not answered by the hard limit
+    spread: list[int] = field(default_factory=list)  # connections held by each server worker
 
     def record(self, status: int, body: bytes) -> None:
         if not 200 <= status < 300:
@@ -86,8 +92,9 @@ async def closed_loop(
     start = time.perf_counter()
     window_start, window_end = start + warmup, start + warmup + duration
 
-    async def worker() -> None:
+    async def worker(index: int) -> None:
         conn = connection(client, base)
+        await asyncio.sleep(index * STAGGER)
         try:
             while (sent_at := time.perf_counter()) < window_end:
                 request = next(rotation)
@@ -106,7 +113,7 @@ async def closed_loop(
         finally:
             await conn.close()
 
-    tasks = [asyncio.ensure_future(worker()) for _ in range(connections)]
+    tasks = [asyncio.ensure_future(worker(i)) for i in range(connections)]
     if hung := await _bounded(tasks, warmup + duration + grace):
         result.errors["in flight at the hard limit"] += hung
     return result
@@ -164,8 +171,9 @@ async def open_loop(
         for _ in range(connections):
             queue.put_nowait(None)
 
-    async def worker() -> None:
+    async def worker(index: int) -> None:
         conn = connection(client, base)
+        await asyncio.sleep(index * STAGGER)
         try:
             while (item := await queue.get()) is not None:
                 scheduled, request, measured = item
@@ -188,13 +196,41 @@ async def open_loop(
             await conn.close()
 
     feeder = asyncio.ensure_future(dispatcher())
-    workers = [asyncio.ensure_future(worker()) for _ in range(connections)]
+    workers = [asyncio.ensure_future(worker(i)) for i in range(connections)]
     await _bounded([feeder, *workers], warmup + duration + drain)
     queued = 0
     while not queue.empty():
         queued += queue.get_nowait() is not None
     result.unfinished = queued + busy[0]
     return result
+
+
+def connections_per_worker(server_pid: int, port: int) -> dict[int, int]:
+    """Established connections on `port` held by each worker of the server (from /proc); a
+    worker is a child process holding the listening socket."""
+    listening, established = set(), set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) != port:
+                    continue
+                inode = f"socket:[{fields[9]}]"
+                # TCP states in /proc/net/tcp: 01 established, 0A listening
+                (established if fields[3] == "01" else listening).add(inode)
+    counts: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] != str(server_pid):
+                continue
+            held = [str(fd.readlink()) for fd in (entry / "fd").iterdir()]
+        except OSError:
+            continue
+        if listening.intersection(held):
+            counts[int(entry.name)] = len(established.intersection(held))
+    return counts
 
 
 async def _bounded(tasks: list[asyncio.Future[None]], limit: float) -> int:

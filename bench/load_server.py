@@ -42,6 +42,7 @@ HOME_FILES = ("propensity.db", "propensity.db-wal", "secret_key")
 class Server:
     base: str
     pid: int
+    port: int
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,6 @@ def running_server(home: Path, *, workers: int, log: Path, source: Path | None) 
         try:
             base = f"http://127.0.0.1:{port}"
             _wait_ready(base, process, timeout=120)
-            yield Server(base, process.pid)
+            yield Server(base, process.pid, port)
         finally:
             _stop(process)
