@@ -49,6 +49,8 @@ class PortfolioRun:
     model_version_id: int
     as_of: datetime
     seconds: float
+    # Where the time went: the feature build, then model and explanations, then the writes.
+    stage_seconds: dict[str, float]
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -60,6 +62,7 @@ class PortfolioRun:
             "modelId": self.model_version_id,
             "asOf": self.as_of.isoformat(),
             "seconds": round(self.seconds, 3),
+            "stageSeconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
         }
 
 
@@ -141,6 +144,7 @@ def score_portfolio(
             if ids is not None and not ids
             else model_frame(session, version=version, model=model, entity_ids=ids, as_of=as_of)
         )
+    stages = {"features": time.perf_counter() - started, "scoring": 0.0, "storing": 0.0}
     total = 0 if frame is None else len(frame.frame)
     if progress is not None:
         progress(0, total)
@@ -148,6 +152,7 @@ def score_portfolio(
     for start in range(0, total, chunk_size):
         assert frame is not None
         stop = min(start + chunk_size, total)
+        mark = time.perf_counter()
         results = score_frame(
             model=model,
             version=version,
@@ -156,12 +161,15 @@ def score_portfolio(
             detailed_only_at_risk=True,
         )
         flagged += sum(1 for r in results if r.explanation is not None or r.contributions)
+        stages["scoring"] += time.perf_counter() - mark
+        mark = time.perf_counter()
         with open_session() as session:
             record_run(
                 session,
                 run=ScoringRun(version=version, as_of=as_of, results=results),
                 settings=settings,
             )
+        stages["storing"] += time.perf_counter() - mark
         if progress is not None:
             progress(stop, total)
     return PortfolioRun(
@@ -173,4 +181,5 @@ def score_portfolio(
         model_version_id=version.id,
         as_of=as_of,
         seconds=time.perf_counter() - started,
+        stage_seconds=stages,
     )

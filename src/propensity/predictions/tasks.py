@@ -9,7 +9,8 @@ Job `score_portfolio`, params:
     asOf            ISO 8601 time to score as of (default now), e.g. to backfill history
 Progress is reported after every stored chunk, stage "scoring". The result is
 {"scored", "atRisk", "predictionType", "population", "modelVersion", "modelId", "asOf",
-"seconds"}. Reruns are idempotent (see batch.py).
+"seconds", "stageSeconds": {"features", "scoring", "storing"}}. Reruns are idempotent (see
+batch.py).
 
 Periodic `predictions.daily_scoring` (01:45 UTC): every tenant's active account models (churn,
 health trend) and lead models (conversion, time to close) score their live population, then
