@@ -4,4 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from propensity.surfaces.ml_platform import batch_scores, config, conversion, market, scores
+
 router = APIRouter(prefix="/api/ml", tags=["ml-platform"])
+router.include_router(scores.router)
+router.include_router(batch_scores.router)
+router.include_router(conversion.router)
+router.include_router(market.router)
+router.include_router(config.router)

@@ -1,0 +1,1 @@
+"""Insights computed from a tenant's business data (market trends from closed sales)."""

@@ -1,0 +1,121 @@
+"""`GET /api/ml/insights/market` (`location`, `propertyType`, `timeframe` 7d/30d/90d): trends,
+recommendations and insights computed from the tenant's closed sales (PropertySale rows) by
+propensity.insights.market.
+
+The window ends at the latest recorded sale matching the filters (`period.end`), not at the
+request time: sales arrive by import, often days behind, and a window ending today would report
+a slump that is only missing data. No matching sale: every trend null, no recommendation or
+insight, and `sampleSize` 0.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Query
+
+from propensity.crm.models import PropertySale
+from propensity.deps import TenantSession, Viewer
+from propensity.errors import InvalidInput
+from propensity.insights.market import Sale, recommendations, trends, windows
+from propensity.insights.market import insights as market_insights
+from propensity.surfaces.ml_platform.common import limited, ok
+from propensity.timefmt import iso_z
+
+router = APIRouter()
+
+TIMEFRAMES = {"7d": 7, "30d": 30, "90d": 90}
+
+
+def parse_market_timeframe(value: str | None) -> tuple[str, int]:
+    text = (value or "30d").strip().lower()
+    if text not in TIMEFRAMES:
+        raise InvalidInput(
+            f"Invalid timeframe '{value}': use one of {', '.join(TIMEFRAMES)}",
+            code="VALIDATION_ERROR",
+            details={"field": "timeframe", "allowed": list(TIMEFRAMES)},
+        )
+    return text, TIMEFRAMES[text]
+
+
+def _filters(location: str | None, property_type: str | None) -> list[sa.ColumnElement[bool]]:
+    # Case-insensitive: imported sales and callers spell cities differently ("Seattle").
+    out: list[sa.ColumnElement[bool]] = []
+    if location and location.strip():
+        out.append(sa.func.lower(PropertySale.location) == location.strip().lower())
+    if property_type and property_type.strip():
+        out.append(sa.func.lower(PropertySale.property_type) == property_type.strip().lower())
+    return out
+
+
+@router.get("/insights/market")
+def market_insights_endpoint(
+    principal: Viewer,
+    session: TenantSession,
+    _limit: Annotated[None, Depends(limited("analytics"))],
+    location: str | None = None,
+    property_type: Annotated[str | None, Query(alias="propertyType")] = None,
+    timeframe: str | None = None,
+) -> dict[str, Any]:
+    label, days = parse_market_timeframe(timeframe)
+    conditions = _filters(location, property_type)
+    end = session.scalar(sa.select(sa.func.max(PropertySale.sold_at)).where(*conditions))
+    filters = {"location": location, "propertyType": property_type, "timeframe": label}
+    if end is None:
+        return ok(
+            {
+                "marketTrends": {
+                    "priceGrowth": None,
+                    "inventoryChange": None,
+                    "daysOnMarket": None,
+                    "buyerDemand": None,
+                },
+                "recommendations": [],
+                "insights": [],
+                "sampleSize": 0,
+                "period": None,
+                "filters": filters,
+                "message": "No closed sales match these filters: nothing to analyse",
+            }
+        )
+    _, previous = windows(end, days)
+    rows = session.execute(
+        sa.select(
+            PropertySale.sale_price,
+            PropertySale.list_price,
+            PropertySale.listed_at,
+            PropertySale.sold_at,
+        ).where(
+            *conditions,
+            # Listings of either window count toward inventory, even sold later.
+            sa.or_(PropertySale.sold_at > previous.start, PropertySale.listed_at > previous.start),
+        )
+    )
+    sales = [Sale(float(s), None if lp is None else float(lp), la, sa_) for s, lp, la, sa_ in rows]
+    t = trends(sales, end=end, days=days)
+    return ok(
+        {
+            "marketTrends": {
+                "priceGrowth": None if t.price_growth is None else round(t.price_growth, 4),
+                "inventoryChange": None
+                if t.inventory_change is None
+                else round(t.inventory_change, 4),
+                "daysOnMarket": t.days_on_market,
+                "buyerDemand": t.buyer_demand,
+                "saleToListRatio": None if t.sale_to_list is None else round(t.sale_to_list, 4),
+                "medianPrice": t.median_price,
+            },
+            "recommendations": recommendations(t),
+            "insights": market_insights(t, timeframe=label),
+            "sampleSize": t.sample_size,
+            "previousSampleSize": t.previous_sample_size,
+            "period": {
+                "start": iso_z(end - timedelta(days=days)),
+                "end": iso_z(end),
+                "previousStart": iso_z(previous.start),
+            },
+            "filters": filters,
+        }
+    )
