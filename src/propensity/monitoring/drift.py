@@ -1,0 +1,407 @@
+"""Drift statistics: pure functions, data in and numbers out (no database, no HTTP).
+
+Feature drift compares a current sample of one feature with the baseline stored with the model
+(`ModelVersion.feature_stats`, see modeling/stats.py):
+
+* Bins. Numeric and boolean-like features are binned on the stored quantile edges (outer bins
+  open-ended, exactly as the baseline was binned), plus a `__missing__` bin whose baseline share
+  is the stored missing rate. Booleans use two bins (false, true) from the stored `true_rate`.
+  Categorical features use the stored categories; anything else lands in `__other__`, missing
+  values in `__missing__`.
+* PSI (population stability index) = sum over bins (a - e) * ln(a / e), a and e the current and
+  baseline shares, each share first raised to at least `EPSILON` (and renormalised) so an empty
+  bin gives a finite value. Conventional reading: < 0.1 stable, 0.1-0.25 moderate shift,
+  > 0.25 significant shift.
+* A test of the same bins suited to the sample size: Pearson's chi-square test of homogeneity
+  between the baseline counts (shares times training rows) and the current counts (a goodness-of-
+  fit test against the shares when the training row count is unknown). Bins whose expected
+  current count is below 5 are pooled first (Cochran's rule); if fewer than two pooled bins remain
+  the sample is too small and no p-value is given. PSI measures how much the distribution moved,
+  the p-value whether that movement is more than sampling noise: with a few dozen rows a PSI of
+  0.15 can be noise, with 100,000 rows a PSI of 0.01 is significant but harmless.
+* Sampling noise inflates PSI: with no drift at all its expected value is about
+  (k - 1) * (1/n + 1/N) for k bins, n current and N baseline rows (PSI times nN/(n+N) tends to a
+  chi-square with k - 1 degrees of freedom). `excess_psi` subtracts that and floors at 0; the
+  overall drift score (`overall_drift`) is the importance-weighted mean of excess PSI, so a model
+  scored on a small population does not look drifted merely because its sample is small.
+
+Score drift is the PSI of current model outputs against reference outputs on the reference's
+deciles, with a two-sample Kolmogorov-Smirnov test (both samples are raw values here).
+
+Concept drift compares the accuracy of recently validated predictions with the model's held-out
+accuracy: score = max(0, held-out - recent); confidence = 1 - p of a one-sided binomial test that
+the recent accuracy is below the held-out one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats as sps
+
+EPSILON = 1e-4
+PSI_STABLE = 0.1
+PSI_SIGNIFICANT = 0.25
+# A feature counts as drifted only when its test is also this significant.
+SIGNIFICANCE = 0.01
+MIN_EXPECTED_COUNT = 5.0
+SCORE_BINS = 10
+MISSING = "__missing__"
+OTHER = "__other__"
+
+
+def psi(expected: Sequence[float] | np.ndarray, actual: Sequence[float] | np.ndarray) -> float:
+    """Population stability index of two share vectors over the same bins (see module doc)."""
+    e = _smoothed(np.asarray(expected, dtype=np.float64))
+    a = _smoothed(np.asarray(actual, dtype=np.float64))
+    if e.shape != a.shape:
+        raise ValueError(f"PSI needs the same bins: {e.shape} vs {a.shape}")
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def _smoothed(shares: np.ndarray) -> np.ndarray:
+    total = shares.sum()
+    p = shares / total if total > 0 else np.full(len(shares), 1.0 / max(len(shares), 1))
+    p = np.maximum(p, EPSILON)
+    return np.asarray(p / p.sum(), dtype=np.float64)
+
+
+def level(value: float | None) -> str | None:
+    """stable (< 0.1), moderate (0.1-0.25) or significant (> 0.25)."""
+    if value is None:
+        return None
+    if value < PSI_STABLE:
+        return "stable"
+    return "moderate" if value <= PSI_SIGNIFICANT else "significant"
+
+
+def noise_psi(bins: int, current_rows: int, baseline_rows: int | None) -> float:
+    """Expected PSI of two samples from one distribution: (k - 1) * (1/n + 1/N)."""
+    if current_rows <= 0 or bins < 2:
+        return 0.0
+    inverse_n = 1.0 / current_rows + (1.0 / baseline_rows if baseline_rows else 0.0)
+    return (bins - 1) * inverse_n
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """One feature's stored bins, as labels and shares over all rows (missing included)."""
+
+    labels: tuple[str, ...]
+    shares: tuple[float, ...]
+    kind: str
+    edges: tuple[float, ...] = ()  # numeric: the stored quantile edges
+
+
+def baseline_of(stats: Mapping[str, Any]) -> Baseline | None:
+    """The drift baseline from a feature's stored statistics, or None when it has no bins."""
+    kind = str(stats.get("kind", "numeric"))
+    bins = stats.get("bins") or {}
+    missing = float(stats.get("missing_rate") or 0.0)
+    if kind == "categorical":
+        categories = [str(c) for c in bins.get("categories") or []]
+        shares = [float(p) for p in bins.get("proportions") or []]
+        if len(categories) < 2 or len(categories) != len(shares):
+            return None
+        return Baseline(tuple(categories), tuple(shares), kind)
+    if kind == "boolean":
+        true_rate = stats.get("true_rate")
+        if true_rate is None:
+            return None
+        present = 1.0 - missing
+        two = (present * (1 - float(true_rate)), present * float(true_rate), missing)
+        return Baseline(("false", "true", MISSING), two, kind)
+    edges = [float(e) for e in bins.get("edges") or []]
+    proportions = [float(p) for p in bins.get("proportions") or []]
+    if len(edges) < 2 or len(proportions) != len(edges) - 1:
+        # A constant or all-missing feature: only its missing rate can move.
+        labels: tuple[str, ...] = ("present", MISSING)
+        return Baseline(labels, (1.0 - missing, missing), kind, tuple(edges))
+    labels = (*(_interval(edges, i) for i in range(len(proportions))), MISSING)
+    shares_n = (*(p * (1.0 - missing) for p in proportions), missing)
+    return Baseline(labels, shares_n, kind, tuple(edges))
+
+
+def _interval(edges: Sequence[float], i: int) -> str:
+    low = "-inf" if i == 0 else f"{edges[i]:g}"
+    high = "inf" if i == len(edges) - 2 else f"{edges[i + 1]:g}"
+    return f"[{low}, {high})"
+
+
+def current_counts(baseline: Baseline, values: np.ndarray) -> np.ndarray:
+    """Counts of `values` in the baseline's bins (same order as `baseline.labels`)."""
+    if baseline.kind == "categorical":
+        index = {label: i for i, label in enumerate(baseline.labels)}
+        other = index.get(OTHER)
+        missing = index.get(MISSING)
+        counts = np.zeros(len(baseline.labels), dtype=np.float64)
+        for value in values.tolist():
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                slot = missing
+            else:
+                slot = index.get(str(value), other)
+            if slot is not None:
+                counts[slot] += 1
+        return counts
+    numbers = np.asarray(values, dtype=np.float64)
+    absent = np.isnan(numbers)
+    present = numbers[~absent]
+    if baseline.kind == "boolean":
+        return np.asarray(
+            [np.sum(present == 0), np.sum(present != 0), absent.sum()], dtype=np.float64
+        )
+    edges = np.asarray(baseline.edges, dtype=np.float64)
+    if len(edges) < 2:
+        return np.asarray([present.size, absent.sum()], dtype=np.float64)
+    # The same open-ended binning as modeling.stats.binned.
+    which = np.clip(np.searchsorted(edges[1:-1], present, side="right"), 0, len(edges) - 2)
+    counts = np.bincount(which, minlength=len(edges) - 1).astype(np.float64)
+    return np.append(counts, float(absent.sum()))
+
+
+@dataclass(frozen=True, kw_only=True)
+class BinTest:
+    test: str
+    statistic: float | None
+    p_value: float | None
+    degrees_of_freedom: int | None
+
+
+def chi_square(
+    counts: np.ndarray, shares: Sequence[float], baseline_rows: int | None = None
+) -> BinTest:
+    """Chi-square test of the current counts against the baseline shares (see module doc)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    expected_share = np.asarray(shares, dtype=np.float64)
+    expected_share = expected_share / expected_share.sum()
+    n = counts.sum()
+    name = "chi-square homogeneity" if baseline_rows else "chi-square goodness of fit"
+    if n <= 0:
+        return BinTest(test=name, statistic=None, p_value=None, degrees_of_freedom=None)
+    pooled_counts, pooled_shares = _pool(counts, expected_share, n)
+    if len(pooled_counts) < 2:
+        return BinTest(test=name, statistic=None, p_value=None, degrees_of_freedom=None)
+    dof = len(pooled_counts) - 1
+    if baseline_rows:
+        table = np.vstack([pooled_shares * baseline_rows, pooled_counts])
+        statistic, p_value, _, _ = sps.chi2_contingency(table, correction=False)
+    else:
+        statistic, p_value = sps.chisquare(pooled_counts, pooled_shares * n)
+    return BinTest(
+        test=name, statistic=float(statistic), p_value=float(p_value), degrees_of_freedom=dof
+    )
+
+
+def _pool(counts: np.ndarray, shares: np.ndarray, n: float) -> tuple[np.ndarray, np.ndarray]:
+    """Merge bins in order until each pooled bin expects at least MIN_EXPECTED_COUNT rows; a short
+    remainder joins the last pooled bin. Empty baseline bins with current rows stay separate
+    (their expected share is smoothed), since rows where training had none are the drift."""
+    out_counts: list[float] = []
+    out_shares: list[float] = []
+    acc_c = acc_s = 0.0
+    for c, s in zip(counts.tolist(), shares.tolist(), strict=True):
+        acc_c += c
+        acc_s += s
+        if acc_s * n >= MIN_EXPECTED_COUNT:
+            out_counts.append(acc_c)
+            out_shares.append(acc_s)
+            acc_c = acc_s = 0.0
+    if acc_c or acc_s:
+        if out_counts:
+            out_counts[-1] += acc_c
+            out_shares[-1] += acc_s
+        else:
+            out_counts.append(acc_c)
+            out_shares.append(acc_s)
+    pooled = np.maximum(np.asarray(out_shares), EPSILON)
+    return np.asarray(out_counts), pooled / pooled.sum()
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeatureDrift:
+    name: str
+    kind: str
+    psi: float
+    excess_psi: float
+    level: str
+    drifted: bool  # PSI at least moderate and the test significant
+    test: BinTest
+    rows: int
+    baseline_missing_rate: float
+    current_missing_rate: float
+    bins: tuple[str, ...]
+    baseline_shares: tuple[float, ...]
+    current_shares: tuple[float, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "feature": self.name,
+            "type": self.kind,
+            "psi": round(self.psi, 6),
+            "excessPsi": round(self.excess_psi, 6),
+            "level": self.level,
+            "drifted": self.drifted,
+            "test": self.test.test,
+            "statistic": _round(self.test.statistic),
+            "pValue": _round(self.test.p_value, 8),
+            "degreesOfFreedom": self.test.degrees_of_freedom,
+            "sampleSize": self.rows,
+            "missingRate": {
+                "baseline": round(self.baseline_missing_rate, 6),
+                "current": round(self.current_missing_rate, 6),
+            },
+            "bins": [
+                {"bin": b, "baseline": round(e, 6), "current": round(a, 6)}
+                for b, e, a in zip(
+                    self.bins, self.baseline_shares, self.current_shares, strict=True
+                )
+            ],
+        }
+
+
+def _round(value: float | None, digits: int = 6) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def feature_drift(
+    name: str,
+    stats: Mapping[str, Any],
+    values: np.ndarray,
+    *,
+    baseline_rows: int | None = None,
+) -> FeatureDrift | None:
+    """Drift of one feature's current values against its stored baseline (None: no bins)."""
+    baseline = baseline_of(stats)
+    if baseline is None or len(values) == 0:
+        return None
+    counts = current_counts(baseline, values)
+    n = int(counts.sum())
+    value = psi(baseline.shares, counts)
+    test = chi_square(counts, baseline.shares, baseline_rows)
+    excess = max(0.0, value - noise_psi(len(baseline.labels), n, baseline_rows))
+    band = level(value) or "stable"
+    significant = test.p_value is not None and test.p_value < SIGNIFICANCE
+    missing_at = baseline.labels.index(MISSING) if MISSING in baseline.labels else None
+    return FeatureDrift(
+        name=name,
+        kind=baseline.kind,
+        psi=value,
+        excess_psi=excess,
+        level=band,
+        drifted=band != "stable" and significant,
+        test=test,
+        rows=n,
+        baseline_missing_rate=baseline.shares[missing_at] if missing_at is not None else 0.0,
+        current_missing_rate=float(counts[missing_at] / n) if missing_at is not None else 0.0,
+        bins=baseline.labels,
+        baseline_shares=baseline.shares,
+        current_shares=tuple(float(c / n) for c in counts),
+    )
+
+
+def overall_drift(drifts: Sequence[FeatureDrift], importance: Mapping[str, float]) -> float | None:
+    """Importance-weighted mean excess PSI (uniform weights when no importance is stored)."""
+    if not drifts:
+        return None
+    weights = np.asarray([max(float(importance.get(d.name, 0.0)), 0.0) for d in drifts])
+    if weights.sum() <= 0:
+        weights = np.ones(len(drifts))
+    values = np.asarray([d.excess_psi for d in drifts])
+    return float(np.sum(weights * values) / weights.sum())
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScoreDrift:
+    psi: float
+    level: str
+    ks_statistic: float
+    p_value: float
+    reference_rows: int
+    current_rows: int
+    reference_mean: float
+    current_mean: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "psi": round(self.psi, 6),
+            "level": self.level,
+            "test": "two-sample Kolmogorov-Smirnov",
+            "statistic": round(self.ks_statistic, 6),
+            "pValue": round(self.p_value, 8),
+            "referenceRows": self.reference_rows,
+            "currentRows": self.current_rows,
+            "referenceMean": round(self.reference_mean, 6),
+            "currentMean": round(self.current_mean, 6),
+        }
+
+
+def score_drift(reference: np.ndarray, current: np.ndarray) -> ScoreDrift | None:
+    """PSI on the reference's deciles plus a two-sample KS test (None when a sample is empty)."""
+    ref = np.asarray(reference, dtype=np.float64)
+    cur = np.asarray(current, dtype=np.float64)
+    ref, cur = ref[np.isfinite(ref)], cur[np.isfinite(cur)]
+    if ref.size == 0 or cur.size == 0:
+        return None
+    edges = np.unique(np.quantile(ref, np.linspace(0, 1, SCORE_BINS + 1)))
+    if len(edges) < 2:
+        # A constant reference: the share of current outputs equal to it, and the rest.
+        same = float(np.mean(cur == edges[0]))
+        ref_shares, cur_shares = np.asarray([1.0, 0.0]), np.asarray([same, 1.0 - same])
+    else:
+        ref_shares = _decile_shares(ref, edges)
+        cur_shares = _decile_shares(cur, edges)
+    value = psi(ref_shares, cur_shares)
+    ks = sps.ks_2samp(ref, cur)
+    return ScoreDrift(
+        psi=value,
+        level=level(value) or "stable",
+        ks_statistic=float(ks.statistic),
+        p_value=float(ks.pvalue),
+        reference_rows=int(ref.size),
+        current_rows=int(cur.size),
+        reference_mean=float(ref.mean()),
+        current_mean=float(cur.mean()),
+    )
+
+
+def _decile_shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    which = np.clip(np.searchsorted(edges[1:-1], values, side="right"), 0, len(edges) - 2)
+    return np.bincount(which, minlength=len(edges) - 1) / len(values)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConceptDrift:
+    score: float
+    confidence: float
+    recent_accuracy: float
+    baseline_accuracy: float
+    validated: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "score": round(self.score, 6),
+            "confidence": round(self.confidence, 6),
+            "recentAccuracy": round(self.recent_accuracy, 6),
+            "heldOutAccuracy": round(self.baseline_accuracy, 6),
+            "validatedPredictions": self.validated,
+        }
+
+
+def concept_drift(*, accurate: int, validated: int, baseline_accuracy: float) -> ConceptDrift:
+    """Recent accuracy against the held-out accuracy (see module doc); `validated` > 0."""
+    if validated <= 0:
+        raise ValueError("concept drift needs at least one validated prediction")
+    recent = accurate / validated
+    p = min(max(baseline_accuracy, 0.0), 1.0)
+    p_value = float(sps.binomtest(accurate, validated, p, alternative="less").pvalue)
+    return ConceptDrift(
+        score=max(0.0, baseline_accuracy - recent),
+        confidence=1.0 - p_value,
+        recent_accuracy=recent,
+        baseline_accuracy=baseline_accuracy,
+        validated=validated,
+    )
