@@ -30,7 +30,7 @@ TIMEFRAMES = {"7d": 7, "30d": 30, "90d": 90}
 
 
 def parse_market_timeframe(value: str | None) -> tuple[str, int]:
-    text = (value or "30d").strip().lower()
+    text = "30d" if value is None else value.strip().lower()
     if text not in TIMEFRAMES:
         raise InvalidInput(
             f"Invalid timeframe '{value}': use one of {', '.join(TIMEFRAMES)}",
