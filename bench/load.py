@@ -156,7 +156,7 @@ def customer_success_served(base: str) -> bool:
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
     if not sorted_values:
-        return float("nan")
+        return float("inf")  # nothing answered in the window: slower than anything measured
     rank = max(0, min(len(sorted_values) - 1, round(q * len(sorted_values) + 0.5) - 1))
     return sorted_values[rank]
 
@@ -170,7 +170,7 @@ def summarize(result: Result) -> dict[str, float | int]:
         "p50_ms": percentile(latencies, 0.50) * 1000,
         "p90_ms": percentile(latencies, 0.90) * 1000,
         "p99_ms": percentile(latencies, 0.99) * 1000,
-        "max_ms": (latencies[-1] if latencies else float("nan")) * 1000,
+        "max_ms": (latencies[-1] if latencies else float("inf")) * 1000,
         "failures": result.failures,
         "unfinished": result.unfinished,
         "client_cpu_us": result.client_cpu / answered * 1e6,
@@ -181,21 +181,34 @@ def summarize(result: Result) -> dict[str, float | int]:
     }
 
 
-async def settle(pid: int, *, limit: float = 60.0) -> None:
-    """Waits until the server is idle (under 5% of a core over half a second), so requests a
-    previous scenario left behind in the server do not count against the next one."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        before = process_tree_cpu(pid)
+def _answers_quickly(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base}/api/health", timeout=1) as response:
+            return bool(response.status == 200)
+    except (OSError, ValueError):
+        return False
+
+
+async def settle(server: Server, *, limit: float = 120.0) -> float:
+    """Waits until the server is idle (under 5% of a core over half a second) and answers
+    the health check within a second, so that requests a previous scenario left behind do
+    not count against the next one. A server stalled on its connection pool is idle yet
+    does not answer, hence both. Returns the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        before = process_tree_cpu(server.pid)
         await asyncio.sleep(0.5)
-        if process_tree_cpu(pid) - before < 0.025:
-            return
+        idle = process_tree_cpu(server.pid) - before < 0.025
+        if idle and await asyncio.to_thread(_answers_quickly, server.base):
+            break
+    return time.monotonic() - started
 
 
 async def run_scenario(
     scenario: Scenario, server: Server, requests: list[Request], args: argparse.Namespace
 ) -> Result:
-    await settle(server.pid)
+    if (waited := await settle(server)) > 5:
+        print(f"  waited {waited:.0f} s for the server to finish earlier requests", flush=True)
     common = {
         "base": server.base,
         "client": args.client,
