@@ -118,6 +118,7 @@ def test_conversion_errors(client: TestClient, database: Database, settings: Set
         ({"leadIds": ids, "timeframe": "400d"}, 400, "VALIDATION_ERROR"),
         ({"leadIds": [*ids, 99999999]}, 404, "LEAD_NOT_FOUND"),
         ({"leadIds": "1,2"}, 400, "VALIDATION_ERROR"),
+        ({"leadIds": ids, "includeFactors": "yes"}, 400, "VALIDATION_ERROR"),
     ]
     for body, status, code in cases:
         response = client.post("/api/ml/predict/conversion", headers=user.headers, json=body)
@@ -132,3 +133,27 @@ def test_timeframe_and_band_rules() -> None:
     assert parse_timeframe(" 90D ") == 90
     assert band(3) == "0-7 days" and band(20) == "15-30 days" and band(30) == "15-30 days"
     assert band(200) == "180-365 days" and band(5000) == "over 365 days"
+
+
+def test_scoring_slower_than_the_configured_timeout_is_prediction_timeout(
+    client: TestClient, database: Database, settings: Settings
+) -> None:
+    user = trained_leads(database, settings)
+    # Fresh scores with explanations for 500 leads take about a second here: ten times the
+    # smallest timeout the configuration allows.
+    call(client, user, "PUT", "/config", json={"scoring": {"timeout": 100}})
+    ids = lead_ids(database, user.tenant_id, open_only=False)
+    response = client.post(
+        "/api/ml/predict/conversion", headers=user.headers, json={"leadIds": ids}
+    )
+    assert response.status_code == 504, response.text
+    error = error_of(response.json())
+    with database.tenant_session(user.tenant_id) as session:
+        model_id = session.scalars(
+            sa.select(ModelVersion.id).where(ModelVersion.prediction_type == "CONVERSION")
+        ).one()
+        # The answer was not given: nothing it scored is kept.
+        assert session.scalar(sa.select(sa.func.count(Prediction.id))) == 0
+    assert error["code"] == "PREDICTION_TIMEOUT"
+    assert error["details"]["timeout"] == 100 and error["details"]["modelId"] == model_id
+    assert error["details"]["elapsedMs"] > 100

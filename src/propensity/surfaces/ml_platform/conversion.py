@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from propensity.crm.models import Lead
 from propensity.db import utcnow
 from propensity.deps import AppSettings, TenantSession, Viewer
-from propensity.errors import NotFound
+from propensity.errors import InvalidInput, NotFound
 from propensity.mlconfig import MlConfig, load_ml_config
 from propensity.predictions.models import Prediction, PredictionStatus
 from propensity.predictions.service import score_and_record
@@ -124,7 +124,13 @@ def predict_conversion(
     config = load_ml_config(session, tenant_id=principal.tenant_id)
     lead_ids = parse_lead_ids(fields.get("leadIds"), max_size=config.scoring.maxBatchSize)
     days = parse_timeframe(fields.get("timeframe"))
-    include_factors = bool(fields.get("includeFactors", False))
+    include_factors = fields.get("includeFactors", False)
+    if not isinstance(include_factors, bool):
+        raise InvalidInput(
+            "includeFactors must be true or false",
+            code="VALIDATION_ERROR",
+            details={"field": "includeFactors"},
+        )
     leads = {
         lead.id: lead for lead in session.scalars(sa.select(Lead).where(Lead.id.in_(lead_ids)))
     }

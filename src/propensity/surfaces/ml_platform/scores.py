@@ -1,6 +1,11 @@
 """`GET /api/ml/leads/{leadId}/score`: a lead's CONVERSION score (100 x the calibrated
 probability), by the active model or the one named in `model`, cached per the tenant's ML
-configuration (scores_service.py); `refresh=true` (beyond the document) forces a fresh one."""
+configuration (scores_service.py); `refresh=true` (beyond the document) forces a fresh one.
+
+`predictionTime` is the measured milliseconds of this request's scoring (also stored in the
+prediction's `latency_ms` for monitoring); for a cached score (`cached: true`) it is the time
+the lookup took. `featureImportance` is this lead's share of |contribution| over its top
+features (summing to 1); `decisionFactors` are those stored with the prediction."""
 
 from __future__ import annotations
 
