@@ -34,7 +34,10 @@ def model_performance(
     period: str,
     now: datetime | None = None,
     drift: dict[str, Any] | None = None,
+    compute_drift: bool = True,
 ) -> dict[str, Any]:
+    """`drift`: a drift summary already at hand; else the stored one, else (with
+    `compute_drift`) one computed now."""
     name, length = perf.parse_period(period)
     end = now or utcnow()
     start = end - length
@@ -43,7 +46,7 @@ def model_performance(
     previous = perf.latency_in(session, version_ids=[version.id], start=start - length, end=start)
     count = perf.prediction_count(session, version_id=version.id, start=start, end=end)
     validated = perf.validated_quality(session, version=version, start=start, end=end)
-    checked = drift if drift is not None else drift_summary(session, version=version, now=end)
+    checked = drift or drift_summary(session, version=version, now=end, compute=compute_drift)
     overall = checked.get("overallDrift") if checked else None
     minutes = length.total_seconds() / 60.0
     return {

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from propensity.surfaces.ml_platform import batch_scores, config, conversion, market, scores
+from propensity.surfaces.ml_platform import (
+    analytics,
+    batch_scores,
+    config,
+    conversion,
+    features,
+    market,
+    models_monitoring,
+    scores,
+)
 
 router = APIRouter(prefix="/api/ml", tags=["ml-platform"])
 router.include_router(scores.router)
@@ -12,3 +21,6 @@ router.include_router(batch_scores.router)
 router.include_router(conversion.router)
 router.include_router(market.router)
 router.include_router(config.router)
+router.include_router(models_monitoring.router)
+router.include_router(features.router)
+router.include_router(analytics.router)

@@ -1,0 +1,51 @@
+"""Path and query parsing shared by the monitoring, features and analytics endpoints: model ids
+(the ModelVersion id, an integer of the caller's tenant) and comma-separated lists."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from propensity.errors import InvalidInput, NotFound
+from propensity.registry.models import ModelVersion
+
+MAX_LIST = 100
+
+
+def model_not_found(model_id: object) -> NotFound:
+    return NotFound("ML model not found", code="MODEL_NOT_FOUND", details={"modelId": model_id})
+
+
+def version_or_404(session: Session, model_id: str | int) -> ModelVersion:
+    """The tenant's model version with this id; any other id (another tenant's included) is 404."""
+    text = str(model_id).strip()
+    if not text.isdigit():
+        raise model_not_found(model_id)
+    # The session is scoped to the caller's tenant, so another tenant's id finds nothing.
+    version = session.scalars(sa.select(ModelVersion).where(ModelVersion.id == int(text))).first()
+    if version is None:
+        raise model_not_found(model_id)
+    return version
+
+
+def comma_list(value: str | None, *, field: str) -> list[str]:
+    items = [part.strip() for part in (value or "").split(",") if part.strip()]
+    if len(items) > MAX_LIST:
+        raise InvalidInput(
+            f"{field} lists {len(items)} values; send at most {MAX_LIST}",
+            code="VALIDATION_ERROR",
+            details={"field": field, "max": MAX_LIST},
+        )
+    return items
+
+
+def comma_ints(value: str | None, *, field: str) -> list[int]:
+    items = comma_list(value, field=field)
+    bad = [item for item in items if not item.isdigit()]
+    if bad:
+        raise InvalidInput(
+            f"{field} must be comma-separated integer ids; not ids: {', '.join(bad[:5])}",
+            code="VALIDATION_ERROR",
+            details={"field": field, "invalid": bad[:20]},
+        )
+    return list(dict.fromkeys(int(item) for item in items))
