@@ -10,6 +10,7 @@ by pandas in C; PostgreSQL: epoch seconds as a double).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -31,6 +32,8 @@ from propensity.features.windows import NO_END, NO_START, FloatArray, IntArray
 MAX_IN_LIST = 2000
 # Up to this many requested ids, raw queries keep their parameters bound (see fetch_raw).
 SMALL_IDS = 64
+# Up to this many stored timestamps, text is parsed in Python (pandas' parser has a fixed cost).
+SMALL_TEXT_TIMES = 512
 TICKET_TYPES = ("ticket_opened", "ticket_resolved")
 HEALTH_DIMENSIONS = (
     "engagement",
@@ -60,6 +63,8 @@ def to_us(values: Sequence[Any] | pd.Series, *, fill: int) -> IntArray:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# How SQLite stores dates and naive UTC datetimes; anything else goes to pandas' parser.
+_STORED_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2}(\.\d{1,6})?)?$")
 _ONE_US = timedelta(microseconds=1)
 
 
@@ -75,6 +80,8 @@ def _small_to_us(values: Sequence[Any] | pd.Series, *, fill: int) -> IntArray | 
             out[i] = (aware - _EPOCH) // _ONE_US
         elif isinstance(value, date) and not isinstance(value, datetime):
             out[i] = (datetime(value.year, value.month, value.day, tzinfo=UTC) - _EPOCH) // _ONE_US
+        elif isinstance(value, str) and _STORED_TIME.match(value):
+            out[i] = (datetime.fromisoformat(value).replace(tzinfo=UTC) - _EPOCH) // _ONE_US
         else:
             return None
     return out
@@ -264,6 +271,10 @@ def _times_to_us(values: npt.NDArray[np.object_], form: str) -> IntArray:
     if form == "epoch":
         return np.rint(values.astype(np.float64) * 1e6).astype(np.int64)
     if form == "text":
+        if len(values) <= SMALL_TEXT_TIMES:
+            exact = _small_to_us(values.tolist(), fill=NO_START)
+            if exact is not None:
+                return exact
         parsed = pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601", utc=True)
         return pd.DatetimeIndex(parsed).as_unit("us").asi8.astype(np.int64)
     return to_us(list(values), fill=NO_START)
