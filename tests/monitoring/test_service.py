@@ -168,3 +168,10 @@ def test_daily_check_stores_the_latest_drift_per_model(
     assert stored is not None and stored["modelId"] == version_id
     assert isinstance(stored["overallDrift"], float)
     assert SHIFTED in stored["featureDrift"]
+
+
+def test_the_daily_check_is_a_registered_periodic_task() -> None:
+    from propensity.jobs.registry import discover_handlers, periodic_specs
+
+    discover_handlers()
+    assert "monitoring.daily_drift" in {spec.name for spec in periodic_specs()}

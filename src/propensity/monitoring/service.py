@@ -116,9 +116,14 @@ def _baseline_rows(version: ModelVersion) -> int | None:
 
 
 def _reference_outputs(session: Session, version: ModelVersion) -> np.ndarray:
-    column = sa.func.coalesce(Prediction.probability, Prediction.predicted_value)
-    if version.prediction_type == "TIME_TO_CLOSE":
-        column = sa.func.coalesce(Prediction.probability, sa.null())
+    """Outputs of the model's first recorded predictions: the stored number `model_outputs`
+    recomputes (probability; probability within the horizon for time to close; predicted value
+    for regression)."""
+    column = (
+        Prediction.predicted_value
+        if version.prediction_type == "HEALTH_TREND"
+        else Prediction.probability
+    )
     values = session.scalars(
         sa.select(column)
         .where(Prediction.model_version_id == version.id)
@@ -250,7 +255,8 @@ def model_drift(session: Session, *, version: ModelVersion, as_of: datetime) -> 
         and concept.confidence >= CONCEPT_CONFIDENCE
         else None
     )
-    report = DriftReport(
+    drifted = sorted((d for d in features if d.drifted), key=lambda d: -d.psi)
+    return DriftReport(
         model_id=version.id,
         as_of=as_of,
         rows=len(frame.frame),
@@ -261,11 +267,9 @@ def model_drift(session: Session, *, version: ModelVersion, as_of: datetime) -> 
         concept=concept,
         concept_note=concept_note,
         concept_detected_at=detected,
-        recommendations=[],
+        recommendations=recommendations(
+            overall=overall, drifted=drifted, concept=concept, config=config
+        ),
         retrain_threshold=config.training.retrainThreshold,
         accuracy_drop=config.monitoring.alertThresholds.accuracyDrop,
     )
-    recs = recommendations(
-        overall=overall, drifted=report.drifted_features(), concept=concept, config=config
-    )
-    return DriftReport(**{**report.__dict__, "recommendations": recs})
