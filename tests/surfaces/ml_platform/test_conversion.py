@@ -16,6 +16,7 @@ from propensity.predictions.service import score_and_record
 from propensity.registry.models import ModelVersion
 from propensity.settings import Settings
 from propensity.surfaces.ml_platform.conversion_timing import band, parse_timeframe
+from tests.factories import make_simulated_tenant
 from tests.surfaces.ml_platform.helpers_scores import call, error_of, lead_ids, trained_leads
 
 
@@ -112,7 +113,10 @@ def test_conversion_model_probability_without_a_survival_model(
 def test_conversion_errors(client: TestClient, database: Database, settings: Settings) -> None:
     user = trained_leads(database, settings, leads=200)
     ids = lead_ids(database, user.tenant_id)[:2]
+    other = make_simulated_tenant(database, settings, slug="other", leads=20, seed=3)
+    theirs = lead_ids(database, other.tenant_id, open_only=False)[0]
     cases: list[tuple[Any, int, str]] = [
+        ({"leadIds": [ids[0], theirs]}, 404, "LEAD_NOT_FOUND"),
         ({"leadIds": ids, "timeframe": "30 days"}, 400, "VALIDATION_ERROR"),
         ({"leadIds": ids, "timeframe": "0d"}, 400, "VALIDATION_ERROR"),
         ({"leadIds": ids, "timeframe": "400d"}, 400, "VALIDATION_ERROR"),
