@@ -225,9 +225,13 @@ def connections_per_worker(server_pid: int, port: int) -> dict[int, int]:
         try:
             if (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] != str(server_pid):
                 continue
-            held = [str(fd.readlink()) for fd in (entry / "fd").iterdir()]
+            fds = list((entry / "fd").iterdir())
         except OSError:
             continue
+        held = []
+        for fd in fds:
+            with contextlib.suppress(OSError):  # closed while we looked
+                held.append(str(fd.readlink()))
         if listening.intersection(held):
             counts[int(entry.name)] = len(established.intersection(held))
     return counts
