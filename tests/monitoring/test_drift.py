@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from propensity.modeling.stats import categorical_summary, numeric_summary
-from propensity.monitoring import drift
+from propensity.monitoring import drift, output_drift
 
 RNG_SEED = 7
 
@@ -118,13 +118,13 @@ def test_noise_correction_and_importance_weighted_overall_score() -> None:
 def test_score_drift_and_concept_drift() -> None:
     rng = np.random.default_rng(RNG_SEED)
     reference = rng.beta(2, 8, size=1000)
-    assert (same := drift.score_drift(reference, rng.beta(2, 8, size=500))) is not None
-    assert (moved := drift.score_drift(reference, rng.beta(5, 5, size=500))) is not None
+    assert (same := output_drift.score_drift(reference, rng.beta(2, 8, size=500))) is not None
+    assert (moved := output_drift.score_drift(reference, rng.beta(5, 5, size=500))) is not None
     assert same.psi < drift.PSI_STABLE and same.p_value > drift.SIGNIFICANCE
     assert moved.psi > drift.PSI_SIGNIFICANT and moved.p_value < 1e-6
-    assert drift.score_drift(reference, np.asarray([])) is None
+    assert output_drift.score_drift(reference, np.asarray([])) is None
 
-    worse = drift.concept_drift(accurate=60, validated=100, baseline_accuracy=0.9)
+    worse = output_drift.concept_drift(accurate=60, validated=100, baseline_accuracy=0.9)
     assert worse.score == pytest.approx(0.3) and worse.confidence > 0.99
-    fine = drift.concept_drift(accurate=91, validated=100, baseline_accuracy=0.9)
+    fine = output_drift.concept_drift(accurate=91, validated=100, baseline_accuracy=0.9)
     assert fine.score == 0.0 and fine.confidence < 0.5

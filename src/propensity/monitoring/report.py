@@ -22,7 +22,7 @@ def drift_summary(
 ) -> dict[str, Any] | None:
     """The latest stored drift check of `version`, else (with `compute`) one computed now."""
     stored = latest_drift(session, tenant_id=version.tenant_id, model_id=version.id)
-    if stored is not None or not compute:
+    if stored is not None or not compute or not version.artifact_hash:
         return stored
     return summary(model_drift(session, version=version, as_of=now))
 

@@ -29,11 +29,13 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from propensity.errors import Conflict
 from propensity.mlconfig.service import MlConfig, load_ml_config
 from propensity.modeling import AnyModel, BinaryModel, load_model
 from propensity.modeling.regression import RegressionModel
 from propensity.modeling.survival import SurvivalModel
 from propensity.monitoring import drift as stats
+from propensity.monitoring import output_drift
 from propensity.predictions.models import Prediction
 from propensity.predictions.scoring import model_frame
 from propensity.registry.models import ModelVersion
@@ -52,9 +54,9 @@ class DriftReport:
     rows: int
     features: list[stats.FeatureDrift]
     overall: float | None
-    scores: stats.ScoreDrift | None
+    scores: output_drift.ScoreDrift | None
     score_note: str | None
-    concept: stats.ConceptDrift | None
+    concept: output_drift.ConceptDrift | None
     concept_note: str | None
     concept_detected_at: datetime | None
     recommendations: list[dict[str, Any]]
@@ -135,7 +137,7 @@ def _reference_outputs(session: Session, version: ModelVersion) -> np.ndarray:
 
 def _concept(
     session: Session, version: ModelVersion, as_of: datetime
-) -> tuple[stats.ConceptDrift | None, str | None, datetime | None]:
+) -> tuple[output_drift.ConceptDrift | None, str | None, datetime | None]:
     held_out = (version.metrics or {}).get("accuracy")
     if not isinstance(held_out, int | float):
         return None, "No held-out accuracy is stored for this model type.", None
@@ -156,7 +158,7 @@ def _concept(
         days = CONCEPT_WINDOW.days
         return None, f"No prediction of this model was validated in the last {days} days.", None
     return (
-        stats.concept_drift(
+        output_drift.concept_drift(
             accurate=accurate, validated=validated, baseline_accuracy=float(held_out)
         ),
         None,
@@ -168,7 +170,7 @@ def recommendations(
     *,
     overall: float | None,
     drifted: list[stats.FeatureDrift],
-    concept: stats.ConceptDrift | None,
+    concept: output_drift.ConceptDrift | None,
     config: MlConfig,
 ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
@@ -219,6 +221,13 @@ def recommendations(
 
 def model_drift(session: Session, *, version: ModelVersion, as_of: datetime) -> DriftReport:
     """Feature, score and concept drift of `version` at `as_of` (see the module doc)."""
+    if not version.artifact_hash:
+        raise Conflict(
+            f"Model {version.id} has no trained artifact (status '{version.status}'): "
+            "drift needs a trained model",
+            code="MODEL_NOT_READY",
+            details={"modelId": version.id, "status": version.status},
+        )
     config = load_ml_config(session, tenant_id=version.tenant_id)
     model = load_version_model(session, version=version)
     frame = model_frame(session, version=version, model=model, entity_ids=None, as_of=as_of)
@@ -239,7 +248,7 @@ def model_drift(session: Session, *, version: ModelVersion, as_of: datetime) -> 
         current = model_outputs(model, frame.frame, horizon_days=float(version.horizon_days or 90))
     overall = stats.overall_drift(features, version.feature_importance or {})
     reference = _reference_outputs(session, version)
-    scores = stats.score_drift(reference, current)
+    scores = output_drift.score_drift(reference, current)
     score_note = None
     if scores is None:
         score_note = (

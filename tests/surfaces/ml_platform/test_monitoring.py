@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from propensity.db import Database, utcnow
 from propensity.predictions.models import Prediction
+from propensity.registry.service import start_version
 from propensity.settings import Settings
 from tests.surfaces.ml_platform.helpers_monitoring import (
     assert_error,
@@ -112,3 +113,10 @@ def test_drift_as_documented(client: TestClient, database: Database, settings: S
         assert {"type", "priority", "reason", "suggestedAction"} <= set(recommendation)
         assert recommendation["priority"] in {"low", "medium", "high"}
     assert_error(call(client, user, "/models/424242/drift", expect=404), "MODEL_NOT_FOUND")
+
+    # A version still training has no artifact: drift says so, performance has no drift score.
+    with database.tenant_session(user.tenant_id) as session:
+        training = start_version(session, prediction_type="CONVERSION", population="lead").id
+    assert_error(call(client, user, f"/models/{training}/drift", expect=409), "MODEL_NOT_READY")
+    pending = call(client, user, f"/models/{training}/performance")
+    assert pending["metrics"]["driftScore"] is None
