@@ -17,6 +17,7 @@ from propensity.errors import InvalidInput
 from propensity.monitoring.service import load_version_model
 from propensity.predictions.scoring import model_frame
 from propensity.registry.models import ModelVersion
+from propensity.timefmt import iso_z
 
 
 def local_explanations(
@@ -48,5 +49,5 @@ def local_explanations(
         "localImportance": local,
         "shapValues": shap,
         "shapSpace": explanation.space,
-        "asOf": as_of.isoformat(),
+        "asOf": iso_z(as_of),
     }
