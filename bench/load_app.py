@@ -20,4 +20,5 @@ from propensity.settings import get_settings
 def app() -> FastAPI:
     settings = get_settings()
     configure_logging(level=settings.log_level, json=settings.log_json)
-    return create_app(settings)
+    created: FastAPI = create_app(settings)
+    return created

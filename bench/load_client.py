@@ -96,7 +96,7 @@ async def _read_body(reader: asyncio.StreamReader, headers: bytes) -> bytes:
         end = headers.index(b"\r\n", at + len(marker))
         return await reader.readexactly(int(headers[at + len(marker) : end]))
     if b"\r\ntransfer-encoding: chunked" in headers:
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
             chunk = await reader.readexactly(size + 2)

@@ -16,7 +16,11 @@ Micro-benchmarks then time the pieces: token verification, the user lookup, read
 signing key, loading the active model version, the supersede UPDATE of a forced prediction,
 a threadpool hop, JSON rendering of a prediction-sized body and a log line.
 
-    .venv/bin/python bench/load_profile.py --home /tmp/load-home --repeats 5
+    .venv/bin/python bench/load_profile.py --home /tmp/load-home --repeats 3
+
+To profile a commit rather than the working tree, put the copy of `src/` that
+`bench/load.py --commit` exported first on the path:
+`PYTHONPATH=/tmp/load-home/src-<sha>/src .venv/bin/python bench/load_profile.py`.
 """
 
 from __future__ import annotations
@@ -126,7 +130,7 @@ def add_probe_routes(app: FastAPI) -> None:
 
 
 def build_app(settings: Settings, database: Database, variant: str) -> FastAPI:
-    app = create_app(settings, database)
+    app: FastAPI = create_app(settings, database)
     if variant == "base-http":
         app.user_middleware = [Middleware(BaseHTTPMiddleware, dispatch=base_http_request_context)]
     elif variant == "no-mw":

@@ -208,7 +208,8 @@ async def open_loop(
 def connections_per_worker(server_pid: int, port: int) -> dict[int, int]:
     """Established connections on `port` held by each worker of the server (from /proc); a
     worker is a child process holding the listening socket."""
-    listening, established = set(), set()
+    listening: set[str] = set()
+    established: set[str] = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with contextlib.suppress(OSError):
             for line in Path(table).read_text().splitlines()[1:]:
@@ -237,7 +238,7 @@ def connections_per_worker(server_pid: int, port: int) -> dict[int, int]:
     return counts
 
 
-async def _bounded(tasks: list[asyncio.Future[None]], limit: float) -> int:
+async def _bounded(tasks: Sequence[asyncio.Future[None]], limit: float) -> int:
     """Waits at most `limit` seconds, then cancels; returns how many tasks were cancelled."""
     _done, pending = await asyncio.wait(tasks, timeout=limit)
     for task in pending:
