@@ -24,7 +24,7 @@ from propensity.features.definitions import (
     categorical,
     safe_name,
 )
-from propensity.features.loading import Entities, to_us
+from propensity.features.loading import Entities
 from propensity.features.policy import (
     CUSTOMER_COLUMNS,
     CUSTOMER_OUTCOMES,
@@ -35,6 +35,7 @@ from propensity.features.policy import (
     TypedColumn,
     attribute_role,
 )
+from propensity.features.times import to_us
 from propensity.features.windows import NO_START, US_PER_DAY, IntArray
 
 # Common free-mail providers; a lead or customer writing from one is not identified by employer.

@@ -45,12 +45,12 @@ from propensity.features.loading import (
     load_events,
     load_health,
     load_leads,
-    to_us,
 )
 from propensity.features.online import tenant_shape
 from propensity.features.policy import ColumnPolicy
 from propensity.features.snapshots import DataRange, has_dated_outcomes, has_flag_outcomes
 from propensity.features.streams import EventStreams
+from propensity.features.times import to_us
 from propensity.features.windows import NO_START, IntArray
 
 POINT_IN_TIME = "point_in_time"

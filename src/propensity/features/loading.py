@@ -10,10 +10,8 @@ by pandas in C; PostgreSQL: epoch seconds as a double).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -25,6 +23,7 @@ from sqlalchemy.orm import Session
 from propensity.crm.models import Customer, Event, HealthSnapshot, Lead, LeadScoringConfig
 from propensity.db import TENANT_KEY, TenantScopeError
 from propensity.features.policy import CUSTOMER_COLUMNS, LEAD_COLUMNS
+from propensity.features.times import small_to_us, to_us
 from propensity.features.windows import NO_END, NO_START, FloatArray, IntArray
 
 # Above this many requested ids, load the whole kind and filter in memory: one big IN list
@@ -41,50 +40,6 @@ HEALTH_DIMENSIONS = (
     "support_satisfaction",
     "executive_relationship",
 )
-
-
-def to_us(values: Sequence[Any] | pd.Series, *, fill: int) -> IntArray:
-    """Datetimes (aware, naive = UTC, dates, ISO text) to epoch microseconds; missing -> fill."""
-    if len(values) <= SMALL_IDS:
-        exact = _small_to_us(values, fill=fill)
-        if exact is not None:
-            return exact
-    series = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values
-    if len(series) == 0:
-        return np.zeros(0, dtype=np.int64)
-    parsed = (
-        pd.to_datetime(series, utc=True, format="ISO8601")
-        if series.map(lambda v: isinstance(v, str)).any()
-        else pd.to_datetime(series, utc=True)
-    )
-    raw = pd.DatetimeIndex(parsed).as_unit("us").asi8.copy()
-    raw[raw == NO_START] = fill
-    return raw.astype(np.int64)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# How SQLite stores dates and naive UTC datetimes; anything else goes to pandas' parser.
-_STORED_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2}(\.\d{1,6})?)?$")
-_ONE_US = timedelta(microseconds=1)
-
-
-def _small_to_us(values: Sequence[Any] | pd.Series, *, fill: int) -> IntArray | None:
-    """to_us for a few datetimes, dates or missing values in integer arithmetic (exact, as
-    pandas is for microsecond datetimes); None when any value needs pandas' parser (text)."""
-    out = np.empty(len(values), dtype=np.int64)
-    for i, value in enumerate(values.tolist() if isinstance(values, pd.Series) else values):
-        if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
-            out[i] = fill
-        elif isinstance(value, datetime) and not isinstance(value, pd.Timestamp):
-            aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-            out[i] = (aware - _EPOCH) // _ONE_US
-        elif isinstance(value, date) and not isinstance(value, datetime):
-            out[i] = (datetime(value.year, value.month, value.day, tzinfo=UTC) - _EPOCH) // _ONE_US
-        elif isinstance(value, str) and _STORED_TIME.match(value):
-            out[i] = (datetime.fromisoformat(value).replace(tzinfo=UTC) - _EPOCH) // _ONE_US
-        else:
-            return None
-    return out
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -272,7 +227,7 @@ def _times_to_us(values: npt.NDArray[np.object_], form: str) -> IntArray:
         return np.rint(values.astype(np.float64) * 1e6).astype(np.int64)
     if form == "text":
         if len(values) <= SMALL_TEXT_TIMES:
-            exact = _small_to_us(values.tolist(), fill=NO_START)
+            exact = small_to_us(values.tolist(), fill=NO_START)
             if exact is not None:
                 return exact
         parsed = pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601", utc=True)
