@@ -85,3 +85,34 @@ def test_batch_predict_queues_a_job_that_scores_the_selected_accounts(
     assert second["result"]["scored"] == 25
     # Accounts without a prediction go first, so the 25 are all new ones.
     assert len(_scored(database, user.tenant_id)) == 27
+
+
+def test_an_account_scored_in_bulk_without_its_narrative_is_explained_on_request(
+    client: TestClient, database: Database, settings: Settings
+) -> None:
+    from functools import partial
+
+    from propensity.predictions.batch import score_portfolio
+
+    user = trained_accounts(database, settings)
+    ids = account_ids(database, user.tenant_id)
+    score_portfolio(
+        partial(database.tenant_session, user.tenant_id),
+        prediction_type="CHURN",
+        kind="account",
+        entity_ids=ids,
+        settings=settings,
+    )
+    with database.tenant_session(user.tenant_id) as session:
+        bare = session.scalars(
+            sa.select(Prediction.customer_id).where(
+                Prediction.status == "ACTIVE", Prediction.explanation.is_(None)
+            )
+        ).first()
+    assert bare is not None, "the batch stores narratives only for accounts at risk"
+    answer = call(client, user, "GET", f"/{bare}/ml/churn-risk")
+    assert answer["cached"] is False
+    assert answer["data"]["explanation"] and answer["data"]["riskFactors"] is not None
+    again = call(client, user, "GET", f"/{bare}/ml/churn-risk")
+    assert again["cached"] is True
+    assert again["data"]["predictionId"] == answer["data"]["predictionId"]

@@ -144,6 +144,9 @@ _CACHED_ANSWER = (
         Prediction.prediction_type == sa.bindparam("prediction_type"),
         Prediction.status == PredictionStatus.ACTIVE.value,
         Prediction.valid_until > sa.bindparam("now", type_=Prediction.valid_until.type),
+        # Batch runs store the narrative only for the accounts at risk; the others are
+        # scored afresh when someone asks for their explanation.
+        Prediction.explanation.is_not(None),
         ModelVersion.status == ModelStatus.ACTIVE.value,
     )
     .order_by(Prediction.predicted_at.desc(), Prediction.id.desc())
@@ -187,7 +190,11 @@ def predict_account(
         cached = latest_prediction(
             session, account_id=account.id, prediction_type=prediction_type, valid_at=now
         )
-        if cached is not None and cached.model_version_id == version.id:
+        if (
+            cached is not None
+            and cached.model_version_id == version.id
+            and cached.explanation is not None
+        ):
             return cached, version, True
     if before_generate is not None:
         before_generate()

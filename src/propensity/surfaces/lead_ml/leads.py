@@ -134,7 +134,9 @@ def reusable(prediction: Prediction | None, model_id: int | None) -> bool:
         return False
     if model_id is None:
         return prediction.model_version_id is None and is_rule_based(prediction)
-    return prediction.model_version_id == model_id
+    # Batch runs store explanations only for the leads at risk of mattering; a row without
+    # one is scored afresh rather than served without its reasons.
+    return prediction.model_version_id == model_id and prediction.explanation is not None
 
 
 def store(
