@@ -136,8 +136,32 @@ def test_daily_scoring_refreshes_lead_models_and_expires_old_predictions(
                 valid_until=two_days_ago + timedelta(hours=24),
             )
         )
+    # An old prediction for a lead that converted ten days later: judged by the daily run.
+    with database.tenant_session(owner.tenant_id) as session:
+        won = session.scalars(
+            sa.select(Lead).where(Lead.converted_at.is_not(None)).order_by(Lead.id)
+        ).first()
+        assert won is not None and won.converted_at is not None
+        old = Prediction(
+            prediction_type="CONVERSION",
+            lead_id=won.id,
+            probability=0.8,
+            outputs={"threshold": 0.5},
+            contributions={},
+            predicted_at=won.converted_at - timedelta(days=10),
+            valid_until=won.converted_at - timedelta(days=9),
+            status="EXPIRED",
+        )
+        session.add(old)
+        session.flush()
+        old_id = old.id
     daily_scoring(database, settings)
     assert statuses(database, bystander.tenant_id) == {"EXPIRED": 1}
+    with database.tenant_session(owner.tenant_id) as session:
+        judged = session.get(Prediction, old_id)
+        assert judged is not None
+        assert (judged.was_accurate, judged.actual_value) == (True, 1.0)
+        assert judged.validated_at is not None
     predictions = active(database, owner.tenant_id)
     with database.tenant_session(owner.tenant_id) as session:
         live = population_ids(

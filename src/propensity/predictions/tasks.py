@@ -14,8 +14,10 @@ batch.py).
 
 Periodic `predictions.daily_scoring` (01:45 UTC): every tenant's active account models (churn,
 health trend) and lead models (conversion, time to close) score their live population, then
-predictions past their validity become EXPIRED. Subscriber churn is refreshed by
-portfolio.daily_snapshot, which also records the churn-KPI history, so it is not repeated here.
+predictions past their validity become EXPIRED, and every expired prediction whose outcome
+is now known is judged (predictions/validation.py, lead_validation.py). Subscriber churn is
+refreshed by portfolio.daily_snapshot, which also records the churn-KPI history, so it is not
+repeated here.
 """
 
 from __future__ import annotations
@@ -32,7 +34,10 @@ from propensity.db import Database, utcnow
 from propensity.errors import InvalidInput, PropensityError
 from propensity.jobs import JobContext, job_handler, periodic_task
 from propensity.predictions.batch import CHUNK_SIZE, score_portfolio
+from propensity.predictions.lead_validation import validate_expired_leads
+from propensity.predictions.models import Prediction
 from propensity.predictions.service import expire_predictions
+from propensity.predictions.validation import validate_expired
 from propensity.registry.models import ModelStatus, ModelVersion
 from propensity.settings import Settings
 
@@ -148,3 +153,25 @@ def daily_scoring(database: Database, settings: Settings) -> None:
     with database.system_session() as session:
         expired = expire_predictions(session, now=utcnow())
     log.info("daily scoring: %s predictions expired", expired)
+    validate_all(database, settings=settings, now=utcnow())
+
+
+def tenants_with_predictions(database: Database) -> list[int]:
+    with database.system_session() as session:
+        rows = session.scalars(sa.select(Prediction.tenant_id).distinct()).all()
+    return sorted(int(t) for t in rows)
+
+
+def validate_all(database: Database, *, settings: Settings, now: datetime) -> dict[int, int]:
+    """Judges every tenant's expired predictions whose outcome is now known (customers and
+    leads), one tenant per transaction; returns how many were judged per tenant."""
+    judged: dict[int, int] = {}
+    for tenant_id in tenants_with_predictions(database):
+        with database.tenant_session(tenant_id) as session:
+            count = validate_expired(
+                session, now=now, tolerance_points=settings.health_tolerance_points
+            )
+            count += validate_expired_leads(session, now=now)
+        judged[tenant_id] = count
+        log.info("daily validation: tenant %s: %s predictions judged", tenant_id, count)
+    return judged

@@ -1,0 +1,168 @@
+"""Judging expired lead predictions against what really happened (see validation.py for
+the customer types and the shared rules).
+
+- CONVERSION, window (predicted_at, predicted_at + horizon]: "converted" when the lead's
+  converted_at falls inside it; "not converted" when it was lost inside it or once the data
+  covers the whole window without a conversion. Accurate when the decision at the stored
+  threshold (probability >= threshold; 0.5 for the rule-based scorer) matches. A lead
+  converted before the prediction, or converted without a date, cannot be judged.
+- TIME_TO_CLOSE: the actual days = converted_at - predicted_at. Accurate when they fall
+  within the stored p10-p90 interval (p10Days, p90Days); a lead still open once the data
+  passes predicted_at + p90 did not close inside the interval (inaccurate, no actual value).
+  A lead converted before the prediction cannot be judged.
+For leads the data horizon is the latest lead event, conversion or loss, capped at now.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from propensity.crm.models import Event, Lead
+from propensity.predictions.models import Prediction, PredictionStatus
+from propensity.predictions.validation import (
+    DEFAULT_HORIZON_DAYS,
+    DEFAULT_THRESHOLD,
+    Judgement,
+    aware,
+)
+from propensity.registry.models import ModelVersion
+
+LEAD_JUDGED_TYPES = ("CONVERSION", "TIME_TO_CLOSE")
+
+
+def judge_conversion(
+    *,
+    probability: float,
+    threshold: float,
+    predicted_at: datetime,
+    horizon_days: int,
+    converted_at: datetime | None,
+    converted: bool | None,
+    lost_at: datetime | None,
+    known_until: datetime,
+) -> Judgement | None:
+    """The judgement, or None while the outcome is still unknown."""
+    predicted_at = aware(predicted_at)
+    end = predicted_at + timedelta(days=horizon_days)
+    if converted_at is not None:
+        converted_at = aware(converted_at)
+        if converted_at <= predicted_at:
+            return Judgement(None, None)
+        if converted_at <= end:
+            return Judgement(probability >= threshold, 1.0)
+    elif converted:
+        return Judgement(None, None)
+    lost_in_window = lost_at is not None and predicted_at < aware(lost_at) <= end
+    if not lost_in_window and known_until < end:
+        return None
+    return Judgement(probability < threshold, 0.0)
+
+
+def judge_time_to_close(
+    *,
+    p10_days: float,
+    p90_days: float,
+    predicted_at: datetime,
+    converted_at: datetime | None,
+    known_until: datetime,
+) -> Judgement | None:
+    """The judgement, or None while the lead is open and inside its interval."""
+    predicted_at = aware(predicted_at)
+    if converted_at is not None:
+        converted_at = aware(converted_at)
+        if converted_at <= predicted_at:
+            return Judgement(None, None)
+        actual = (converted_at - predicted_at).total_seconds() / 86400
+        return Judgement(p10_days <= actual <= p90_days, round(actual, 4))
+    if (known_until - predicted_at).total_seconds() / 86400 > p90_days:
+        return Judgement(False, None)
+    return None
+
+
+def lead_data_horizon(session: Session, *, now: datetime) -> datetime:
+    """The latest lead event, conversion or loss recorded, capped at now."""
+    latest = [
+        session.scalar(sa.select(sa.func.max(Event.occurred_at)).where(Event.lead_id.is_not(None))),
+        session.scalar(sa.select(sa.func.max(Lead.converted_at))),
+        session.scalar(sa.select(sa.func.max(Lead.lost_at))),
+    ]
+    known = [aware(v) for v in latest if v is not None]
+    return min(now, max(known)) if known else now
+
+
+def _lead_verdict(
+    prediction: Prediction, lead: Lead, horizon: int | None, known_until: datetime
+) -> Judgement | None:
+    outputs = prediction.outputs or {}
+    if prediction.prediction_type == "CONVERSION":
+        if prediction.probability is None:
+            return Judgement(None, None)
+        threshold = outputs.get("threshold")
+        return judge_conversion(
+            probability=float(prediction.probability),
+            threshold=float(threshold) if threshold is not None else DEFAULT_THRESHOLD,
+            predicted_at=prediction.predicted_at,
+            horizon_days=int(horizon or DEFAULT_HORIZON_DAYS["CONVERSION"]),
+            converted_at=lead.converted_at,
+            converted=lead.converted,
+            lost_at=lead.lost_at,
+            known_until=known_until,
+        )
+    if "p10Days" not in outputs or "p90Days" not in outputs:
+        return Judgement(None, None)
+    return judge_time_to_close(
+        p10_days=float(outputs["p10Days"]),
+        p90_days=float(outputs["p90Days"]),
+        predicted_at=prediction.predicted_at,
+        converted_at=lead.converted_at,
+        known_until=known_until,
+    )
+
+
+def validate_expired_leads(
+    session: Session, *, now: datetime, lead_ids: sa.Select[Any] | None = None
+) -> int:
+    """Judges the lead CONVERSION and TIME_TO_CLOSE predictions whose validity has ended and
+    whose outcome is known (optionally only of the leads `lead_ids` selects); returns how many
+    were judged. Predictions already validated (by a person or earlier) are left alone."""
+    session.execute(
+        sa.update(Prediction)
+        .where(
+            Prediction.status == PredictionStatus.ACTIVE.value,
+            Prediction.valid_until <= now,
+            Prediction.lead_id.is_not(None),
+        )
+        .values(status=PredictionStatus.EXPIRED.value)
+        .execution_options(synchronize_session=False)
+    )
+    query = (
+        sa.select(Prediction, Lead, ModelVersion.horizon_days)
+        .join(Lead, Lead.id == Prediction.lead_id)
+        .outerjoin(ModelVersion, ModelVersion.id == Prediction.model_version_id)
+        .where(
+            Prediction.prediction_type.in_(LEAD_JUDGED_TYPES),
+            Prediction.validated_at.is_(None),
+            Prediction.valid_until <= now,
+        )
+    )
+    if lead_ids is not None:
+        query = query.where(Prediction.lead_id.in_(lead_ids))
+    candidates = session.execute(query).all()
+    if not candidates:
+        return 0
+    known_until = lead_data_horizon(session, now=now)
+    judged = 0
+    for prediction, lead, horizon in candidates:
+        verdict = _lead_verdict(prediction, lead, horizon, known_until)
+        if verdict is None:
+            continue
+        prediction.was_accurate = verdict.was_accurate
+        prediction.actual_value = verdict.actual_value
+        prediction.validated_at = now
+        judged += 1
+    session.flush()
+    return judged
