@@ -109,3 +109,24 @@ def test_missing_and_unknown_are_never_traits() -> None:
         {"budget": None},
     ]
     assert common_patterns(top_leads=top, all_leads=[*top, *everyone]) == []
+
+
+def test_features_that_read_alike_are_named_once() -> None:
+    facts = PredictionFacts.build(
+        prediction_type="CONVERSION",
+        contributions={"email_open_rate": 0.5, "email_click_rate": 0.4, "email_reply_count": 0.3},
+        values={"email_open_rate": None, "email_click_rate": None, "email_reply_count": 0},
+        definitions=LEAD,
+        probability=0.6,
+    )
+    assert lead_reasoning(facts=facts) == "Engagement (no emails sent yet, no email replies yet)"
+
+
+def test_a_difference_too_small_to_print_is_not_a_pattern() -> None:
+    rng = random.Random(9)
+    everyone = [{"recency_score": rng.uniform(0.0, 0.004)} for _ in range(200)]
+    top = [{"recency_score": 0.0001} for _ in range(10)]
+    assert not any(
+        "recency" in p.lower()
+        for p in common_patterns(top_leads=top, all_leads=everyone, definitions=LEAD)
+    )

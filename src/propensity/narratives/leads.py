@@ -99,7 +99,7 @@ def lead_reasoning(*, facts: PredictionFacts, max_items: int = REASONING_ITEMS) 
                 clauses.append(_engagement_clause(engaged[:MAX_GROUPED], scene))
             continue
         clauses.append(fmt.lower_first(without_qualifier(phrase.text)))
-    text = ", ".join(clauses)
+    text = ", ".join(dict.fromkeys(clauses))
     return text[:1].upper() + text[1:]
 
 
@@ -109,7 +109,9 @@ def _engagement_clause(group: list[tuple[Driver, Phrase]], scene: Scene) -> str:
         value = scene.num(driver.name)
         if value is not None and scene.level(driver.name, value) == "high":
             high = True
-    facts = ", ".join(fmt.lower_first(without_qualifier(p.text)) for _, p in group)
+    # Several features can read the same ("no emails sent yet" for opens, clicks and replies).
+    phrases = [fmt.lower_first(without_qualifier(p.text)) for _, p in group]
+    facts = ", ".join(dict.fromkeys(phrases))
     return f"{'high engagement' if high else 'engagement'} ({facts})"
 
 
@@ -238,5 +240,8 @@ def _numeric_pattern(
         )
         head = f"{'High' if high else 'Low'} {label}"
     median_all = quantile(everyone, 0.5)
+    if show(median_top) == show(median_all):
+        # A difference the reader cannot see ("median 0 vs 0") is no pattern to report.
+        return None
     text = f"{head} (median {show(median_top)} for top leads vs {show(median_all)} for all leads)"
     return beyond - 0.25, text
