@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -9,7 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from propensity import __version__
 from propensity.db import Database, get_database
-from propensity.errors import InvalidInput, PropensityError
+from propensity.errors import InvalidInput, PropensityError, Unavailable
 from propensity.logs import get_logger
 from propensity.request_context import RequestContextMiddleware
 from propensity.settings import Settings, get_settings
@@ -51,6 +52,15 @@ def _install_error_handlers(app: FastAPI) -> None:
             message = str(exc.detail)
         err = PropensityError(message, code="NOT_FOUND" if exc.status_code == 404 else "HTTP_ERROR")
         err.status_code = exc.status_code
+        return error_response(request.url.path, err)
+
+    @app.exception_handler(sa.exc.TimeoutError)
+    async def pool_exhausted(request: Request, exc: sa.exc.TimeoutError) -> JSONResponse:
+        log.warning("database_pool_exhausted", path=request.url.path)
+        err = Unavailable(
+            "The server is busy: no database connection came free in time; retry shortly",
+            code="SERVER_BUSY",
+        )
         return error_response(request.url.path, err)
 
     @app.exception_handler(Exception)

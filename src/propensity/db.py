@@ -8,7 +8,7 @@ unless it was opened explicitly as a system session (CLI administration, job rec
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -158,14 +158,28 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+# Enough connections for every thread that can hold one at once: the server's thread pool
+# (40, FastAPI's default) plus the job consumer's. A request that still finds none waits
+# POOL_TIMEOUT seconds and gets a 503, not a 500 half a minute later.
+POOL_SIZE = 10
+POOL_OVERFLOW = 40
+POOL_TIMEOUT = 10
+# Rows sampled per index when refreshing SQLite's planner statistics.
+ANALYSIS_LIMIT = 2000
+
+
 def create_db_engine(url: str) -> Engine:
+    pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, "pool_timeout": POOL_TIMEOUT}
     if url.startswith("sqlite"):
         engine = sa.create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=True
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_pre_ping=True,
+            **pool,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return sa.create_engine(url, pool_pre_ping=True, **pool)
 
 
 class Database:
@@ -215,3 +229,24 @@ def dispose_all() -> None:
     for db in _databases.values():
         db.dispose()
     _databases.clear()
+
+
+def refresh_planner_statistics(
+    connection: sa.Connection, *, tables: Sequence[str] | None = None
+) -> None:
+    """Gives SQLite's query planner current table statistics. Without them it guesses, and
+    picks e.g. the (tenant, type, status) index to supersede one customer's prediction,
+    visiting every active prediction of the tenant (measured: 9.6 ms against 0.09 ms per
+    forced prediction on the demo tenant). Analyses `tables` (all when None), sampling at
+    most ANALYSIS_LIMIT rows per index so it stays fast on millions of rows. PostgreSQL
+    keeps its statistics itself (autovacuum), so this does nothing there."""
+    if connection.dialect.name != "sqlite":
+        return
+    connection.exec_driver_sql(f"PRAGMA analysis_limit = {ANALYSIS_LIMIT}")
+    if tables is None:
+        connection.exec_driver_sql("ANALYZE")
+        return
+    for table in tables:
+        if not table.isidentifier():
+            raise ValueError(f"not a table name: {table!r}")
+        connection.exec_driver_sql(f'ANALYZE "{table}"')

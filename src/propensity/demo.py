@@ -20,7 +20,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from propensity.crm.models import Customer
 from propensity.crm.service import ImportOptions, import_frame
-from propensity.db import Database, utcnow
+from propensity.db import Database, refresh_planner_statistics, utcnow
 from propensity.migrate import upgrade
 from propensity.settings import Settings
 from propensity.simulator import STAGES, SimulationConfig, simulate
@@ -197,6 +197,9 @@ def _train_and_score(
         futures = {m: pool.submit(one, m[0], m[1], tasks[m]) for m in order}
         summaries = {label_of(*m): futures[m].result() for m in MODELS}
     summaries["customer success"] = _customer_success_actions(database, settings, tenant_id)
+    # The tables just grew from nothing to millions of rows: plan with statistics from now.
+    with database.engine.begin() as conn:
+        refresh_planner_statistics(conn)
     return summaries
 
 

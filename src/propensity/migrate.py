@@ -18,7 +18,17 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    """Migrates, then refreshes the query planner's statistics (see
+    db.refresh_planner_statistics), so every start of the service plans with them."""
+    from propensity.db import create_db_engine, refresh_planner_statistics
+
     command.upgrade(alembic_config(url), revision)
+    engine = create_db_engine(url)
+    try:
+        with engine.begin() as conn:
+            refresh_planner_statistics(conn)
+    finally:
+        engine.dispose()
 
 
 def downgrade(url: str, revision: str) -> None:

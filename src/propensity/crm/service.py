@@ -25,7 +25,7 @@ from propensity.crm.models import Customer, Event, HealthSnapshot, Lead, Propert
 from propensity.crm.references import config_ids, resolve_subjects
 from propensity.crm.validation import ImportOptions, Prepared, validate
 from propensity.crm.writer import DEFAULT_CHUNK_SIZE, Progress, existing_keys, upsert
-from propensity.db import utcnow
+from propensity.db import refresh_planner_statistics, utcnow
 
 __all__ = [
     "ImportKind",
@@ -105,6 +105,8 @@ def import_table(
     with _gc_paused():
         prepared = validate(spec, table, options or ImportOptions())
         inserted, updated = _WRITERS[spec.kind](session, prepared, chunk_size, progress)
+    # An import can change a table's size by orders of magnitude; plan with fresh numbers.
+    refresh_planner_statistics(session.connection())
     return ImportResult(
         kind=spec.kind,
         total=prepared.total,

@@ -65,8 +65,12 @@ def record_run(
             sa.update(Prediction)
             .where(
                 Prediction.prediction_type == version.prediction_type,
-                Prediction.status == PredictionStatus.ACTIVE.value,
                 subject.in_(ids[start : start + INSERT_CHUNK]),
+                # Wrapped so that no index on status applies: without fresh statistics SQLite
+                # otherwise walks the (tenant, type, status) index, i.e. every active
+                # prediction of the tenant, to supersede one customer's (9.6 ms against
+                # 0.09 ms on the demo tenant).
+                sa.func.coalesce(Prediction.status, "") == PredictionStatus.ACTIVE.value,
             )
             .values(status=PredictionStatus.SUPERSEDED.value)
             .execution_options(synchronize_session=False)
@@ -78,7 +82,7 @@ def record_run(
             "tenant_id": tenant_id,
             "prediction_type": version.prediction_type,
             subject_key: r.entity_id,
-            "model_version_id": version.id,
+            "model_version_id": r.model_version_id or version.id,
             "probability": r.probability,
             "predicted_value": r.predicted_value,
             "confidence": r.confidence,
@@ -88,7 +92,8 @@ def record_run(
             "predicted_at": run.as_of,
             "valid_until": valid_until,
             "status": PredictionStatus.ACTIVE.value,
-            "served_by": "champion",
+            # "challenger" for rows a running deployment routed to it (ADR 0008).
+            "served_by": r.served_by,
         }
         for r in run.results
     ]

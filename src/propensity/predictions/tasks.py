@@ -30,7 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 from huey import crontab
 
-from propensity.db import Database, utcnow
+from propensity.db import Database, refresh_planner_statistics, utcnow
 from propensity.errors import InvalidInput, PropensityError
 from propensity.jobs import JobContext, job_handler, periodic_task
 from propensity.predictions.batch import CHUNK_SIZE, score_portfolio
@@ -106,6 +106,9 @@ def score_portfolio_job(ctx: JobContext) -> dict[str, Any]:
         settings=ctx.settings,
         progress=report,
     )
+    # A portfolio run can multiply the predictions table; plan single predictions with it.
+    with ctx.session() as session:
+        refresh_planner_statistics(session.connection(), tables=["predictions"])
     return run.to_dict()
 
 
@@ -152,6 +155,7 @@ def daily_scoring(database: Database, settings: Settings) -> None:
     # Every tenant's, in one statement: a tenant without models still has predictions to expire.
     with database.system_session() as session:
         expired = expire_predictions(session, now=utcnow())
+        refresh_planner_statistics(session.connection(), tables=["predictions"])
     log.info("daily scoring: %s predictions expired", expired)
     validate_all(database, settings=settings, now=utcnow())
 

@@ -1,0 +1,66 @@
+"""Query plans that do not depend on luck: superseding one customer's prediction walks that
+customer's rows (not every active prediction of the tenant) with or without SQLite's
+statistics, and imports leave statistics behind for everything else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from propensity.crm.models import Customer
+from propensity.db import Database
+from propensity.predictions.service import score_and_record
+from propensity.settings import Settings
+from propensity.training.service import train_prediction_type
+from tests.factories import make_simulated_tenant
+
+
+def _sqlite_only(database: Database) -> None:
+    if database.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL keeps its own statistics and plans")
+
+
+def test_an_import_leaves_planner_statistics(database: Database, settings: Settings) -> None:
+    _sqlite_only(database)
+    make_simulated_tenant(database, settings, accounts=20)
+    with database.engine.connect() as conn:
+        tables = {row[0] for row in conn.exec_driver_sql("SELECT DISTINCT tbl FROM sqlite_stat1")}
+    assert {"customers", "events"} <= tables
+
+
+def test_superseding_one_prediction_uses_the_customer_index(
+    database: Database, settings: Settings
+) -> None:
+    _sqlite_only(database)
+    user = make_simulated_tenant(database, settings, accounts=250)
+    train_prediction_type(
+        database, tenant_id=user.tenant_id, prediction_type="CHURN", kind="account"
+    )
+    with database.tenant_session(user.tenant_id) as session:
+        score_and_record(session, prediction_type="CHURN", kind="account")
+        account = session.scalars(sa.select(Customer.id).where(Customer.kind == "account")).first()
+    with database.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS sqlite_stat1")
+    seen: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE PREDICTIONS"):
+            seen.append((statement, params))
+
+    sa.event.listen(database.engine, "before_cursor_execute", capture)
+    try:
+        with database.tenant_session(user.tenant_id) as session:
+            score_and_record(
+                session, prediction_type="CHURN", kind="account", entity_ids=[int(account or 0)]
+            )
+    finally:
+        sa.event.remove(database.engine, "before_cursor_execute", capture)
+    assert seen, "scoring superseded the older prediction with an UPDATE"
+    statement, params = seen[0]
+    with database.engine.connect() as conn:
+        plan = " ".join(
+            str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
+        )
+    assert "ix_predictions_customer" in plan, plan
