@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from propensity import __version__
 from propensity.db import Database, get_database
 from propensity.errors import InvalidInput, PropensityError, Unavailable
-from propensity.logs import get_logger
+from propensity.logs import configure_logging, get_logger
 from propensity.request_context import RequestContextMiddleware
 from propensity.settings import Settings, get_settings
 from propensity.surfaces.envelopes import error_response, not_found_message, surface_for_path
@@ -70,7 +70,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
-    settings = settings or get_settings()
+    if settings is None:
+        # Called as uvicorn's factory: with several workers each process starts here, not in
+        # `propensity serve`, and would otherwise log at the default level.
+        settings = get_settings()
+        configure_logging(level=settings.log_level, json=settings.log_json)
     app = FastAPI(
         title="Propensity",
         version=__version__,
