@@ -4,7 +4,7 @@ chosen by inner-validation MAE, with an empirical p10-p90 interval from out-of-f
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Self
 
@@ -96,8 +96,11 @@ def train_regression(
     test_fraction: float = DEFAULT_TEST_FRACTION,
     inner_folds_count: int = DEFAULT_INNER_FOLDS,
     n_threads: int | None = None,
+    tree_overrides: Mapping[str, Any] | None = None,
+    linear_strength: float | None = None,
 ) -> RegressionModel:
-    """Regression model; rows whose target is NaN are left out."""
+    """Regression model; rows whose target is NaN are left out. `tree_overrides` replace
+    XGBoost's defaults and `linear_strength` fixes the ridge alpha (as in train_binary)."""
     started = time.perf_counter()
     report = Progress(progress)
     report("preprocessing", 0.0)
@@ -135,13 +138,18 @@ def train_regression(
         folds=folds,
         task="regression",
         make_matrix=make_matrix,
-        linear=LinearPlan(kind="ridge", grid=RIDGE_ALPHA_GRID, target=y_dev),
+        linear=LinearPlan(
+            kind="ridge",
+            grid=RIDGE_ALPHA_GRID if linear_strength is None else (linear_strength,),
+            target=y_dev,
+        ),
         loss=mae,
         criterion="MAE",
         family=_family(family),
         seed=seed,
         n_threads=threads,
         progress=report,
+        tree_overrides=tree_overrides,
     )
     report("calibration", 0.82)
     residual = y_dev - fit.oof_margin
@@ -176,6 +184,7 @@ def train_regression(
         hyperparameters["xgboost"] = {
             **BASE_PARAMS,
             **OBJECTIVES["regression"],
+            **(tree_overrides or {}),
             "rounds": fit.rounds,
         }
     if fit.strength is not None:

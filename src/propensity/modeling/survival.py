@@ -13,7 +13,7 @@ and P(event within t days) = Phi((log t - mu - delta) / sigma).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -145,6 +145,7 @@ def train_survival(
     test_fraction: float = DEFAULT_TEST_FRACTION,
     inner_folds_count: int = DEFAULT_INNER_FOLDS,
     n_threads: int | None = None,
+    tree_overrides: Mapping[str, Any] | None = None,
 ) -> SurvivalModel:
     """Time-to-event model. Rows with a NaN duration are left out; `observed` False = censored."""
     started = time.perf_counter()
@@ -191,6 +192,7 @@ def train_survival(
         seed=seed,
         n_threads=threads,
         progress=report,
+        tree_overrides=tree_overrides,
     )
     report("calibration", 0.82)
     shift, scale = fit_residuals(np.log(d_dev) - fit.oof_margin, e_dev)
@@ -236,7 +238,12 @@ def train_survival(
         selection=selection,
         hyperparameters={
             "family": "xgboost",
-            "xgboost": {**BASE_PARAMS, **OBJECTIVES["survival"], "rounds": fit.rounds},
+            "xgboost": {
+                **BASE_PARAMS,
+                **OBJECTIVES["survival"],
+                **(tree_overrides or {}),
+                "rounds": fit.rounds,
+            },
             "interval": {"shift": shift, "scale": scale, "quantiles": list(INTERVAL)},
             "seed": seed,
             "n_threads": threads,

@@ -4,7 +4,7 @@ the split, cross-fitting both families, selection, the final refit, importance a
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,9 +123,13 @@ def fit_and_select(
     seed: int,
     n_threads: int,
     progress: Progress,
+    tree_overrides: Mapping[str, Any] | None = None,
 ) -> FitResult:
-    """Cross-fit the requested families on the development rows, select, refit on all of them."""
-    params = tree_params(task, seed=seed, n_threads=n_threads)
+    """Cross-fit the requested families on the development rows, select, refit on all of them.
+
+    `tree_overrides` (XGBoost parameter names) replace the conservative defaults; validated
+    by the caller (the model API checks ranges before a job is queued)."""
+    params = {**tree_params(task, seed=seed, n_threads=n_threads), **(tree_overrides or {})}
     want_trees = family != "linear" or linear is None
     want_linear = linear is not None and family != "xgboost"
     tree_cv = None

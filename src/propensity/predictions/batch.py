@@ -9,6 +9,9 @@ with exactly one ACTIVE prediction of the type.
 Which entities: `entity_ids` when given; otherwise the live population (`population_ids`),
 and with `max_entities` only that many of it, those whose ACTIVE prediction of the type is
 missing or oldest first.
+
+While a champion/challenger deployment runs, the challenger's share of the entities is scored
+by the challenger in its own segment of chunks (ADR 0008).
 """
 
 from __future__ import annotations
@@ -25,9 +28,19 @@ from sqlalchemy.orm import Session
 
 from propensity.db import utcnow
 from propensity.errors import InvalidInput
-from propensity.features import population_ids
+from propensity.features import ScoringFrame, population_ids
+from propensity.modeling import AnyModel
 from propensity.predictions.models import Prediction, PredictionStatus
-from propensity.predictions.scoring import ScoringRun, model_frame, resolve_model, score_frame
+from propensity.predictions.scoring import (
+    ChallengerRoute,
+    Scored,
+    ScoringRun,
+    challenger_route,
+    model_frame,
+    resolve_model,
+    score_frame,
+    split_frames,
+)
 from propensity.predictions.service import record_run
 from propensity.registry.models import ModelVersion
 from propensity.settings import Settings
@@ -110,6 +123,34 @@ def choose_entities(
     return [int(i) for i in stalest_first(session, version=version, ids=live)[:max_entities]]
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Segment:
+    """Rows one model scores: the champion's, or a running deployment's challenger's."""
+
+    version: ModelVersion
+    model: AnyModel
+    frame: ScoringFrame
+    route: ChallengerRoute | None = None
+
+    def mark(self, results: list[Scored]) -> list[Scored]:
+        return results if self.route is None else self.route.mark(results)
+
+
+def _segments(
+    session: Session, *, version: ModelVersion, model: AnyModel, frame: ScoringFrame | None
+) -> list[_Segment]:
+    if frame is None:
+        return []
+    route = challenger_route(session, version=version)
+    if route is None:
+        return [_Segment(version=version, model=model, frame=frame)]
+    champion_frame, challenger_frame = split_frames(session, route=route, frame=frame)
+    return [
+        _Segment(version=version, model=model, frame=champion_frame),
+        _Segment(version=route.version, model=route.model, frame=challenger_frame, route=route),
+    ]
+
+
 def score_portfolio(
     open_session: SessionFactory,
     *,
@@ -144,21 +185,27 @@ def score_portfolio(
             if ids is not None and not ids
             else model_frame(session, version=version, model=model, entity_ids=ids, as_of=as_of)
         )
+        segments = _segments(session, version=version, model=model, frame=frame)
     stages = {"features": time.perf_counter() - started, "scoring": 0.0, "storing": 0.0}
-    total = 0 if frame is None else len(frame.frame)
+    total = sum(len(segment.frame.frame) for segment in segments)
     if progress is not None:
         progress(0, total)
     flagged = 0
-    for start in range(0, total, chunk_size):
-        assert frame is not None
-        stop = min(start + chunk_size, total)
+    done = 0
+    chunks = [
+        (part, start) for part in segments for start in range(0, len(part.frame.frame), chunk_size)
+    ]
+    for segment, start in chunks:
+        stop = min(start + chunk_size, len(segment.frame.frame))
         mark = time.perf_counter()
-        results = score_frame(
-            model=model,
-            version=version,
-            frame=frame,
-            rows=slice(start, stop),
-            detailed_only_at_risk=True,
+        results = segment.mark(
+            score_frame(
+                model=segment.model,
+                version=segment.version,
+                frame=segment.frame,
+                rows=slice(start, stop),
+                detailed_only_at_risk=True,
+            )
         )
         flagged += sum(1 for r in results if r.explanation is not None or r.contributions)
         stages["scoring"] += time.perf_counter() - mark
@@ -170,8 +217,9 @@ def score_portfolio(
                 settings=settings,
             )
         stages["storing"] += time.perf_counter() - mark
+        done += stop - start
         if progress is not None:
-            progress(stop, total)
+            progress(done, total)
     return PortfolioRun(
         scored=total,
         at_risk=flagged,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +29,7 @@ from propensity.modeling import (
 )
 from propensity.predictions.narration import narrative_outputs, narrator_for
 from propensity.registry.models import ModelStatus, ModelVersion, PredictionType
+from propensity.registry.routing import running_deployment, to_challenger
 from propensity.registry.service import artifact_cache
 from propensity.training.service import parse_trainable, population_of
 
@@ -50,6 +51,10 @@ class Scored:
     contributions: dict[str, Any]
     values: dict[str, Any] = field(default_factory=dict)
     explanation: str | None = None
+    # Set while a champion/challenger deployment runs (ADR 0008); otherwise the run's version
+    # (the champion) served the row.
+    served_by: str = "champion"
+    model_version_id: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -191,9 +196,77 @@ def score_entities(
     version, model = resolve_model(session, prediction_type=prediction_type, kind=kind)
     as_of = as_of or utcnow()
     frame = model_frame(session, version=version, model=model, entity_ids=entity_ids, as_of=as_of)
-    return ScoringRun(
-        version=version, as_of=as_of, results=score_frame(model=model, version=version, frame=frame)
+    route = challenger_route(session, version=version)
+    if route is None:
+        results = score_frame(model=model, version=version, frame=frame)
+        return ScoringRun(version=version, as_of=as_of, results=results)
+    champion_frame, challenger_frame = split_frames(session, route=route, frame=frame)
+    results = [
+        *score_frame(model=model, version=version, frame=champion_frame),
+        *route.mark(score_frame(model=route.model, version=route.version, frame=challenger_frame)),
+    ]
+    # Callers see the order they would without a deployment.
+    order = {int(entity_id): i for i, entity_id in enumerate(frame.entity_ids)}
+    results.sort(key=lambda r: order[r.entity_id])
+    return ScoringRun(version=version, as_of=as_of, results=results)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChallengerRoute:
+    deployment_id: int
+    split: float
+    version: ModelVersion
+    model: AnyModel
+
+    def mark(self, results: list[Scored]) -> list[Scored]:
+        return [
+            replace(r, served_by="challenger", model_version_id=self.version.id) for r in results
+        ]
+
+
+def challenger_route(session: Session, *, version: ModelVersion) -> ChallengerRoute | None:
+    """The running deployment whose champion is `version`, with its challenger loaded."""
+    deployment = running_deployment(
+        session, prediction_type=version.prediction_type, population=version.population
     )
+    if deployment is None or deployment.champion_version_id != version.id:
+        return None
+    challenger = session.get(ModelVersion, deployment.challenger_version_id)
+    if challenger is None or challenger.artifact_hash is None:
+        return None
+    return ChallengerRoute(
+        deployment_id=deployment.id,
+        split=deployment.traffic_split,
+        version=challenger,
+        model=artifact_cache.get(session, version=challenger, loader=load_model),
+    )
+
+
+def _subset(frame: ScoringFrame, mask: np.ndarray) -> ScoringFrame:
+    return replace(
+        frame,
+        frame=frame.frame.iloc[np.flatnonzero(mask)].reset_index(drop=True),
+        entity_ids=frame.entity_ids[mask],
+        external_ids=frame.external_ids[mask],
+        current_scores=None if frame.current_scores is None else frame.current_scores[mask],
+    )
+
+
+def split_frames(
+    session: Session, *, route: ChallengerRoute, frame: ScoringFrame
+) -> tuple[ScoringFrame, ScoringFrame]:
+    """The champion's rows of `frame`, and the challenger's entities in the challenger's own
+    features (its feature set may differ from the champion's)."""
+    mask = to_challenger(route.deployment_id, route.split, frame.entity_ids)
+    ids = [int(i) for i in frame.entity_ids[mask]]
+    challenger_frame = (
+        model_frame(
+            session, version=route.version, model=route.model, entity_ids=ids, as_of=frame.as_of
+        )
+        if ids
+        else _subset(frame, mask)
+    )
+    return _subset(frame, ~mask), challenger_frame
 
 
 def at_risk(version: ModelVersion, outputs: list[dict[str, Any]]) -> np.ndarray:

@@ -66,6 +66,8 @@ class ModelVersion(TenantOwned, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     trained_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Every status change made through the model API: {"from", "to", "reason", "at", "by"}.
+    status_history: Mapped[list[Any]] = mapped_column(JSONType, default=list)
 
     @property
     def version(self) -> str:
@@ -85,3 +87,42 @@ class ModelArtifact(TenantOwned, Base):
     content_hash: Mapped[str] = mapped_column(sa.String(64))
     size_bytes: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DeploymentStatus(enum.StrEnum):
+    RUNNING = "running"
+    PROMOTED = "promoted"
+    ROLLED_BACK = "rolled_back"
+    STOPPED = "stopped"
+
+
+class Deployment(TenantOwned, Base):
+    """A champion/challenger test: while `running`, scoring sends a sticky `traffic_split`
+    share of the entities of (prediction type, population) to the challenger (ADR 0008)."""
+
+    __tablename__ = "ml_deployments"
+    __table_args__ = (
+        sa.Index(
+            "ix_ml_deployments_lookup", "tenant_id", "prediction_type", "population", "status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prediction_type: Mapped[str] = mapped_column(sa.String(32))
+    population: Mapped[str] = mapped_column(sa.String(32))
+    champion_version_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("model_versions.id", ondelete="CASCADE")
+    )
+    challenger_version_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("model_versions.id", ondelete="CASCADE")
+    )
+    traffic_split: Mapped[float]
+    status: Mapped[str] = mapped_column(sa.String(16), default=DeploymentStatus.RUNNING.value)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    monitoring_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    guardrails: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    validation_results: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    decision: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_by_user_id: Mapped[int | None]
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -29,6 +29,7 @@ from propensity.modeling import (
 )
 from propensity.registry.models import ModelStatus, ModelVersion, PredictionType
 from propensity.registry.service import activate, get_version, start_version, store_artifact
+from propensity.training.hyperparameters import TrainingChoices
 
 log = get_logger(__name__)
 Progress = Callable[[str, float], None]
@@ -80,7 +81,12 @@ def population_of(prediction_type: PredictionType, kind: str | None) -> str:
 
 
 def _fit(
-    training: TrainingSet, *, prediction_type: PredictionType, seed: int, progress: Progress
+    training: TrainingSet,
+    *,
+    prediction_type: PredictionType,
+    seed: int,
+    progress: Progress,
+    choices: TrainingChoices,
 ) -> AnyModel:
     specs = [FeatureSpec.from_dict(d.to_dict()) for d in training.definitions]
     times = training.snapshot_times if training.mode == "point_in_time" else None
@@ -90,17 +96,30 @@ def _fit(
         "times": times,
         "seed": seed,
         "progress": progress,
+        "tree_overrides": choices.tree_overrides or None,
     }
+    if choices.test_fraction is not None:
+        common["test_fraction"] = choices.test_fraction
     if prediction_type in (PredictionType.CHURN, PredictionType.CONVERSION):
         assert training.labels is not None
-        return train_binary(labels=training.labels, **common)
+        return train_binary(
+            labels=training.labels,
+            family=choices.family,  # type: ignore[arg-type]
+            linear_strength=choices.linear_strength,
+            **common,
+        )
     if prediction_type is PredictionType.TIME_TO_CLOSE:
         assert training.durations_days is not None and training.observed is not None
         return train_survival(
             durations_days=training.durations_days, observed=training.observed, **common
         )
     assert training.targets is not None
-    return train_regression(targets=training.targets, **common)
+    return train_regression(
+        targets=training.targets,
+        family=choices.family,  # type: ignore[arg-type]
+        linear_strength=choices.linear_strength,
+        **common,
+    )
 
 
 def _record(version: ModelVersion, model: AnyModel, training: TrainingSet, seconds: float) -> None:
@@ -136,8 +155,12 @@ def train_prediction_type(
     job_id: str | None = None,
     name: str | None = None,
     description: str = "",
+    choices: TrainingChoices | None = None,
 ) -> TrainingOutcome:
+    """`choices` (algorithm, hyperparameters, held-out fraction; see training.hyperparameters)
+    default to automatic selection with the trainers' defaults."""
     ptype = parse_trainable(prediction_type)
+    choices = choices or TrainingChoices()
     report = progress or (lambda _stage, _fraction: None)
     started = time.perf_counter()
     with database.tenant_session(tenant_id) as session:
@@ -148,7 +171,7 @@ def train_prediction_type(
             population=population_of(ptype, kind),
             name=name,
             description=description,
-            training_config={"kind": kind, "seed": seed},
+            training_config={"kind": kind, "seed": seed, "requested": choices.requested},
             job_id=job_id,
         )
         version_id = version.id
@@ -163,13 +186,22 @@ def train_prediction_type(
         def modeling_progress(stage: str, fraction: float) -> None:
             report(stage, FEATURE_SHARE + (1 - FEATURE_SHARE) * fraction)
 
-        model = _fit(training, prediction_type=ptype, seed=seed, progress=modeling_progress)
+        model = _fit(
+            training,
+            prediction_type=ptype,
+            seed=seed,
+            progress=modeling_progress,
+            choices=choices,
+        )
     except BaseException as exc:
         message = exc.message if isinstance(exc, PropensityError) else type(exc).__name__
         with database.tenant_session(tenant_id) as session:
             failed = get_version(session, version_id=version_id)
             failed.status = ModelStatus.FAILED.value
             failed.error = message
+            if isinstance(exc, PropensityError) and exc.details:
+                # Kept so the model API can show why (e.g. the counts behind too little data).
+                failed.training_summary = {"failure": {"code": exc.code, **exc.details}}
         log.warning("training_failed", version_id=version_id, type=ptype.value, error=message)
         raise
     seconds = time.perf_counter() - started

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from propensity.jobs import JobContext, job_handler
 from propensity.registry.models import ModelStatus, ModelVersion
+from propensity.training.hyperparameters import choices_from_params
 from propensity.training.service import train_prediction_type
 
 TRAIN_MODEL = "train_model"
@@ -17,7 +18,9 @@ PROGRESS_SCALE = 1000
 
 @job_handler(TRAIN_MODEL)
 def train_model(ctx: JobContext) -> dict[str, Any]:
-    """Params: predictionType, kind (optional), seed (optional), name, description.
+    """Params: predictionType, kind (optional), seed (optional), name, description, and
+    from the model API algorithm, hyperparameters, validationSplit (training.hyperparameters)
+    and activate (default true; the model API trains inactive versions to deploy later).
 
     A rerun after an interruption first marks the version the lost run left in `training`
     as failed, then trains and activates a fresh version, so reruns never leave a version
@@ -50,6 +53,8 @@ def train_model(ctx: JobContext) -> dict[str, Any]:
         description=str(params.get("description", "")),
         job_id=ctx.job_id,
         progress=report,
+        choices=choices_from_params(params),
+        activate_when_done=bool(params.get("activate", True)),
     )
     return {
         "modelId": outcome.version_id,

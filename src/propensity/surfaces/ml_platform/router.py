@@ -9,9 +9,11 @@ from propensity.surfaces.ml_platform import (
     batch_scores,
     config,
     conversion,
+    deploy,
     features,
     market,
     models_monitoring,
+    models_registry,
     scores,
 )
 
@@ -24,3 +26,5 @@ router.include_router(config.router)
 router.include_router(models_monitoring.router)
 router.include_router(features.router)
 router.include_router(analytics.router)
+router.include_router(models_registry.router)
+router.include_router(deploy.router)
