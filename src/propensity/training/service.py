@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from propensity.db import Database, utcnow
 from propensity.errors import InvalidInput, PropensityError
 from propensity.features import PredictionType as FeaturesType
@@ -156,24 +158,32 @@ def train_prediction_type(
     name: str | None = None,
     description: str = "",
     choices: TrainingChoices | None = None,
+    version_id: int | None = None,
 ) -> TrainingOutcome:
     """`choices` (algorithm, hyperparameters, held-out fraction; see training.hyperparameters)
-    default to automatic selection with the trainers' defaults."""
+    default to automatic selection with the trainers' defaults. `version_id` trains a version
+    `reserve_version` created (the model API returns its id before the job runs)."""
     ptype = parse_trainable(prediction_type)
     choices = choices or TrainingChoices()
     report = progress or (lambda _stage, _fraction: None)
     started = time.perf_counter()
+    config = {"seed": seed, "requested": choices.requested}
     with database.tenant_session(tenant_id) as session:
         kind = resolve_kind(session, FeaturesType(ptype.value), kind)
-        version = start_version(
-            session,
-            prediction_type=ptype.value,
-            population=population_of(ptype, kind),
-            name=name,
-            description=description,
-            training_config={"kind": kind, "seed": seed, "requested": choices.requested},
-            job_id=job_id,
-        )
+        reserved = None if version_id is None else get_version(session, version_id=version_id)
+        if reserved is not None and reserved.status == ModelStatus.TRAINING.value:
+            reserved.training_config = {**(reserved.training_config or {}), "kind": kind, **config}
+            version = reserved
+        else:
+            version = start_version(
+                session,
+                prediction_type=ptype.value,
+                population=population_of(ptype, kind),
+                name=name,
+                description=description,
+                training_config={"kind": kind, **config},
+                job_id=job_id,
+            )
         version_id = version.id
     try:
         report("features", 0.0)
@@ -231,3 +241,28 @@ def train_prediction_type(
         seconds=round(seconds, 1),
     )
     return outcome
+
+
+def reserve_version(
+    session: Session,
+    *,
+    prediction_type: str,
+    kind: str | None,
+    name: str | None,
+    description: str,
+    job_id: str,
+) -> ModelVersion:
+    """A version in status `training` for a queued job, so its id is known at once. The kind is
+    resolved now: a tenant with both accounts and subscribers must name one (400 before any
+    job runs)."""
+    ptype = parse_trainable(prediction_type)
+    resolved = resolve_kind(session, FeaturesType(ptype.value), kind)
+    return start_version(
+        session,
+        prediction_type=ptype.value,
+        population=population_of(ptype, resolved),
+        name=name,
+        description=description,
+        training_config={"kind": resolved},
+        job_id=job_id,
+    )

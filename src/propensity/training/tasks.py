@@ -20,7 +20,8 @@ PROGRESS_SCALE = 1000
 def train_model(ctx: JobContext) -> dict[str, Any]:
     """Params: predictionType, kind (optional), seed (optional), name, description, and
     from the model API algorithm, hyperparameters, validationSplit (training.hyperparameters)
-    and activate (default true; the model API trains inactive versions to deploy later).
+    and activate (default true; the model API trains inactive versions to deploy later), and
+    modelId: the version the model API reserved (status training) when it queued the job.
 
     A rerun after an interruption first marks the version the lost run left in `training`
     as failed, then trains and activates a fresh version, so reruns never leave a version
@@ -33,6 +34,8 @@ def train_model(ctx: JobContext) -> dict[str, Any]:
             .where(
                 ModelVersion.job_id == ctx.job_id,
                 ModelVersion.status == ModelStatus.TRAINING.value,
+                # The version the model API reserved for this job is trained, not failed.
+                ModelVersion.id != int(params.get("modelId") or 0),
             )
             .values(
                 status=ModelStatus.FAILED.value, error="Interrupted; retrained as a new version"
@@ -55,6 +58,7 @@ def train_model(ctx: JobContext) -> dict[str, Any]:
         progress=report,
         choices=choices_from_params(params),
         activate_when_done=bool(params.get("activate", True)),
+        version_id=int(params["modelId"]) if params.get("modelId") else None,
     )
     return {
         "modelId": outcome.version_id,

@@ -25,6 +25,8 @@ from tests.surfaces.ml_platform.helpers_monitoring import assert_error
 
 BASE = "/api/ml"
 LEADS = 300
+# Training rows for the 5,000-lead test: the models only need to exist, routing is under test.
+ROWS = 1500
 AB = {"aBTest": {"enabled": True, "trafficSplit": 0.1, "duration": "7d"}}
 
 
@@ -226,3 +228,39 @@ def test_deploy_without_ab_test_activates_at_once_and_keeps_the_previous_model(
         version.status = "training"
     not_ready = send(client, user, "POST", f"/models/{challenger}/deploy", body=AB, expect=409)
     assert_error(not_ready, "MODEL_NOT_READY")
+
+
+def test_done_when_a_tenth_of_5000_scored_leads_come_from_the_challenger_every_time(
+    client: TestClient, database: Database, settings: Settings
+) -> None:
+    user = make_simulated_tenant(database, settings, slug="big", leads=5000)
+    champion = train_prediction_type(
+        database, tenant_id=user.tenant_id, prediction_type="CONVERSION", seed=0, max_rows=ROWS
+    ).version_id
+    challenger = train_prediction_type(
+        database,
+        tenant_id=user.tenant_id,
+        prediction_type="CONVERSION",
+        seed=1,
+        max_rows=ROWS,
+        activate_when_done=False,
+    ).version_id
+    send(client, user, "POST", f"/models/{challenger}/deploy", body=AB)
+    with database.tenant_session(user.tenant_id) as session:
+        leads = [int(i) for i in session.scalars(sa.select(Lead.id))]
+    assert len(leads) >= 5000
+    score = partial(
+        score_portfolio,
+        partial(database.tenant_session, user.tenant_id),
+        prediction_type="CONVERSION",
+        entity_ids=leads,
+    )
+    score()
+    first = _served(database, user.tenant_id)
+    assert len(first) == len(leads)
+    share = sum(1 for by, _ in first.values() if by == "challenger") / len(first)
+    assert 0.08 <= share <= 0.12, share
+    assert {model for by, model in first.values() if by == "challenger"} == {challenger}
+    assert {model for by, model in first.values() if by == "champion"} == {champion}
+    score()
+    assert _served(database, user.tenant_id) == first

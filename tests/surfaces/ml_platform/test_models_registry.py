@@ -93,12 +93,16 @@ def test_create_trains_with_the_requested_algorithm_hyperparameters_and_split(
         assert queued["status"] == "queued" and queued["algorithm"] == "xgboost"
         pending = send(client, user, "GET", f"/training/{queued['jobId']}/status")
         assert pending["status"] == "queued" and pending["progress"] == 0.0
+        assert pending["modelId"] == queued["modelId"]
+        reserved = send(client, user, "GET", f"/models/{queued['modelId']}")
+        assert reserved["status"] == "training" and reserved["name"] == "Shallow conversion"
         with start_embedded_consumer(settings, database=database, queue=queue, periodic=False):
             status = _finish(client, user, queued["jobId"])
     assert status["status"] == "completed", status
     assert status["progress"] == 1.0 and status["currentStage"] == "done"
     assert status["metrics"]["roc_auc"] is not None and status["error"] is None
     model_id = status["modelId"]
+    assert model_id == queued["modelId"]
     data = send(client, user, "GET", f"/models/{model_id}")
     assert data["name"] == "Shallow conversion" and data["type"] == "scoring"
     assert data["algorithm"] == "xgboost" and data["status"] == "inactive"
@@ -175,6 +179,8 @@ def test_bad_specs_are_400_naming_what_to_fix_and_queue_nothing(
     )
     assert depth["details"]["min"] == 1 and depth["details"]["max"] == 10
     assert _jobs(database, user.tenant_id) == before
+    with database.tenant_session(user.tenant_id) as session:
+        assert session.scalar(sa.select(sa.func.count(ModelVersion.id))) == 0
 
 
 def _two_versions(database: Database, settings: Settings, slug: str) -> tuple[TenantUser, int, int]:
@@ -240,6 +246,7 @@ def test_list_detail_status_delete_and_retrain(
         with start_embedded_consumer(settings, database=database, queue=queue, periodic=False):
             status = _finish(client, user, queued["jobId"])
     assert status["status"] == "completed", status
+    assert status["modelId"] == queued["newModelId"] != str(old)
     retrained = send(client, user, "GET", f"/models/{status['modelId']}")
     assert retrained["type"] == "scoring" and retrained["status"] == "inactive"
     assert "drift" in retrained["description"]

@@ -33,11 +33,13 @@ from propensity.surfaces.ml_platform.models_registry_input import (
 )
 from propensity.surfaces.ml_platform.models_registry_shape import (
     detail,
+    doc_type,
     parse_status,
     parse_type,
     summary,
 )
 from propensity.timefmt import iso_z
+from propensity.training.service import reserve_version
 from propensity.training.tasks import TRAIN_MODEL
 
 router = APIRouter()
@@ -94,14 +96,26 @@ def get_model(
 
 def _queue_training(
     session: Session, *, spec: TrainSpec, name: str | None, description: str, user_id: int | None
-) -> Job:
-    return enqueue_job(
+) -> tuple[Job, ModelVersion]:
+    """The job and the version it will train, reserved now (status training) so the response
+    can name it; both are written in the request's transaction, or neither."""
+    job = enqueue_job(
         session,
         type=TRAIN_MODEL,
         params=spec.job_params(name=name, description=description),
         total=1000,
         created_by=user_id,
     )
+    version = reserve_version(
+        session,
+        prediction_type=spec.prediction_type,
+        kind=spec.kind,
+        name=name,
+        description=description,
+        job_id=job.id,
+    )
+    job.params = {**job.params, "modelId": version.id}
+    return job, version
 
 
 @router.post("/models", status_code=202)
@@ -115,19 +129,22 @@ def create_model(
     name = optional_text(fields, "name", MAX_NAME)
     description = optional_text(fields, "description", MAX_TEXT) or ""
     spec = train_spec(fields)
-    job = _queue_training(
+    job, version = _queue_training(
         session, spec=spec, name=name, description=description, user_id=principal.user_id
     )
     session.commit()
     data = {
+        "modelId": str(version.id),
         "jobId": job.id,
         "status": JOB_STATES[job.status],
-        "predictionType": spec.prediction_type,
+        "name": version.name,
+        "type": doc_type(version.prediction_type),
+        "predictionType": version.prediction_type,
+        "population": version.population,
         "algorithm": spec.algorithm,
+        "version": version.version,
         "statusUrl": f"/api/ml/training/{job.id}/status",
         "queuedAt": iso_z(job.created_at),
-        # The version is created when the job starts; its id is in the training status.
-        "modelId": None,
     }
     return JSONResponse(ok(data), status_code=202)
 
@@ -184,13 +201,15 @@ def retrain_model(
     description = f"Retrain of {version.version} (model {version.id})" + (
         f": {reason}" if reason else ""
     )
-    job = _queue_training(
+    job, retrained = _queue_training(
         session, spec=spec, name=None, description=description, user_id=principal.user_id
     )
     session.commit()
     data = {
         "jobId": job.id,
         "modelId": str(version.id),
+        # The new version the job trains (the document's modelId is the model retrained).
+        "newModelId": str(retrained.id),
         "status": "queued",
         "queuedAt": iso_z(job.created_at),
         "statusUrl": f"/api/ml/training/{job.id}/status",
