@@ -106,6 +106,7 @@ def test_create_trains_with_the_requested_algorithm_hyperparameters_and_split(
     data = send(client, user, "GET", f"/models/{model_id}")
     assert data["name"] == "Shallow conversion" and data["type"] == "scoring"
     assert data["algorithm"] == "xgboost" and data["status"] == "inactive"
+    assert data["framework"] == "xgboost"
     assert data["hyperparameters"]["maxDepth"] == 2
     assert data["hyperparameters"]["learningRate"] == 0.2
     assert data["hyperparameters"]["subsample"] == 0.9

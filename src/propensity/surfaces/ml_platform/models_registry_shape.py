@@ -42,7 +42,12 @@ METRIC_NAMES = {
     "evaluated_on": "evaluatedOn",
 }
 LIST_METRICS = ("precision", "recall", "f1Score", "auc", "mae", "r2", "cIndex")
-FRAMEWORKS = {"xgboost": "xgboost", "linear": "scikit-learn", "blend": "xgboost+scikit-learn"}
+FRAMEWORKS = {
+    "xgboost": "xgboost",
+    "logistic": "scikit-learn",
+    "ridge": "scikit-learn",
+    "blend": "xgboost+scikit-learn",
+}
 
 
 def doc_type(prediction_type: str) -> str:
