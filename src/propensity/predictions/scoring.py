@@ -242,6 +242,17 @@ def challenger_route(session: Session, *, version: ModelVersion) -> ChallengerRo
     )
 
 
+def serving_version(
+    session: Session, *, version: ModelVersion, entity_id: int
+) -> tuple[ModelVersion, str]:
+    """Which version serves one entity and as what ("champion" or "challenger"): for
+    request-time paths that score a single entity with their own frame (ADR 0008)."""
+    route = challenger_route(session, version=version)
+    if route is not None and to_challenger(route.deployment_id, route.split, [entity_id])[0]:
+        return route.version, "challenger"
+    return version, "champion"
+
+
 def _subset(frame: ScoringFrame, mask: np.ndarray) -> ScoringFrame:
     return replace(
         frame,

@@ -14,6 +14,7 @@ from propensity.crm.models import Lead
 from propensity.db import Database, utcnow
 from propensity.predictions.batch import score_portfolio
 from propensity.predictions.models import Prediction
+from propensity.predictions.scoring import serving_version
 from propensity.predictions.service import score_and_record
 from propensity.registry.models import ModelVersion
 from propensity.registry.routing import to_challenger
@@ -264,3 +265,20 @@ def test_done_when_a_tenth_of_5000_scored_leads_come_from_the_challenger_every_t
     assert {model for by, model in first.values() if by == "champion"} == {champion}
     score()
     assert _served(database, user.tenant_id) == first
+
+
+def test_single_entity_paths_get_the_same_model_as_batches(
+    client: TestClient, database: Database, settings: Settings
+) -> None:
+    user, champion, challenger = _tenant(database, settings, "one")
+    deployed = send(client, user, "POST", f"/models/{challenger}/deploy", body=AB)
+    with database.tenant_session(user.tenant_id) as session:
+        leads = [int(i) for i in session.scalars(sa.select(Lead.id))]
+        active = session.get(ModelVersion, champion)
+        assert active is not None
+        routed = to_challenger(deployed["deploymentId"], 0.1, leads)
+        for lead, to_new in zip(leads, routed, strict=True):
+            version, served_by = serving_version(session, version=active, entity_id=lead)
+            assert (version.id, served_by) == (
+                (challenger, "challenger") if to_new else (champion, "champion")
+            )
