@@ -116,8 +116,14 @@ def start_deployment(
                 code="VALIDATION_ERROR",
                 details={"field": "rollbackPlan.previousModel", "activeModelId": expected},
             )
+    if traffic_split is not None and champion is not None and champion.id == challenger.id:
+        raise Conflict(
+            "The model is already the active one: an A/B test needs another model to challenge",
+            code="INVALID_STATUS_TRANSITION",
+            details={"modelId": challenger.id, "status": challenger.status},
+        )
     now = utcnow()
-    immediate = traffic_split is None or champion is None or champion.id == challenger.id
+    immediate = traffic_split is None or champion is None
     if not immediate and traffic_split is not None and champion is not None:
         deployment = Deployment(
             prediction_type=challenger.prediction_type,

@@ -171,6 +171,8 @@ def test_guardrail_rolls_back_a_worse_challenger_and_errors_are_documented(
         error = send(client, user, "POST", f"/models/{challenger}/deploy", body=body, expect=400)
         assert_error(error, "VALIDATION_ERROR")
         assert error["details"]["field"] == field
+    itself = send(client, user, "POST", f"/models/{champion}/deploy", body=AB, expect=409)
+    assert_error(itself, "INVALID_STATUS_TRANSITION")
     missing = send(client, user, "POST", "/models/987654/deploy", body=AB, expect=404)
     assert_error(missing, "MODEL_NOT_FOUND")
     assert send(client, user, "GET", f"/models/{challenger}/deployment", expect=404)["code"] == (
