@@ -11,10 +11,13 @@ after authentication) and a `limit` read from its settings.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request, Response
 from limits import RateLimitItem, parse
@@ -36,6 +39,17 @@ DEFAULT_MESSAGE = "Too many requests, please try again later."
 class AppLimiter:
     limiter: FixedWindowRateLimiter
     namespace: str
+    # The in-memory storage restarts its expiry timer without a lock: two threads hitting at
+    # once can start the same timer twice (RuntimeError, seen as a 500 under load). Hits on
+    # memory storage are serialised here; Redis needs no lock.
+    lock: threading.Lock | None = None
+
+    def hit(self, item: RateLimitItem, *identifiers: str) -> tuple[bool, int, float]:
+        """(allowed, remaining, reset time) after counting one hit."""
+        with self.lock or nullcontext():
+            allowed = self.limiter.hit(item, *identifiers)
+            stats = self.limiter.get_window_stats(item, *identifiers)
+        return allowed, max(0, int(stats.remaining)), stats.reset_time
 
 
 def client_ip(request: Request) -> str:
@@ -53,8 +67,20 @@ def _storage(redis_url: str | None) -> Storage:
     return MemoryStorage()
 
 
+_CREATION = threading.Lock()
+
+
 def app_limiter(request: Request) -> AppLimiter:
     state = request.app.state
+    existing: AppLimiter | None = getattr(state, "rate_limiter", None)
+    if existing is not None:
+        return existing
+    with _CREATION:
+        # Concurrent first requests must share one limiter, or their hits go to copies.
+        return _create_limiter(state)
+
+
+def _create_limiter(state: Any) -> AppLimiter:
     existing: AppLimiter | None = getattr(state, "rate_limiter", None)
     if existing is not None:
         return existing
@@ -64,7 +90,9 @@ def app_limiter(request: Request) -> AppLimiter:
     namespace = "propensity"
     if settings.environment == "test":
         namespace = f"propensity-{uuid.uuid4().hex[:12]}"
-    created = AppLimiter(FixedWindowRateLimiter(_storage(settings.redis_url)), namespace)
+    storage = _storage(settings.redis_url)
+    lock = threading.Lock() if isinstance(storage, MemoryStorage) else None
+    created = AppLimiter(FixedWindowRateLimiter(storage), namespace, lock)
     state.rate_limiter = created
     return created
 
@@ -90,12 +118,10 @@ def consume(
     app = app_limiter(request)
     item = _resolve_limit(request, scope, limit)
     identifiers = (app.namespace, scope, key)
-    allowed = app.limiter.hit(item, *identifiers)
-    stats = app.limiter.get_window_stats(item, *identifiers)
-    remaining = max(0, int(stats.remaining))
+    allowed, remaining, reset_time = app.hit(item, *identifiers)
     request.state.rate_limit_remaining = remaining
     if not allowed:
-        retry_after = max(1, int(stats.reset_time - time.time()) + 1)
+        retry_after = max(1, int(reset_time - time.time()) + 1)
         raise RateLimited(
             message, retry_after=retry_after, details={"limit": str(item), "scope": scope}
         )
