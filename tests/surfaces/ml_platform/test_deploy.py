@@ -284,3 +284,33 @@ def test_single_entity_paths_get_the_same_model_as_batches(
             assert (version.id, served_by) == (
                 (challenger, "challenger") if to_new else (champion, "champion")
             )
+
+
+def test_the_lead_score_endpoint_serves_each_lead_from_its_routed_model(
+    client: TestClient, database: Database, settings: Settings
+) -> None:
+    user, champion, challenger = _tenant(database, settings, "api")
+    deployed = send(
+        client,
+        user,
+        "POST",
+        f"/models/{challenger}/deploy",
+        body={**AB, "aBTest": {**AB["aBTest"], "trafficSplit": 0.5}},
+    )
+    with database.tenant_session(user.tenant_id) as session:
+        leads = [int(i) for i in session.scalars(sa.select(Lead.id).order_by(Lead.id))][:12]
+    routed = dict(zip(leads, to_challenger(deployed["deploymentId"], 0.5, leads), strict=True))
+    assert set(routed.values()) == {True, False}
+    for lead, to_new in routed.items():
+        response = client.get(f"{BASE}/leads/{lead}/score?refresh=true", headers=user.headers)
+        assert response.status_code == 200, response.text
+        with database.tenant_session(user.tenant_id) as session:
+            stored = session.scalars(
+                sa.select(Prediction)
+                .where(Prediction.lead_id == lead, Prediction.status == "ACTIVE")
+                .order_by(Prediction.id.desc())
+            ).first()
+            assert stored is not None
+            assert (stored.model_version_id, stored.served_by) == (
+                (challenger, "challenger") if to_new else (champion, "champion")
+            )

@@ -2,7 +2,8 @@
 
 A batch is the real `score_portfolio` job (predictions/tasks.py) over the requested leads
 that the tenant has, scored as of the request time by the active CONVERSION model. Results
-are the predictions that job stored (same model, `predicted_at` == the job's asOf), read per
+are the predictions that job stored (`predicted_at` == the job's asOf, by the champion or,
+during a deployment, the challenger each lead is routed to), read per
 page (`page`, `limit`: beyond the document, so 100,000 leads never come back in one body);
 the summary covers every requested lead. A requested id that is not one of the tenant's
 leads is a result with `error: "Lead not found"`.
@@ -131,9 +132,10 @@ def batch_job(session: Session, job_id: str) -> Job:
 
 def _job_rows(session: Session, job: Job) -> Any:
     params = job.params or {}
+    # Not filtered by model: during a champion/challenger deployment the job's leads are
+    # scored by either (ADR 0008); the job's own scoring time identifies its rows.
     return sa.and_(
         Prediction.prediction_type == "CONVERSION",
-        Prediction.model_version_id == int((job.result or {}).get("modelId") or params["modelId"]),
         Prediction.predicted_at == datetime.fromisoformat(str(params["asOf"])),
     )
 

@@ -23,7 +23,7 @@ from propensity.errors import InvalidInput, NotFound, PropensityError, Unavailab
 from propensity.mlconfig import MlConfig
 from propensity.modeling import load_model
 from propensity.predictions.models import Prediction, PredictionStatus
-from propensity.predictions.scoring import ScoringRun, model_frame, score_frame
+from propensity.predictions.scoring import ScoringRun, model_frame, score_frame, serving_version
 from propensity.predictions.service import record_run
 from propensity.registry.models import ModelStatus, ModelVersion
 from propensity.registry.service import artifact_cache
@@ -165,9 +165,11 @@ def score_fresh(
     version: ModelVersion,
     settings: Settings,
     now: datetime,
+    served_as: str | None = None,
 ) -> tuple[Prediction, float]:
     """Scores the lead with `version`, stores the prediction (superseding the lead's older
-    ACTIVE CONVERSION ones) and returns it with the measured scoring time in ms. Flushes."""
+    ACTIVE CONVERSION ones) and returns it with the measured scoring time in ms. Flushes.
+    `served_as` records the deployment role ("champion" or "challenger") when routed."""
     started = time.perf_counter()
     model = artifact_cache.get(session, version=version, loader=load_model)
     frame = model_frame(session, version=version, model=model, entity_ids=[lead_id], as_of=now)
@@ -194,7 +196,9 @@ def score_fresh(
         .limit(1)
     ).one()
     values: dict[str, Any] = {"latency_ms": round(elapsed_ms, 3)}
-    if version.status != ModelStatus.ACTIVE.value:
+    if served_as is not None:
+        values["served_by"] = served_as
+    elif version.status != ModelStatus.ACTIVE.value:
         # record_run marks rows as the champion's; this one was asked of another model.
         values["served_by"] = "requested"
     session.execute(
@@ -228,6 +232,10 @@ def lead_score(
 ) -> ScoreResult:
     started = time.perf_counter()
     version = resolve_model(session, requested_model)
+    served_as: str | None = None
+    if requested_model is None or not requested_model.strip():
+        # A running champion/challenger deployment decides, lead by lead (ADR 0008).
+        version, served_as = serving_version(session, version=version, entity_id=lead.id)
     if not refresh:
         cached = cached_prediction(
             session, lead_id=lead.id, version=version, config=config, now=now
@@ -235,7 +243,7 @@ def lead_score(
         if cached is not None and (has_explanation(cached) or not explain):
             return ScoreResult(cached, version, True, (time.perf_counter() - started) * 1000)
     prediction, elapsed_ms = score_fresh(
-        session, lead_id=lead.id, version=version, settings=settings, now=now
+        session, lead_id=lead.id, version=version, settings=settings, now=now, served_as=served_as
     )
     check_timeout(elapsed_ms=elapsed_ms, timeout_ms=config.scoring.timeout, model_id=version.id)
     return ScoreResult(prediction, version, False, elapsed_ms)
