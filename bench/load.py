@@ -66,6 +66,7 @@ CS_PATH = "/api/crm/accounts/{id}/ml"
 PREDICT_BODY = {"predictionType": "CHURN", "options": {"forceRefresh": True}}
 # The documents' own figures, the issue's floor: 25 requests/s with p50 42 ms, p99 125 ms.
 FLOOR_RATE = 25.0
+ML_SCORE_PATH = "/api/ml/leads/{id}/score?explain=true&refresh=true"
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,15 @@ def _per_account(method: str, suffix: str, body: object = None) -> Callable[...,
         random.Random(7).shuffle(ids)
         path = CS_PATH + suffix
         return [build(base, method, path.format(id=i), _auth(target), body) for i in ids]
+
+    return make
+
+
+def _per_lead(path: str) -> Callable[..., list[Request]]:
+    def make(base: str, target: Target) -> list[Request]:
+        ids = list(target.lead_ids)
+        random.Random(7).shuffle(ids)
+        return [build(base, "GET", path.format(id=i), _auth(target)) for i in ids]
 
     return make
 
@@ -129,6 +139,10 @@ SCENARIOS = {
             rate=FLOOR_RATE,
         ),
         Scenario("churn-risk", False, "health", _per_account("GET", "/churn-risk"), prime=10**6),
+        # Issue 5: a fresh, explained lead score from the ML platform (refresh bypasses the
+        # score cache, so every request scores, explains and stores).
+        Scenario("ml-score", False, "health", _per_lead(ML_SCORE_PATH), prime=16),
+        Scenario("ml-score-open", True, "health-open", _per_lead(ML_SCORE_PATH), prime=16),
         Scenario("kpi-summary", False, "health", _fixed("/api/kpi/churn/summary", auth=True)),
         Scenario("jobs", False, "health", _fixed("/api/v1/jobs", auth=True)),
     )

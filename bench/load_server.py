@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -31,6 +31,7 @@ SERVER_ENV = {
     "PROPENSITY_CS_BATCH_DAILY_LIMIT": HIGH_LIMIT_DAY,
     "PROPENSITY_CS_CTA_DAILY_LIMIT": HIGH_LIMIT_DAY,
     "PROPENSITY_RETAINSTREAM_RATE_LIMIT": "100000000/minute",
+    "PROPENSITY_ML_RATE_LIMIT_SCORING": "100000000/minute",
     # Per-request logging at INFO would measure the log writer, not the service.
     "PROPENSITY_LOG_LEVEL": "WARNING",
 }
@@ -50,6 +51,8 @@ class Target:
     token: str
     tenant_id: int
     account_ids: list[int]
+    # Open leads (neither converted nor lost): what the ML platform's lead score is asked for.
+    lead_ids: list[int] = field(default_factory=list)
 
 
 def copy_home(source: Path, home: Path) -> None:
@@ -128,7 +131,16 @@ def bench_target(home: Path) -> Target:
                 ),
                 {"t": tenant.id},
             ).all()
-            return Target(token=token, tenant_id=tenant.id, account_ids=list(ids))
+            leads = session.scalars(
+                sa.text(
+                    "SELECT id FROM leads WHERE tenant_id = :t AND converted_at IS NULL "
+                    "AND lost_at IS NULL ORDER BY id"
+                ),
+                {"t": tenant.id},
+            ).all()
+            return Target(
+                token=token, tenant_id=tenant.id, account_ids=list(ids), lead_ids=list(leads)
+            )
     finally:
         database.dispose()
 
