@@ -8,7 +8,6 @@ the account is scored afresh with point-in-time features, explained and stored.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -19,6 +18,7 @@ from propensity.errors import InvalidInput, NotFound, Unavailable
 from propensity.predictions.models import Prediction, PredictionStatus
 from propensity.predictions.service import score_and_record
 from propensity.registry.models import ModelStatus, ModelVersion
+from propensity.registry.service import ACTIVE_MODEL_COLUMNS, ActiveModel, active_model
 from propensity.settings import Settings
 
 ACCOUNT_TYPES = ("CHURN", "HEALTH_TREND")
@@ -61,34 +61,9 @@ def get_account(session: Session, raw_id: str) -> Customer:
     return account
 
 
-@dataclass(frozen=True)
-class ActiveModel:
-    """What the surface needs of the active model: a few columns, not its JSON statistics
-    (which would cost more to decode than the rest of a cached answer)."""
-
-    id: int
-    threshold: float | None
-    horizon_days: int | None
-    version_number: int
-
-
 def require_model(session: Session, prediction_type: str) -> ActiveModel:
-    row = session.execute(
-        sa.select(
-            ModelVersion.id,
-            ModelVersion.threshold,
-            ModelVersion.horizon_days,
-            ModelVersion.version_number,
-        )
-        .where(
-            ModelVersion.prediction_type == prediction_type,
-            ModelVersion.population == POPULATION,
-            ModelVersion.status == ModelStatus.ACTIVE.value,
-        )
-        .order_by(ModelVersion.activated_at.desc())
-        .limit(1)
-    ).first()
-    if row is None:
+    model = active_model(session, prediction_type=prediction_type, population=POPULATION)
+    if model is None:
         raise Unavailable(
             "ML service unavailable",
             code="ML_UNAVAILABLE",
@@ -99,7 +74,7 @@ def require_model(session: Session, prediction_type: str) -> ActiveModel:
                 "predictionType": prediction_type,
             },
         )
-    return ActiveModel(*row)
+    return model
 
 
 def latest_prediction(
@@ -131,10 +106,7 @@ _CACHED_ANSWER = (
     sa.select(
         Customer,
         Prediction,
-        ModelVersion.id,
-        ModelVersion.threshold,
-        ModelVersion.horizon_days,
-        ModelVersion.version_number,
+        *ACTIVE_MODEL_COLUMNS,
     )
     .join(Prediction, Prediction.customer_id == Customer.id)
     .join(ModelVersion, ModelVersion.id == Prediction.model_version_id)

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from propensity.crm.models import Customer, HealthSnapshot
 from propensity.narratives import health_narrative
 from propensity.predictions.models import Prediction
+from propensity.registry.service import ActiveModel
 from propensity.settings import Settings
-from propensity.surfaces.customer_success.accounts import ActiveModel
 from propensity.surfaces.customer_success.risk import RiskCutoffs, urgency
 from propensity.timefmt import iso_z
 

@@ -22,7 +22,8 @@ from propensity.errors import InvalidInput, NotFound, Unavailable
 from propensity.features import lead_feature_groups
 from propensity.predictions.models import Prediction, PredictionStatus
 from propensity.predictions.service import score_and_record, validity_for
-from propensity.registry.models import ModelStatus, ModelVersion
+from propensity.registry.service import ActiveModel
+from propensity.registry.service import active_model as registry_active_model
 from propensity.settings import Settings
 from propensity.surfaces.lead_ml import rules
 from propensity.surfaces.lead_ml.priority import DEFAULT_THRESHOLD, lead_score, score_breakdown
@@ -65,31 +66,8 @@ def parse_type(value: str | None) -> str:
     return text
 
 
-@dataclass(frozen=True)
-class ActiveModel:
-    id: int
-    threshold: float | None
-    horizon_days: int | None
-    version_number: int
-
-
 def active_model(session: Session, prediction_type: str) -> ActiveModel | None:
-    row = session.execute(
-        sa.select(
-            ModelVersion.id,
-            ModelVersion.threshold,
-            ModelVersion.horizon_days,
-            ModelVersion.version_number,
-        )
-        .where(
-            ModelVersion.prediction_type == prediction_type,
-            ModelVersion.population == POPULATION,
-            ModelVersion.status == ModelStatus.ACTIVE.value,
-        )
-        .order_by(ModelVersion.activated_at.desc())
-        .limit(1)
-    ).first()
-    return None if row is None else ActiveModel(*row)
+    return registry_active_model(session, prediction_type=prediction_type, population=POPULATION)
 
 
 def require_model(session: Session, prediction_type: str) -> ActiveModel:
