@@ -115,6 +115,25 @@ def test_noise_correction_and_importance_weighted_overall_score() -> None:
     assert drift.overall_drift([], {}) is None
 
 
+def test_clock_features_are_reported_but_not_counted_in_the_overall_score() -> None:
+    rng = np.random.default_rng(RNG_SEED)
+    stats = _numeric_stats(rng.exponential(60.0, size=2000))
+    age = drift.feature_drift(
+        "lead_age", stats, rng.exponential(200.0, size=300), baseline_rows=2000, clock=True
+    )
+    quiet = drift.feature_drift(
+        "budget", stats, rng.exponential(60.0, size=300), baseline_rows=2000
+    )
+    assert age is not None and quiet is not None
+    assert age.drifted and age.clock and age.to_dict()["clock"] is True
+    assert not quiet.clock
+    # The clock feature's large excess PSI does not reach the score, whatever its importance.
+    assert drift.overall_drift([age, quiet], {"lead_age": 0.9, "budget": 0.1}) == pytest.approx(
+        quiet.excess_psi
+    )
+    assert drift.overall_drift([age], {"lead_age": 1.0}) is None
+
+
 def test_score_drift_and_concept_drift() -> None:
     rng = np.random.default_rng(RNG_SEED)
     reference = rng.beta(2, 8, size=1000)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from propensity.crm.models import Lead
 from propensity.db import Database
+from propensity.mlconfig.service import load_ml_config
 from propensity.monitoring import drift as stats
 from propensity.monitoring.report import model_performance
 from propensity.monitoring.service import model_drift
@@ -55,6 +56,39 @@ def test_shifting_one_feature_raises_its_drift_and_no_other(
     assert any(SHIFTED in r["reason"] for r in after.recommendations)
     payload = after.to_dict()
     assert payload["driftAnalysis"]["featureDrift"][SHIFTED] == round(new[SHIFTED].psi, 6)
+
+
+def test_unshifted_data_stays_below_the_retrain_threshold(
+    database: Database, settings: Settings
+) -> None:
+    """The live open leads differ from the training snapshots in their age mix alone: the clock
+    features (lead age, days since created or since the last activity) move, are reported as
+    such, and neither reach the overall score nor recommend retraining (ADR 0009)."""
+    user, version_id = trained_lead_tenant(database, settings)
+    with database.tenant_session(user.tenant_id) as session:
+        report = model_drift(session, version=version_of(session, version_id), as_of=DATA_END)
+        threshold = load_ml_config(session, tenant_id=user.tenant_id).training.retrainThreshold
+    assert threshold == 0.05  # the default configuration
+    assert report.overall is not None and report.overall < threshold
+    assert not [r for r in report.recommendations if r["type"] == "retraining"]
+    clock = {d.name: d for d in report.features if d.clock}
+    assert {"days_since_created", "lead_age_weeks", "days_since_last_activity"} <= set(clock)
+    # They do move on unshifted data (which is why they must not count), but the
+    # recommendations and the drifted list ignore them.
+    assert any(d.drifted for d in clock.values())
+    assert not [r for r in report.recommendations if any(n in r["reason"] for n in clock)]
+    assert not set(clock) & {d.name for d in report.drifted_features()}
+    payload = report.to_dict()["driftAnalysis"]
+    assert set(payload["clockFeatures"]) == set(clock)
+    assert any("Clock features moved" in note for note in payload["notes"])
+    flagged = {f["feature"] for f in payload["features"] if f["clock"]}
+    assert flagged == set(clock)
+    # The stored daily check (what automatic retraining reads) says the same.
+    assert check_drift(database, now=DATA_END) == 1
+    with database.tenant_session(user.tenant_id) as session:
+        stored = latest_drift(session, tenant_id=user.tenant_id, model_id=version_id)
+    assert stored is not None and stored["overallDrift"] < threshold
+    assert not [r for r in stored["recommendations"] if r["type"] == "retraining"]
 
 
 def test_score_drift_needs_recorded_predictions_then_compares_with_the_first(

@@ -239,6 +239,7 @@ def add_column_features(
                 description=column.description,
                 computation=how,
                 source=Source.COLUMN,
+                clock=column.type == "time",
             ),
             values,
         )
@@ -288,6 +289,7 @@ def _add_attribute(
             description=f"Imported attribute {name}",
             computation=how,
             source=Source.COLUMN,
+            clock=how_read == "date",
         ),
         array,
     )

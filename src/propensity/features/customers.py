@@ -132,6 +132,7 @@ def add_event_features(
                 f"t minus the last {event_type} before t, in days; with none, days since "
                 "created_at",
                 _E,
+                clock=True,
             ),
             recency_days(streams.of(event_type).last_time_before(code, t), rows, entities.created),
         )
@@ -159,6 +160,7 @@ def add_event_features(
                 f"Days since the last '{other}' event",
                 f"t minus the last {other} before t, in days; with none, days since created_at",
                 _E,
+                clock=True,
             ),
             recency_days(stream.last_time_before(code, t), rows, entities.created),
         )
@@ -203,6 +205,7 @@ def _activity(out: FeatureSet, streams: EventStreams, entities: Entities, rows: 
             "Days since the last activity",
             "t minus the last activity before t, in days; with none, days since created_at",
             _E,
+            clock=True,
         ),
         recency_days(activity.last_time_before(code, t), rows, entities.created),
     )
@@ -308,6 +311,7 @@ def add_time_features(out: FeatureSet, entities: Entities, rows: Rows) -> None:
             "Days since the customer signed up",
             "t minus created_at, in days",
             Source.TIME,
+            clock=True,
         ),
         tenure,
     )
@@ -324,6 +328,7 @@ def add_time_features(out: FeatureSet, entities: Entities, rows: Rows) -> None:
             "days from t to the next anniversary of created_at after t (renewal_date describes "
             "only the latest contract, so it is not used)",
             Source.TIME,
+            clock=True,
         ),
         days_to,
     )
@@ -334,6 +339,7 @@ def add_time_features(out: FeatureSet, entities: Entities, rows: Rows) -> None:
             "The next renewal is the first one",
             "the next anniversary of created_at after t is the first (tenure under a year)",
             Source.TIME,
+            clock=True,
         ),
         np.where(known, (number == 1).astype(float), np.nan),
     )

@@ -72,6 +72,11 @@ class FeatureDefinition:
     source: Source
     # The camelCase key in the lead-ml document's features endpoint, where it has one.
     api_name: str | None = None
+    # A clock feature: for an entity with no new data its value moves only because the snapshot
+    # time t advances (t minus the entity's creation, last event or an imported date, and
+    # functions of those). Its distribution over a population follows the population's age mix,
+    # so drift monitoring reports it but does not count it (monitoring/drift.py, ADR 0009).
+    clock: bool = False
 
     def to_dict(self) -> dict[str, str]:
         out = {
@@ -130,6 +135,8 @@ def _define(kind: FeatureKind) -> Callable[..., FeatureDefinition]:
         computation: str,
         source: Source,
         api_name: str | None = None,
+        *,
+        clock: bool = False,
     ) -> FeatureDefinition:
         return FeatureDefinition(
             name=name,
@@ -139,6 +146,7 @@ def _define(kind: FeatureKind) -> Callable[..., FeatureDefinition]:
             computation=computation,
             source=source,
             api_name=api_name,
+            clock=clock,
         )
 
     return define

@@ -54,6 +54,7 @@ def _add(
     api: str | None = None,
     kind: FeatureKind = FeatureKind.NUMERIC,
     source: Source = _E,
+    clock: bool = False,
 ) -> None:
     out.add(
         FeatureDefinition(
@@ -64,6 +65,7 @@ def _add(
             computation=computation,
             source=source,
             api_name=api,
+            clock=clock,
         ),
         values,
     )
@@ -201,6 +203,7 @@ def _add_temporal(
         age,
         api="daysSinceCreated",
         source=Source.TIME,
+        clock=True,
     )
     last = activity.last_time_before(code, t)
     since = np.where(last != NO_START, (t - last) / US_PER_DAY, np.nan)
@@ -212,6 +215,7 @@ def _add_temporal(
         "t minus the last activity before t, in days",
         since,
         api="daysSinceLastActivity",
+        clock=True,
     )
     _add(
         out,
@@ -221,6 +225,7 @@ def _add_temporal(
         f"exp(-days_since_last_activity / {RECENCY_DAYS:g}); 0 without activity",
         np.where(np.isnan(since), 0.0, np.exp(-np.nan_to_num(since) / RECENCY_DAYS)),
         api="recencyScore",
+        clock=True,
     )
     before = activity.count_between(code, t - days(35), t - days(7)).astype(float)
     _add(
@@ -270,6 +275,7 @@ def _add_temporal(
         np.floor(age / 7.0),
         api="leadAgeWeeks",
         source=Source.TIME,
+        clock=True,
     )
 
 

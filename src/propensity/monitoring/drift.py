@@ -24,6 +24,18 @@ Feature drift compares a current sample of one feature with the baseline stored 
   chi-square with k - 1 degrees of freedom). `excess_psi` subtracts that and floors at 0; the
   overall drift score (`overall_drift`) is the importance-weighted mean of excess PSI, so a model
   scored on a small population does not look drifted merely because its sample is small.
+* Clock features (`FeatureDefinition.clock`: lead age, days since created, days since the last
+  activity, recency score, tenure, days to renewal, imported dates as "days since") move for an
+  entity with no new data only because time passes. The baseline pools training snapshots taken
+  at every age of every entity across history; the live population is one cross-section of the
+  entities open now, a different age mix (survivors of long open lives, stale open leads). So
+  these features drift by construction on unshifted data (on the simulated lead tenant they
+  alone took the overall score from 0 to above the default retrain threshold 0.05). They are
+  still measured and reported, marked `clock`, but `overall_drift` leaves them out, and the
+  service makes no retrain or investigation recommendation from them. A real behavioural shift
+  still counts through the non-clock window features (activities in the last 7/30 days, engagement
+  counts), which carry the same signal without the age dependence. Why, and the alternatives, in
+  docs/adr/0009-drift-and-auto-retrain.md.
 
 Score drift and concept drift (the model's outputs and its accuracy) are in output_drift.py.
 """
@@ -230,6 +242,8 @@ class FeatureDrift:
     bins: tuple[str, ...]
     baseline_shares: tuple[float, ...]
     current_shares: tuple[float, ...]
+    # Reported but not counted in the overall score (module doc).
+    clock: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -239,6 +253,7 @@ class FeatureDrift:
             "excessPsi": round(self.excess_psi, 6),
             "level": self.level,
             "drifted": self.drifted,
+            "clock": self.clock,
             "test": self.test.test,
             "statistic": _round(self.test.statistic),
             "pValue": _round(self.test.p_value, 8),
@@ -267,8 +282,10 @@ def feature_drift(
     values: np.ndarray,
     *,
     baseline_rows: int | None = None,
+    clock: bool = False,
 ) -> FeatureDrift | None:
-    """Drift of one feature's current values against its stored baseline (None: no bins)."""
+    """Drift of one feature's current values against its stored baseline (None: no bins).
+    `clock`: the feature is a clock feature (module doc), kept out of the overall score."""
     baseline = baseline_of(stats)
     if baseline is None or len(values) == 0:
         return None
@@ -294,11 +311,14 @@ def feature_drift(
         bins=baseline.labels,
         baseline_shares=baseline.shares,
         current_shares=tuple(float(c / n) for c in counts),
+        clock=clock,
     )
 
 
 def overall_drift(drifts: Sequence[FeatureDrift], importance: Mapping[str, float]) -> float | None:
-    """Importance-weighted mean excess PSI (uniform weights when no importance is stored)."""
+    """Importance-weighted mean excess PSI of the non-clock features (uniform weights when none
+    of them has a stored importance); None when there is no non-clock feature."""
+    drifts = [d for d in drifts if not d.clock]
     if not drifts:
         return None
     weights = np.asarray([max(float(importance.get(d.name, 0.0)), 0.0) for d in drifts])

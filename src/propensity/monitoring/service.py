@@ -17,6 +17,11 @@ accuracy (the statistics are in drift.py).
   `training.retrainThreshold`, or when concept drift exceeds `monitoring.alertThresholds.
   accuracyDrop` with confidence >= 0.95; investigate a drifted feature (moderate or significant
   PSI whose test is significant at 1%).
+* Clock features (lead age, days since created or since the last activity, tenure...; flagged by
+  the feature code, `FeatureDefinition.clock`) drift by construction between pooled training
+  snapshots and today's open population (drift.py). They are reported with `clock: true` and a
+  note, but count neither in the overall score nor towards any recommendation, and are not
+  listed as drifted features (so no drift alert either).
 """
 
 from __future__ import annotations
@@ -64,8 +69,20 @@ class DriftReport:
     accuracy_drop: float
 
     def drifted_features(self) -> list[stats.FeatureDrift]:
+        """Drifted non-clock features, most drifted first (clock features: module doc)."""
         ranked = sorted(self.features, key=lambda d: -d.psi)
-        return [d for d in ranked if d.drifted]
+        return [d for d in ranked if d.drifted and not d.clock]
+
+    def clock_note(self) -> str | None:
+        moved = sorted((d for d in self.features if d.clock and d.drifted), key=lambda d: -d.psi)
+        if not moved:
+            return None
+        listed = ", ".join(f"{d.name} (PSI {d.psi:.3f})" for d in moved)
+        return (
+            f"Clock features moved: {listed}. They measure time since an entity's own dates, so "
+            "today's open population differs from the training snapshots by its age mix alone; "
+            "they are reported but not counted in the overall drift score or recommendations."
+        )
 
     def to_dict(self) -> dict[str, Any]:
         concept: dict[str, Any] | None = None
@@ -84,7 +101,8 @@ class DriftReport:
                 "scoreDrift": None if self.scores is None else self.scores.to_dict(),
                 "features": [d.to_dict() for d in self.features],
                 "sampleSize": self.rows,
-                "notes": [n for n in (self.score_note, self.concept_note) if n],
+                "clockFeatures": [d.name for d in self.features if d.clock],
+                "notes": [n for n in (self.score_note, self.concept_note, self.clock_note()) if n],
                 "thresholds": {
                     "psiModerate": stats.PSI_STABLE,
                     "psiSignificant": stats.PSI_SIGNIFICANT,
@@ -233,6 +251,7 @@ def model_drift(session: Session, *, version: ModelVersion, as_of: datetime) -> 
     frame = model_frame(session, version=version, model=model, entity_ids=None, as_of=as_of)
     features: list[stats.FeatureDrift] = []
     current = np.empty(0)
+    clock = {d.name for d in frame.definitions if d.clock}
     if len(frame.frame):
         decoded = model.engine.preprocessor.decode(frame.frame.reset_index(drop=True))
         baseline_rows = _baseline_rows(version)
@@ -241,7 +260,11 @@ def model_drift(session: Session, *, version: ModelVersion, as_of: datetime) -> 
             if spec.name not in stored:
                 continue
             result = stats.feature_drift(
-                spec.name, stored[spec.name], values, baseline_rows=baseline_rows
+                spec.name,
+                stored[spec.name],
+                values,
+                baseline_rows=baseline_rows,
+                clock=spec.name in clock,
             )
             if result is not None:
                 features.append(result)
@@ -264,7 +287,7 @@ def model_drift(session: Session, *, version: ModelVersion, as_of: datetime) -> 
         and concept.confidence >= CONCEPT_CONFIDENCE
         else None
     )
-    drifted = sorted((d for d in features if d.drifted), key=lambda d: -d.psi)
+    drifted = sorted((d for d in features if d.drifted and not d.clock), key=lambda d: -d.psi)
     return DriftReport(
         model_id=version.id,
         as_of=as_of,
