@@ -14,6 +14,7 @@ from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from propensity.db import utcnow
 from propensity.deps import Admin, Analyst, TenantSession, Viewer
 from propensity.errors import NotFound
 from propensity.jobs import Job, JobStatus, enqueue_job, get_job
@@ -21,6 +22,11 @@ from propensity.registry.lifecycle import SETTABLE, change_status, delete_versio
 from propensity.registry.models import ModelVersion
 from propensity.surfaces.ml_platform.common import limited, ok, pagination
 from propensity.surfaces.ml_platform.models_monitoring_lookup import version_or_404
+from propensity.surfaces.ml_platform.models_registry_eta import (
+    describe,
+    estimated_completion,
+    expected_duration,
+)
 from propensity.surfaces.ml_platform.models_registry_input import (
     MAX_NAME,
     MAX_TEXT,
@@ -201,6 +207,10 @@ def retrain_model(
     description = f"Retrain of {version.version} (model {version.id})" + (
         f": {reason}" if reason else ""
     )
+    # Measured before the new version is reserved, so it comes from a finished training.
+    duration = expected_duration(
+        session, prediction_type=version.prediction_type, population=version.population
+    )
     job, retrained = _queue_training(
         session, spec=spec, name=None, description=description, user_id=principal.user_id
     )
@@ -211,6 +221,8 @@ def retrain_model(
         # The new version the job trains (the document's modelId is the model retrained).
         "newModelId": str(retrained.id),
         "status": "queued",
+        "estimatedDuration": None if duration is None else describe(duration),
+        "estimatedDurationSeconds": None if duration is None else round(duration.total_seconds()),
         "queuedAt": iso_z(job.created_at),
         "statusUrl": f"/api/ml/training/{job.id}/status",
     }
@@ -252,6 +264,13 @@ def training_status(
         sa.select(ModelVersion).where(ModelVersion.job_id == job.id).order_by(ModelVersion.id)
     ).first()
     result = job.result or {}
+    duration = (
+        expected_duration(
+            session, prediction_type=version.prediction_type, population=version.population
+        )
+        if version is not None
+        else None
+    )
     return ok(
         {
             "jobId": job.id,
@@ -261,6 +280,7 @@ def training_status(
             "modelId": str(version.id) if version else None,
             "metrics": result.get("metrics"),
             "error": _failure(session, job),
+            "estimatedCompletion": iso_z(estimated_completion(job, duration, now=utcnow())),
             "queuedAt": iso_z(job.created_at),
             "startedAt": iso_z(job.started_at),
             "finishedAt": iso_z(job.finished_at),
