@@ -131,6 +131,16 @@ def test_lead_predictions_as_documented(
     assert ruled["probability"] == points / 100
     assert points == sum(ruled["ruleBased"]["pointsByGroup"].values())
     assert ruled["confidence"] <= 0.5
+    # Like every prediction in the document, it says what holds it back and what to do.
+    assert ruled["riskFactors"] and ruled["recommendations"]
+    assert set(ruled["riskFactors"][0]) == {
+        "factor",
+        "impact",
+        "currentValue",
+        "trend",
+        "description",
+    }
+    assert all(r["action"] and r["timeframe"] for r in ruled["recommendations"])
     stored_rule = _stored(database, user.tenant_id, ruled["predictionId"])
     assert stored_rule.model_version_id is None
     assert stored_rule.outputs["method"] == "rule_based"

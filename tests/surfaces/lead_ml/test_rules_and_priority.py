@@ -61,6 +61,38 @@ def test_rule_based_scorer_adds_documented_points() -> None:
     }
     top = rules.score_lead(best)
     assert top.points == 95 and top.points <= rules.MAX_POINTS and top.unknown == []
+    assert top.risk_factors() == [] and top.recommendations() == []
+
+
+def test_rule_based_risk_factors_are_the_rules_that_fell_short() -> None:
+    result = rules.score_lead(HOT_LEAD)
+    factors = result.risk_factors()
+    # Known inputs short of their points, largest first; unknown emailOpenRate is not one.
+    assert [(f["factor"], f["impact"], f["currentValue"]) for f in factors] == [
+        ("No Phone Number", "low", False),
+        ("No Email Clicks", "low", 0),
+    ]
+    assert all(
+        set(f) == {"factor", "impact", "currentValue", "trend", "description"} for f in factors
+    )
+    manager = rules.score_lead(
+        {"demographic": {"titleSeniority": "manager"}, "behavioral": {"meetingCount": 0}}
+    )
+    assert manager.risk_factors()[0]["factor"] == "No Meeting Yet"
+    assert manager.risk_factors()[0]["impact"] == "high"
+    junior = [f for f in manager.risk_factors() if f["factor"] == "Junior Title"]
+    assert junior and "7 of 15 points" in junior[0]["description"]
+    advice = result.recommendations()
+    assert [r["action"] for r in advice] == [
+        "Ask for a phone number to set up a call",
+        "Send content matched to the lead's interests",
+    ]
+    assert all(
+        set(r) == {"priority", "action", "rationale", "expectedImpact", "timeframe"} and r["action"]
+        for r in advice
+    )
+    stored = result.outputs()
+    assert stored["riskFactors"] == factors and stored["recommendations"] == advice
 
 
 @pytest.mark.parametrize(

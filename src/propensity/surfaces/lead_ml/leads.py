@@ -221,7 +221,7 @@ def by_rules(
         probability=result.probability,
         predicted_value=None,
         confidence=result.confidence,
-        outputs={**result.outputs(), "threshold": DEFAULT_THRESHOLD, "riskFactors": []},
+        outputs={**result.outputs(), "threshold": DEFAULT_THRESHOLD},
         contributions={"groups": {g: float(p) for g, p in result.by_group.items()}},
         explanation=explanation,
         served_by="rules",

@@ -16,6 +16,11 @@ The points sum to at most 100, and the probability-like score is points / 100. T
 are a fixed prior, not learned from the tenant's outcomes, so the score is not calibrated:
 `confidence` = 0.5 x the share of the rules' inputs that are known (at most 0.5, lower for
 leads with little data), and the answer is marked `"method": "rule_based"`.
+
+The document shows risk factors and recommendations with every prediction; here they are the
+rules with a known input that earned less than their full points (largest shortfall first):
+impact high for 15 points missed, medium for 10, low for 5, each with the action that would
+earn them.
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ class Rule:
     key: str
     label: str
     points: Callable[[Any], int]
+    most: int  # the rule's full points
+    missed: str  # the risk factor's name when the lead falls short of them
+    action: str  # what would earn them
 
 
 def _known(value: Any) -> int:
@@ -62,25 +70,99 @@ def _recency(days: Any) -> int:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("demographic", "hasCompany", "Company known", _known),
-    Rule("demographic", "hasTitle", "Title known", _known),
-    Rule("demographic", "hasPhone", "Phone known", _known),
     Rule(
-        "demographic",
-        "emailDomainType",
-        "Corporate email domain",
-        lambda v: 10 if v == "corporate" else 0,
+        "demographic", "hasCompany", "Company known", _known,
+        5, "Company Unknown", "Find out which company the lead works for",
     ),
-    Rule("demographic", "titleSeniority", "Senior title", _seniority),
-    Rule("behavioral", "meetingCount", "Had a meeting", _at_least(1, 15)),
-    Rule("behavioral", "formSubmitCount", "Submitted a form", _at_least(1, 10)),
-    Rule("behavioral", "emailClickCount", "Clicked an email", _at_least(1, 5)),
-    Rule("behavioral", "highValueActionCount", "High-value actions", _at_least(3, 5)),
-    Rule("temporal", "daysSinceLastActivity", "Recent activity", _recency),
-    Rule("engagement", "emailOpenRate", "Opens emails", _at_least(0.3, 5)),
-    Rule("engagement", "isInActiveSequence", "In an active sequence", _known),
-)
+    Rule(
+        "demographic", "hasTitle", "Title known", _known,
+        5, "Title Unknown", "Find out the lead's role",
+    ),
+    Rule(
+        "demographic", "hasPhone", "Phone known", _known,
+        5, "No Phone Number", "Ask for a phone number to set up a call",
+    ),
+    Rule(
+        "demographic", "emailDomainType", "Corporate email domain",
+        lambda v: 10 if v == "corporate" else 0,
+        10, "Non-corporate Email", "Confirm the lead's work email address",
+    ),
+    Rule(
+        "demographic", "titleSeniority", "Senior title", _seniority,
+        15, "Junior Title", "Reach a decision-maker at the lead's company",
+    ),
+    Rule(
+        "behavioral", "meetingCount", "Had a meeting", _at_least(1, 15),
+        15, "No Meeting Yet", "Schedule a demo call",
+    ),
+    Rule(
+        "behavioral", "formSubmitCount", "Submitted a form", _at_least(1, 10),
+        10, "No Form Submission", "Offer a demo request or pricing form",
+    ),
+    Rule(
+        "behavioral", "emailClickCount", "Clicked an email", _at_least(1, 5),
+        5, "No Email Clicks", "Send content matched to the lead's interests",
+    ),
+    Rule(
+        "behavioral", "highValueActionCount", "High-value actions", _at_least(3, 5),
+        5, "Few High-value Actions", "Invite the lead to a demo, pricing page or trial",
+    ),
+    Rule(
+        "temporal", "daysSinceLastActivity", "Recent activity", _recency,
+        10, "No Recent Activity", "Re-engage with a personalised follow-up",
+    ),
+    Rule(
+        "engagement", "emailOpenRate", "Opens emails", _at_least(0.3, 5),
+        5, "Low Email Open Rate", "Revisit subject lines and send times",
+    ),
+    Rule(
+        "engagement", "isInActiveSequence", "In an active sequence", _known,
+        5, "Not in a Sequence", "Enrol the lead in a nurture sequence",
+    ),
+)  # fmt: skip
 GROUPS = ("demographic", "behavioral", "temporal", "engagement")
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """A rule whose input is known and earned less than its full points: what holds the
+    rule-based score back, and so what to do next."""
+
+    rule: Rule
+    value: Any
+    points_missed: int
+
+    @property
+    def impact(self) -> str:
+        if self.points_missed >= 15:
+            return "high"
+        return "medium" if self.points_missed >= 10 else "low"
+
+    def risk_factor(self) -> dict[str, Any]:
+        # No trend: the rules read one snapshot of the lead's features.
+        return {
+            "factor": self.rule.missed,
+            "impact": self.impact,
+            "currentValue": self.value,
+            "trend": None,
+            "description": f"{self.rule.label} rule: {self.points_missed} of "
+            f"{self.rule.most} points not earned ({self.rule.key} = {self.value})",
+        }
+
+    def recommendation(self) -> dict[str, Any]:
+        return {
+            "priority": self.impact,
+            "action": self.rule.action,
+            "rationale": self.risk_factor()["description"],
+            "expectedImpact": f"Up to +{self.points_missed} points on the rule-based score",
+            "timeframe": TIMEFRAMES[self.impact],
+        }
+
+
+TIMEFRAMES = {"high": "Within 3 days", "medium": "Within 1 week", "low": "Within 2 weeks"}
+# As many as the model-based answers show.
+MAX_FACTORS = 5
+MAX_RECOMMENDATIONS = 3
 
 
 @dataclass(frozen=True)
@@ -91,6 +173,13 @@ class RuleScore:
     by_group: dict[str, int]
     fired: list[dict[str, Any]] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    shortfalls: list[Shortfall] = field(default_factory=list)
+
+    def risk_factors(self) -> list[dict[str, Any]]:
+        return [s.risk_factor() for s in self.shortfalls[:MAX_FACTORS]]
+
+    def recommendations(self) -> list[dict[str, Any]]:
+        return [s.recommendation() for s in self.shortfalls[:MAX_RECOMMENDATIONS]]
 
     def outputs(self) -> dict[str, Any]:
         """As stored with the prediction (JSON)."""
@@ -100,6 +189,8 @@ class RuleScore:
             "pointsByGroup": self.by_group,
             "rulesFired": self.fired,
             "unknownInputs": self.unknown,
+            "riskFactors": self.risk_factors(),
+            "recommendations": self.recommendations(),
         }
 
 
@@ -111,6 +202,7 @@ def score_lead(groups: Groups) -> RuleScore:
     by_group = dict.fromkeys(GROUPS, 0)
     fired: list[dict[str, Any]] = []
     unknown: list[str] = []
+    shortfalls: list[Shortfall] = []
     for rule in RULES:
         value = groups.get(rule.group, {}).get(rule.key)
         # Booleans are always known; a missing title/company simply scores nothing.
@@ -121,6 +213,12 @@ def score_lead(groups: Groups) -> RuleScore:
         if points:
             by_group[rule.group] += points
             fired.append({"rule": rule.label, "input": rule.key, "points": points})
+        if points < rule.most:
+            shortfalls.append(
+                Shortfall(rule, bool(value) if value is None else value, rule.most - points)
+            )
+    # Largest shortfall first; the rules' order breaks ties.
+    shortfalls.sort(key=lambda s: -s.points_missed)
     total = min(MAX_POINTS, sum(by_group.values()))
     known_share = 1 - len(unknown) / len(RULES)
     return RuleScore(
@@ -130,4 +228,5 @@ def score_lead(groups: Groups) -> RuleScore:
         by_group=by_group,
         fired=fired,
         unknown=unknown,
+        shortfalls=shortfalls,
     )
