@@ -87,6 +87,7 @@ def create_chunks(
                     status=JobStatus.QUEUED.value,
                     params={"parent": parent_id, "index": index, "params": dict(params)},
                     created_by_user_id=job.created_by,
+                    priority=job.priority,
                 )
             )
             existing[cid] = JobStatus.QUEUED.value

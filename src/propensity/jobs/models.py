@@ -39,6 +39,8 @@ class Job(TenantOwned, Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     error: Mapped[str | None] = mapped_column(sa.Text)
     attempts: Mapped[int] = mapped_column(default=0)
+    # Among queued jobs, higher runs first (the queue message carries it; see queue.py).
+    priority: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     worker: Mapped[str | None] = mapped_column(sa.String(200))
     created_by_user_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,6 +3,11 @@
 Storage is SQLite at HOME/huey.db by default and Redis when PROPENSITY_REDIS_URL is set.
 Queue messages carry only a job id; the jobs table is the source of truth, so a lost or
 duplicated message is repaired by recovery and ignored by the claim respectively.
+
+Messages carry the job's priority: both storages hand out the highest priority first, and
+messages of equal priority in the order they were sent. On Redis that takes huey's priority
+storage (a sorted set, Redis >= 5); a queue left as a list by an earlier version is moved
+into it when the queue is created.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import threading
 from typing import Any
 
 import sqlalchemy as sa
-from huey import RedisHuey, SqliteHuey, crontab
+from huey import PriorityRedisHuey, SqliteHuey, crontab
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -31,9 +36,27 @@ RECOVERY_TASK = "jobs.recover"
 def _create_huey(settings: Settings, name: str) -> Any:
     # results=False: outcomes live in the jobs table, huey's result store would only grow.
     if settings.redis_url:
-        return RedisHuey(name, url=settings.redis_url, results=False)
+        huey = PriorityRedisHuey(name, url=settings.redis_url, results=False)
+        _adopt_list_queue(huey.storage)
+        return huey
     settings.home.mkdir(parents=True, exist_ok=True)
     return SqliteHuey(name, filename=str(settings.home / "huey.db"), results=False, timeout=30)
+
+
+def _adopt_list_queue(storage: Any) -> None:
+    """Moves the messages of a plain-list queue (before priorities) into the sorted set, oldest
+    first at priority 0. LRANGE and DEL run as one transaction, so of several processes starting
+    at once exactly one moves them."""
+    key = storage.queue_key
+    if storage.conn.type(key) not in (b"list", "list"):
+        return
+    with storage.conn.pipeline(transaction=True) as pipe:
+        pipe.lrange(key, 0, -1)
+        pipe.delete(key)
+        messages, _ = pipe.execute()
+    for message in reversed(messages):  # LPUSH put the newest on the left
+        storage.enqueue(message, 0)
+    log.info("queue_adopted_for_priorities", queue=storage.name, messages=len(messages))
 
 
 class JobQueue:
@@ -56,11 +79,11 @@ class JobQueue:
     def _run(self, job_id: str) -> None:
         self.runner.run(job_id)
 
-    def enqueue_run(self, job_id: str, delay_seconds: float = 0.0) -> None:
+    def enqueue_run(self, job_id: str, delay_seconds: float = 0.0, priority: int = 0) -> None:
         if delay_seconds > 0:
-            self._run_task.schedule(args=(job_id,), delay=delay_seconds)
+            self._run_task.schedule(args=(job_id,), delay=delay_seconds, priority=priority)
         else:
-            self._run_task(job_id)
+            self.huey.enqueue(self._run_task.s(job_id, priority=priority))
 
     def register_periodic(self) -> None:
         """Make every periodic task declared so far known to this huey instance.

@@ -70,10 +70,19 @@ def recover_interrupted_jobs(
 
     with database.system_session() as session:
         running = session.execute(
-            sa.select(Job.id, Job.type, Job.worker, Job.attempts, Job.heartbeat_at, Job.params)
+            sa.select(
+                Job.id,
+                Job.type,
+                Job.worker,
+                Job.attempts,
+                Job.heartbeat_at,
+                Job.params,
+                Job.priority,
+            )
             .where(Job.status == JobStatus.RUNNING.value)
             .order_by(Job.id)
         ).all()
+        priorities = {job.id: int(job.priority or 0) for job in running}
         for job in running:
             same_run = sa.and_(
                 Job.id == job.id,
@@ -112,21 +121,23 @@ def recover_interrupted_jobs(
                     if chunks.is_chunk(job.type):
                         parents_to_settle.add(chunks.chunk_params(job.params)[0])
 
-        queued = (
-            session.scalars(
-                sa.select(Job.id).where(
+        queued_rows = (
+            session.execute(
+                sa.select(Job.id, Job.priority).where(
                     Job.status == JobStatus.QUEUED.value, Job.created_at < stale_before
                 )
             ).all()
             if resend_lost
             else []
         )
+        queued = [row.id for row in queued_rows]
+        priorities.update({row.id: int(row.priority or 0) for row in queued_rows})
 
     waiting = queue.waiting_job_ids() if queued else set()
     skip = waiting | set(report.requeued)
     report.resent = [job_id for job_id in queued if job_id not in skip]
     for job_id in [*report.requeued, *report.resent]:
-        queue.enqueue_run(job_id)
+        queue.enqueue_run(job_id, priority=priorities.get(job_id, 0))
     for parent_id in parents_to_settle:
         queue.runner.advance_parent(parent_id)
     log.info(

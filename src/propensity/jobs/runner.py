@@ -23,7 +23,7 @@ MAX_RETRY_DELAY_SECONDS = 30.0
 
 
 class Enqueue(Protocol):
-    def __call__(self, job_id: str, delay_seconds: float = 0.0) -> None: ...
+    def __call__(self, job_id: str, delay_seconds: float = 0.0, priority: int = 0) -> None: ...
 
 
 def user_error(exc: BaseException) -> str:
@@ -156,7 +156,7 @@ class JobRunner:
                 log.info("job_cancelled")
             except JobInterrupted:
                 if store.requeue(self.database, claim, error=None, refund_attempt=True):
-                    self._enqueue(claim.job_id)
+                    self._enqueue(claim.job_id, 0.0, job.priority)
                 log.info("job_interrupted_requeued")
             except JobLost:
                 log.warning("job_lost_to_another_run")
@@ -172,7 +172,7 @@ class JobRunner:
             delay = min(MAX_RETRY_DELAY_SECONDS, 2.0 ** (attempt - 1))
             note = f"Attempt {attempt} failed: {message}; retrying"
             if store.requeue(self.database, job.claim, error=note, refund_attempt=False):
-                self._enqueue(job.claim.job_id, delay)
+                self._enqueue(job.claim.job_id, delay, job.priority)
             return
         log.exception("job_failed", error_type=type(exc).__name__)
         store.fail(self.database, job.claim, message)
@@ -219,7 +219,7 @@ class JobRunner:
             log.info("job_plan_discarded")
             return
         for cid in queued:
-            self._enqueue(cid)
+            self._enqueue(cid, 0.0, job.priority)
         log.info("job_chunks_planned", chunks=len(planned), enqueued=len(queued))
         self.advance_parent(job.claim.job_id)  # no chunks, or all done before a re-plan
 

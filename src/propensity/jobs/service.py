@@ -27,6 +27,9 @@ log = get_logger(__name__)
 
 _PENDING = "propensity.jobs.pending"
 MAX_LIST_LIMIT = 200
+# Higher runs first among queued jobs; 0 is the default of every job.
+MIN_PRIORITY = -100
+MAX_PRIORITY = 100
 
 
 def enqueue_job(
@@ -36,9 +39,11 @@ def enqueue_job(
     params: Mapping[str, Any],
     total: int | None = None,
     created_by: int | None = None,
+    priority: int = 0,
 ) -> Job:
     """Create a queued job row in the caller's transaction (the session's tenant owns it);
-    the queue message is sent when that transaction commits, and never if it rolls back."""
+    the queue message is sent when that transaction commits, and never if it rolls back.
+    `priority` orders queued jobs (higher first); running jobs are never preempted."""
     if registry.lookup(type) is None or chunks.is_chunk(type):
         raise InvalidInput(f"Unknown job type '{type}'")
     try:
@@ -47,6 +52,8 @@ def enqueue_job(
         raise InvalidInput(f"Job params must be JSON: {exc}") from exc
     if total is not None and total < 0:
         raise InvalidInput("total must be zero or more")
+    if not MIN_PRIORITY <= priority <= MAX_PRIORITY:
+        raise InvalidInput(f"priority must be between {MIN_PRIORITY} and {MAX_PRIORITY}")
     queue = queue_for_session(session)
     job = Job(
         id=uuid.uuid4().hex,
@@ -55,12 +62,13 @@ def enqueue_job(
         params=dict(params),
         total=total,
         created_by_user_id=created_by,
+        priority=priority,
     )
     session.add(job)
     session.flush()  # stamps the tenant now, and begins the transaction we attach to
     root = session.get_transaction()
     assert root is not None
-    session.info.setdefault(_PENDING, []).append((root, queue, job.id))
+    session.info.setdefault(_PENDING, []).append((root, queue, job.id, priority))
     log.info("job_created", job_id=job.id, job_type=type, tenant_id=job.tenant_id)
     return job
 
@@ -69,13 +77,13 @@ def enqueue_job(
 def _send_after_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint was released; the outer transaction may still roll back
-    pending: list[tuple[SessionTransaction, JobQueue, str]] = session.info.pop(_PENDING, [])
+    pending: list[tuple[SessionTransaction, JobQueue, str, int]] = session.info.pop(_PENDING, [])
     committed = session.get_transaction()
-    for root, queue, job_id in pending:
+    for root, queue, job_id, priority in pending:
         if root is not committed:
             continue  # left over from a transaction that ended without commit
         try:
-            queue.enqueue_run(job_id)
+            queue.enqueue_run(job_id, priority=priority)
         except Exception:
             # The row stays queued; recovery at the next consumer start sends it again.
             log.exception("job_enqueue_failed", job_id=job_id)

@@ -57,6 +57,7 @@ class ClaimedJob:
     params: dict[str, Any]
     total: int | None
     created_by: int | None
+    priority: int = 0
 
 
 def execute(session: Session, statement: sa.Executable) -> int:
@@ -99,7 +100,13 @@ def claim(database: Database, job_id: str) -> ClaimedJob | None:
             return None
         row = session.execute(
             sa.select(
-                Job.type, Job.tenant_id, Job.params, Job.total, Job.attempts, Job.created_by_user_id
+                Job.type,
+                Job.tenant_id,
+                Job.params,
+                Job.total,
+                Job.attempts,
+                Job.created_by_user_id,
+                Job.priority,
             ).where(Job.id == job_id)
         ).one()
     return ClaimedJob(
@@ -109,6 +116,7 @@ def claim(database: Database, job_id: str) -> ClaimedJob | None:
         params=dict(row.params or {}),
         total=row.total,
         created_by=row.created_by_user_id,
+        priority=int(row.priority or 0),
     )
 
 

@@ -14,7 +14,7 @@ from propensity.db import Database
 from propensity.jobs import Job, JobQueue, start_embedded_consumer
 from propensity.predictions.models import Prediction
 from propensity.settings import Settings
-from propensity.surfaces.ml_platform.batch_scores import estimated_completion
+from propensity.surfaces.ml_platform.batch_scores import QUEUE_PRIORITY, estimated_completion
 from tests.factories import TenantUser, make_simulated_tenant
 from tests.jobs.support import own_queue, wait_for
 from tests.surfaces.ml_platform.helpers_scores import call, error_of, lead_ids, trained_leads
@@ -67,6 +67,7 @@ def test_batch_score_runs_the_job_and_reports_its_predictions(
     with database.tenant_session(user.tenant_id) as session:
         job = session.get(Job, queued["jobId"])
         assert job is not None and job.result is not None
+        assert job.priority == QUEUE_PRIORITY["high"] > 0  # queued ahead of normal work
         as_of = datetime.fromisoformat(job.result["asOf"])
         stored = {
             int(p.lead_id or 0): p

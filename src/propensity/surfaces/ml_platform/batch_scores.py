@@ -11,8 +11,9 @@ leads is a result with `error: "Lead not found"`.
 `estimatedCompletion` = now + JOB_START_SECONDS + leads / LEADS_PER_SECOND: a conservative
 throughput (the target is 100,000 leads in under 30 s, bench/RESULTS.md), not a promise.
 
-`priority` (low, normal, high) is validated and kept with the job; the job queue has no
-priorities yet, so every batch runs in arrival order.
+`priority` (low, normal, high) is the job's queue priority (QUEUE_PRIORITY): among queued
+jobs a high batch starts before normal work and a low one after it; a running job is never
+interrupted, and equal priorities run in arrival order.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ router = APIRouter()
 
 SOURCE = "ml-batch-score"
 PRIORITIES = ("low", "normal", "high")
+QUEUE_PRIORITY = {"low": -10, "normal": 0, "high": 10}
 JOB_START_SECONDS = 2.0
 LEADS_PER_SECOND = 2000.0
 MAX_PAGE_SIZE = 1000
@@ -109,6 +111,7 @@ def batch_score(
         },
         total=len(known),
         created_by=principal.user_id,
+        priority=QUEUE_PRIORITY[priority],
     )
     session.commit()
     data = {
