@@ -152,7 +152,7 @@ def free_port() -> int:
         return port
 
 
-def _wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+def wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -167,7 +167,7 @@ def _wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float) -> 
     raise RuntimeError(f"server not ready after {timeout:.0f} s")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_process(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM lets uvicorn's supervisor stop its workers; SIGKILL to the process group (the
     one this benchmark created for the server) if it does not finish in time."""
     if process.poll() is not None:
@@ -212,7 +212,7 @@ def running_server(home: Path, *, workers: int, log: Path, source: Path | None) 
         )
         try:
             base = f"http://127.0.0.1:{port}"
-            _wait_ready(base, process, timeout=120)
+            wait_ready(base, process, timeout=120)
             yield Server(base, process.pid, port)
         finally:
-            _stop(process)
+            stop_process(process)
