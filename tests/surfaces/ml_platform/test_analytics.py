@@ -38,7 +38,7 @@ def test_dashboard_as_documented(
     assert {"modelId", "name", "predictions", "accuracy", "latency", "driftScore", "status"} <= set(
         row
     )
-    assert row["modelId"] == model_id and row["status"] == "active"
+    assert row["modelId"] == str(model_id) and row["status"] == "active"
     # No daily drift check has run yet: the dashboard does not recompute it.
     assert row["driftScore"] is None
     health = data["systemHealth"]
@@ -75,12 +75,12 @@ def test_compare_scores_every_model_on_the_same_holdout(
     params = {"modelIds": f"{first},{second}", "metrics": "accuracy,recall,auc,latency"}
     data = call(client, user, "/analytics/models/compare", params=params)
     comparison = data["comparison"]
-    assert comparison["models"] == [first, second]
+    assert comparison["models"] == [str(first), str(second)]  # as GET /models names them
     assert set(comparison["metrics"]) == {"accuracy", "recall", "auc", "latency"}
     for name in ("accuracy", "recall", "auc"):
         entry = comparison["metrics"][name]
         assert isinstance(entry[str(first)], NUMBER) and isinstance(entry[str(second)], NUMBER)
-        assert entry["winner"] in {first, second, None}
+        assert entry["winner"] in {str(first), str(second), None}
         assert entry["difference"] == pytest.approx(
             abs(entry[str(first)] - entry[str(second)]), abs=1e-6
         )
@@ -95,7 +95,10 @@ def test_compare_scores_every_model_on_the_same_holdout(
     )
     assert comparison["metrics"]["auc"][str(second)] == pytest.approx(stored["roc_auc"], abs=1e-6)
     (recommendation,) = data["recommendations"]
-    assert recommendation["type"] == "deployment" and recommendation["model"] in {first, second}
+    assert recommendation["type"] == "deployment" and recommendation["model"] in {
+        str(first),
+        str(second),
+    }
     assert 0 <= recommendation["confidence"] <= 1 and recommendation["reason"]
 
     path = "/analytics/models/compare"
@@ -109,10 +112,9 @@ def test_compare_scores_every_model_on_the_same_holdout(
     assert_error(
         call(client, user, path, params={**params, "period": "1y"}, expect=400), "INVALID_PERIOD"
     )
-    assert_error(
-        call(client, user, path, params={"modelIds": f"{first},777"}, expect=404),
-        "MODEL_NOT_FOUND",
-    )
+    missing = call(client, user, path, params={"modelIds": f"{first},777"}, expect=404)
+    assert_error(missing, "MODEL_NOT_FOUND")
+    assert missing["details"] == {"modelId": "777"}  # the document's string id
     assert_error(
         call(client, stranger(database, settings), path, params=params, expect=404),
         "MODEL_NOT_FOUND",

@@ -159,5 +159,5 @@ def test_scoring_slower_than_the_configured_timeout_is_prediction_timeout(
         # The answer was not given: nothing it scored is kept.
         assert session.scalar(sa.select(sa.func.count(Prediction.id))) == 0
     assert error["code"] == "PREDICTION_TIMEOUT"
-    assert error["details"]["timeout"] == 100 and error["details"]["modelId"] == model_id
+    assert error["details"]["timeout"] == 100 and error["details"]["modelId"] == str(model_id)
     assert error["details"]["elapsedMs"] > 100

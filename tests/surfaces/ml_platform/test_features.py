@@ -52,7 +52,7 @@ def test_features_from_the_active_models_statistics(
         assert {"name", "type", "description", "importance", "missingRate", "category"} <= set(
             feature
         )
-        assert feature["models"][0]["modelId"] == model_id
+        assert feature["models"][0]["modelId"] == str(model_id)
     # Another tenant has no models: no features, and never this tenant's.
     assert call(client, stranger(database, settings), "/features") == []
 
@@ -66,7 +66,7 @@ def test_feature_importance_global_local_and_shap(
         stored = dict(session.get(ModelVersion, model_id).feature_importance)  # type: ignore[union-attr]
     path = f"/models/{model_id}/feature-importance"
     plain = call(client, user, path)
-    assert plain["modelId"] == model_id
+    assert plain["modelId"] == str(model_id)
     assert plain["globalImportance"] == {k: round(v, 6) for k, v in stored.items()}
     assert plain["localImportance"] == {} and plain["shapValues"] == {}
 

@@ -25,7 +25,7 @@ def test_performance_as_documented(
 ) -> None:
     user, (model_id,) = monitored_tenant(database, settings)
     data = call(client, user, f"/models/{model_id}/performance")
-    assert data["modelId"] == model_id and data["period"] == "24h"
+    assert data["modelId"] == str(model_id) and data["period"] == "24h"
     assert {
         "predictionCount",
         "averageLatency",
@@ -97,7 +97,7 @@ def test_performance_as_documented(
 def test_drift_as_documented(client: TestClient, database: Database, settings: Settings) -> None:
     user, (model_id,) = monitored_tenant(database, settings)
     data = call(client, user, f"/models/{model_id}/drift")
-    assert data["modelId"] == model_id
+    assert data["modelId"] == str(model_id)
     analysis = data["driftAnalysis"]
     assert {"overallDrift", "featureDrift", "conceptDrift"} <= set(analysis)
     assert isinstance(analysis["overallDrift"], NUMBER) and analysis["overallDrift"] >= 0

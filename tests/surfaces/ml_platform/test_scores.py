@@ -119,7 +119,7 @@ def test_model_parameter_selects_a_conversion_model(
         model_id, label = version.id, f"v{version.version_number}"
     by_label = call(client, user, "GET", f"/leads/{lead_id}/score", params={"model": label})
     by_id = call(client, user, "GET", f"/leads/{lead_id}/score", params={"model": str(model_id)})
-    assert by_label["data"]["modelId"] == by_id["data"]["modelId"] == model_id
+    assert by_label["data"]["modelId"] == by_id["data"]["modelId"] == str(model_id)
     for unknown in ("v99", "999999", "model-x"):
         response = client.get(
             f"/api/ml/leads/{lead_id}/score", headers=user.headers, params={"model": unknown}
@@ -157,4 +157,4 @@ def test_prediction_timeout_is_the_documented_error() -> None:
         check_timeout(elapsed_ms=150.4, timeout_ms=100, model_id=7)
     error = raised.value
     assert error.status_code == 504 and error.code == "PREDICTION_TIMEOUT"
-    assert error.details["timeout"] == 100 and error.details["modelId"] == 7
+    assert error.details["timeout"] == 100 and error.details["modelId"] == "7"

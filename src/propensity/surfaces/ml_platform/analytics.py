@@ -46,7 +46,10 @@ def get_dashboard(
                 .order_by(ModelVersion.id)
             )
         )
-    return ok(dashboard(session, versions=versions, period=period, now=utcnow()))
+    data = dashboard(session, versions=versions, period=period, now=utcnow())
+    for row in data.get("modelPerformance") or []:
+        row["modelId"] = str(row["modelId"])  # as GET /models names it
+    return ok(data)
 
 
 @router.get("/analytics/models/compare")
@@ -66,12 +69,24 @@ def get_comparison(
     parse_period(period)
     ids = comma_ints(model_ids, field="modelIds")
     versions = [version_or_404(session, i) for i in ids]
-    return ok(
-        compare_models(
-            session,
-            versions=versions,
-            metrics=comma_list(metrics, field="metrics"),
-            period=period,
-            now=utcnow(),
-        )
+    data = compare_models(
+        session,
+        versions=versions,
+        metrics=comma_list(metrics, field="metrics"),
+        period=period,
+        now=utcnow(),
     )
+    return ok(string_ids(data))
+
+
+def string_ids(data: dict[str, Any]) -> dict[str, Any]:
+    """Model ids as GET /models names them (strings), as the metric tables' keys already are."""
+    comparison = data["comparison"]
+    comparison["models"] = [str(i) for i in comparison["models"]]
+    for entry in comparison["metrics"].values():
+        if entry.get("winner") is not None:
+            entry["winner"] = str(entry["winner"])
+    for recommendation in data.get("recommendations") or []:
+        if recommendation.get("model") is not None:
+            recommendation["model"] = str(recommendation["model"])
+    return data

@@ -177,7 +177,7 @@ def predict_conversion(
     accuracy = (version.metrics or {}).get("accuracy")
     model_info = {
         "version": model_label(version),
-        "modelId": version.id,
+        "modelId": str(version.id),
         "accuracy": None if accuracy is None else round(float(accuracy), 4),
         "accuracyEvaluatedOn": (version.metrics or {}).get("evaluated_on"),
         "lastUpdated": iso_z(version.trained_at or version.created_at),

@@ -30,7 +30,11 @@ def get_features(
 ) -> dict[str, Any]:
     del principal
     ids = [version_or_404(session, model).id] if model is not None else None
-    return ok(feature_catalog(session, model_ids=ids))
+    catalog = feature_catalog(session, model_ids=ids)
+    for feature in catalog:
+        for used_by in feature.get("models") or []:
+            used_by["modelId"] = str(used_by["modelId"])  # as GET /models names it
+    return ok(catalog)
 
 
 @router.get("/models/{model_id}/feature-importance")
@@ -53,7 +57,7 @@ def get_feature_importance(
             details={"field": "leadIds", "max": MAX_LEADS},
         )
     data: dict[str, Any] = {
-        "modelId": version.id,
+        "modelId": str(version.id),
         "globalImportance": {
             k: round(float(v), 6) for k, v in (version.feature_importance or {}).items()
         },

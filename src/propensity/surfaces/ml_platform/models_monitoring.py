@@ -51,6 +51,7 @@ def get_performance(
         )
     version = version_or_404(session, model_id)
     data = model_performance(session, version=version, period=period)
+    data["modelId"] = str(version.id)  # as GET /models names it
     if wanted:
         data["metrics"] = {k: v for k, v in data["metrics"].items() if k in wanted}
     return ok(data)
@@ -65,4 +66,6 @@ def get_drift(
 ) -> dict[str, Any]:
     del principal
     version = version_or_404(session, model_id)
-    return ok(model_drift(session, version=version, as_of=utcnow()).to_dict())
+    data = model_drift(session, version=version, as_of=utcnow()).to_dict()
+    data["modelId"] = str(version.id)  # as GET /models names it
+    return ok(data)

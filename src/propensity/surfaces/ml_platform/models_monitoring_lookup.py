@@ -13,7 +13,9 @@ MAX_LIST = 100
 
 
 def model_not_found(model_id: object) -> NotFound:
-    return NotFound("ML model not found", code="MODEL_NOT_FOUND", details={"modelId": model_id})
+    return NotFound(
+        "ML model not found", code="MODEL_NOT_FOUND", details={"modelId": str(model_id).strip()}
+    )
 
 
 def version_or_404(session: Session, model_id: str | int) -> ModelVersion:

@@ -75,7 +75,7 @@ def get_lead_score(
         "score": round(100 * float(prediction.probability or 0.0), 1),
         "confidence": None if prediction.confidence is None else round(prediction.confidence, 3),
         "modelVersion": model_label(result.version),
-        "modelId": result.version.id,
+        "modelId": str(result.version.id),
         "scoredAt": iso_z(prediction.predicted_at),
         "predictionTime": round(result.elapsed_ms),
         "cached": result.cached,

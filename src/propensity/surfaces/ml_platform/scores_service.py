@@ -154,7 +154,11 @@ def check_timeout(*, elapsed_ms: float, timeout_ms: int, model_id: int) -> None:
     if elapsed_ms > timeout_ms:
         raise PredictionTimeout(
             "ML prediction timed out",
-            details={"timeout": timeout_ms, "modelId": model_id, "elapsedMs": round(elapsed_ms)},
+            details={
+                "timeout": timeout_ms,
+                "modelId": str(model_id),
+                "elapsedMs": round(elapsed_ms),
+            },
         )
 
 
@@ -179,7 +183,7 @@ def score_fresh(
         raise Unavailable(
             "The lead could not be scored: it has no features at this time",
             code="PREDICTION_FAILED",
-            details={"leadId": lead_id, "modelId": version.id},
+            details={"leadId": lead_id, "modelId": str(version.id)},
         )
     record_run(
         session, run=ScoringRun(version=version, as_of=now, results=results), settings=settings
