@@ -31,6 +31,8 @@ class Customer(TenantOwned, Timestamps, Base):
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "external_id"),
         sa.Index("ix_customers_tenant_kind", "tenant_id", "kind"),
+        # The online feature path's data stamp reads max(updated_at) per tenant on every build.
+        sa.Index("ix_customers_tenant_updated", "tenant_id", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -78,7 +80,10 @@ class LeadScoringConfig(TenantOwned, Base):
 
 class Lead(TenantOwned, Timestamps, Base):
     __tablename__ = "leads"
-    __table_args__ = (sa.UniqueConstraint("tenant_id", "external_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "external_id"),
+        sa.Index("ix_leads_tenant_updated", "tenant_id", "updated_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(sa.String(128))
