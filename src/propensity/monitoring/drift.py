@@ -30,7 +30,7 @@ Feature drift compares a current sample of one feature with the baseline stored 
   at every age of every entity across history; the live population is one cross-section of the
   entities open now, a different age mix (survivors of long open lives, stale open leads). So
   these features drift by construction on unshifted data (on the simulated lead tenant they
-  alone took the overall score from 0 to above the default retrain threshold 0.05). They are
+  took the overall score from 0.004 to 0.051, above the default retrain threshold). They are
   still measured and reported, marked `clock`, but `overall_drift` leaves them out, and the
   service makes no retrain or investigation recommendation from them. A real behavioural shift
   still counts through the non-clock window features (activities in the last 7/30 days, engagement

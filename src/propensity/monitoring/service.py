@@ -153,9 +153,21 @@ def _reference_outputs(session: Session, version: ModelVersion) -> np.ndarray:
     return np.asarray([v for v in values if v is not None], dtype=np.float64)
 
 
-def _concept(
-    session: Session, version: ModelVersion, as_of: datetime
+def concept_alarm(concept: output_drift.ConceptDrift | None, *, accuracy_drop: float) -> bool:
+    """The accuracy rule behind the retrain recommendation (and automatic retraining): recent
+    accuracy more than `accuracy_drop` below the held-out accuracy, with confidence >= 0.95."""
+    return (
+        concept is not None
+        and concept.score > accuracy_drop
+        and concept.confidence >= CONCEPT_CONFIDENCE
+    )
+
+
+def recent_concept(
+    session: Session, *, version: ModelVersion, as_of: datetime
 ) -> tuple[output_drift.ConceptDrift | None, str | None, datetime | None]:
+    """Concept drift of `version` from its predictions validated in the `CONCEPT_WINDOW` before
+    `as_of`, or None with the reason; and when the latest of them was validated."""
     held_out = (version.metrics or {}).get("accuracy")
     if not isinstance(held_out, int | float):
         return None, "No held-out accuracy is stored for this model type.", None
@@ -206,11 +218,7 @@ def recommendations(
                 + (" now" if overall >= 2 * threshold else " within 7 days"),
             }
         )
-    if (
-        concept is not None
-        and concept.score > accuracy_drop
-        and concept.confidence >= CONCEPT_CONFIDENCE
-    ):
+    if concept is not None and concept_alarm(concept, accuracy_drop=accuracy_drop):
         out.append(
             {
                 "type": "retraining",
@@ -279,14 +287,9 @@ def model_drift(session: Session, *, version: ModelVersion, as_of: datetime) -> 
             if reference.size == 0
             else "The live population is empty."
         )
-    concept, concept_note, validated_at = _concept(session, version, as_of)
-    detected = (
-        validated_at
-        if concept is not None
-        and concept.score > config.monitoring.alertThresholds.accuracyDrop
-        and concept.confidence >= CONCEPT_CONFIDENCE
-        else None
-    )
+    concept, concept_note, validated_at = recent_concept(session, version=version, as_of=as_of)
+    alarm = concept_alarm(concept, accuracy_drop=config.monitoring.alertThresholds.accuracyDrop)
+    detected = validated_at if alarm else None
     drifted = sorted((d for d in features if d.drifted and not d.clock), key=lambda d: -d.psi)
     return DriftReport(
         model_id=version.id,

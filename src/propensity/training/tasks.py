@@ -69,3 +69,8 @@ def train_model(ctx: JobContext) -> dict[str, Any]:
         "seconds": round(outcome.seconds, 2),
         "metrics": outcome.metrics,
     }
+
+
+# The automatic retrain job and its nightly planner live in their own module; workers discover
+# handlers by importing `<domain>.tasks`, so importing it here registers them.
+from propensity.training import auto_retrain  # noqa: E402, F401
