@@ -171,6 +171,7 @@ def add_health_features(out: FeatureSet, history: HealthHistory, rows: Rows) -> 
             "Age of the latest health snapshot",
             "t minus the date of the latest health snapshot before t, in days",
             _H,
+            clock=True,
         ),
         age,
     )
