@@ -42,9 +42,11 @@ def record_run(
     *,
     run: ScoringRun,
     settings: Settings | None = None,
+    latency_ms: float | None = None,
 ) -> int:
     """Stores every result of `run` as a new ACTIVE prediction and supersedes the older ones
-    of the same type and entity. Returns the number of predictions written.
+    of the same type and entity. Returns the number of predictions written. `latency_ms` is
+    the measured scoring time of a request's run, stored on its rows for monitoring.
 
     Each row stores what its `Scored` carries. Single-entity and `score_entities` runs carry
     everything; the batch job (batch.py) carries the explanation (top contributions, their
@@ -94,6 +96,7 @@ def record_run(
             "status": PredictionStatus.ACTIVE.value,
             # "challenger" for rows a running deployment routed to it (ADR 0008).
             "served_by": r.served_by,
+            "latency_ms": latency_ms,
         }
         for r in run.results
     ]

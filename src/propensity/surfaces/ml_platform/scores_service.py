@@ -11,9 +11,8 @@ makes a fresh prediction.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -185,8 +184,19 @@ def score_fresh(
             code="PREDICTION_FAILED",
             details={"leadId": lead_id, "modelId": str(version.id)},
         )
+    if served_as is not None:
+        served_by = served_as
+    elif version.status != ModelStatus.ACTIVE.value:
+        served_by = "requested"  # record_run would mark the rows as the champion's
+    else:
+        served_by = None
+    if served_by is not None:
+        results = [replace(r, served_by=served_by) for r in results]
     record_run(
-        session, run=ScoringRun(version=version, as_of=now, results=results), settings=settings
+        session,
+        run=ScoringRun(version=version, as_of=now, results=results),
+        settings=settings,
+        latency_ms=round(elapsed_ms, 3),
     )
     stored = session.scalars(
         sa.select(Prediction)
@@ -199,19 +209,6 @@ def score_fresh(
         .order_by(Prediction.id.desc())
         .limit(1)
     ).one()
-    values: dict[str, Any] = {"latency_ms": round(elapsed_ms, 3)}
-    if served_as is not None:
-        values["served_by"] = served_as
-    elif version.status != ModelStatus.ACTIVE.value:
-        # record_run marks rows as the champion's; this one was asked of another model.
-        values["served_by"] = "requested"
-    session.execute(
-        sa.update(Prediction)
-        .where(Prediction.id == stored.id)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    session.refresh(stored)
     return stored, elapsed_ms
 
 
