@@ -99,7 +99,30 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_api_key: SecretStr | None = None
     llm_model: str | None = None
-    llm_timeout_seconds: float = 20.0
+    llm_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    # Retries after a timeout, connection error, 429 or 5xx, with exponential backoff.
+    llm_max_retries: int = Field(default=2, ge=0, le=10)
+    llm_backoff_seconds: float = Field(default=0.5, ge=0, le=60)
+    # Per tenant and UTC day; 0 means no limit. Once spent, narratives use the templates.
+    llm_daily_token_budget: int = Field(default=200_000, ge=0)
+    llm_daily_cost_budget_usd: float = Field(default=0.0, ge=0)
+    # Estimated cost: USD per million input / output tokens, by model name, as JSON, e.g.
+    # {"gpt-4o-mini": [0.15, 0.60]}; a model not listed costs 0 (a local server).
+    llm_prices_per_million: dict[str, tuple[float, float]] = Field(default_factory=dict)
+
+    # Webhooks (signed, delivered through the job queue after the triggering commit).
+    # Private, loopback and link-local receivers are refused unless allowed here.
+    webhook_allow_private_addresses: bool = False
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=30)
+    webhook_backoff_seconds: float = Field(default=2.0, ge=0, le=3600)
+    # Consecutive failed deliveries after which a subscription is disabled and reported.
+    webhook_disable_after_failures: int = Field(default=20, ge=1, le=10_000)
+
+    # CORS: origins (scheme://host[:port]) allowed to call the API from a browser, as JSON, e.g.
+    # ["https://app.example.com"]. The dashboard is served from the API's own origin and needs
+    # none; the default allows no other origin.
+    cors_allowed_origins: list[str] = Field(default_factory=list)
 
     # Demo admin
     demo_admin_email: str = "admin@demo.local"
