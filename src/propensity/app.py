@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -88,6 +89,24 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     settings.signing_key()  # fail at start, not on the first request, if the key is unusable
 
     app.add_middleware(RequestContextMiddleware)
+    if settings.cors_allowed_origins:
+        # Added last, so outermost: refusals (401, 429, 4xx envelopes) carry the CORS headers
+        # too and a browser client can read why. Bearer tokens and API keys, not cookies.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_allowed_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "X-API-Key",
+                "X-Tenant-ID",
+                "X-Request-ID",
+            ],
+            expose_headers=["X-Request-ID", "X-RateLimit-Remaining", "Retry-After"],
+            allow_credentials=False,
+            max_age=600,
+        )
     _install_error_handlers(app)
     _include_routers(app)
     return app

@@ -6,8 +6,9 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, PrivateAttr, SecretStr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
@@ -129,6 +130,27 @@ class Settings(BaseSettings):
     demo_admin_password: SecretStr | None = None
 
     _file_key: tuple[Path, str] | None = PrivateAttr(default=None)
+
+    @field_validator("cors_allowed_origins")
+    @classmethod
+    def _check_origins(cls, origins: list[str]) -> list[str]:
+        """Each an exact origin as browsers send it: a wildcard would let any site call the API
+        with a user's token, and a path or trailing slash would never match."""
+        for origin in origins:
+            parts = urlsplit(origin)
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.hostname
+                or parts.path
+                or parts.query
+                or parts.fragment
+                or parts.username
+            ):
+                raise ValueError(
+                    f"cors_allowed_origins: {origin!r} is not an origin like "
+                    "'https://app.example.com' or 'http://localhost:3000'"
+                )
+        return [origin.lower() for origin in origins]
 
     @model_validator(mode="after")
     def _resolve_home(self) -> Settings:
