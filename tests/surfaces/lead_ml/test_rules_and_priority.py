@@ -17,6 +17,7 @@ from propensity.surfaces.lead_ml.priority import (
     tier_for_rank,
     value_reference,
 )
+from propensity.surfaces.lead_ml.ranking import distinct_patterns
 
 HOT_LEAD = {
     "demographic": {
@@ -171,3 +172,13 @@ def test_tiers_by_rank_percentile_and_levels() -> None:
     assert (hot, warm) == (0.3, 0.15)
     assert [level(p, hot=hot, warm=warm) for p in (0.31, 0.2, 0.1)] == ["HOT", "WARM", "COLD"]
     assert level_cutoffs(None, hot=0.9, warm=None) == (0.9, 0.25)
+
+
+def test_common_patterns_name_each_trait_once() -> None:
+    found = [
+        "Newer leads (median 15 days for top leads vs 237 days for all leads)",
+        "Recently active (median 3 days for top leads vs 118 days for all leads)",
+        "Newer leads (median 2 for top leads vs 33 for all leads)",
+        "High activity velocity (median 0.28 for top leads vs 0 for all leads)",
+    ]
+    assert distinct_patterns(found) == [found[0], found[1], found[3]]

@@ -20,6 +20,7 @@ from propensity.errors import InvalidInput, NotFound
 from propensity.features import build_scoring_frame
 from propensity.modeling.specs import FeatureSpec
 from propensity.narratives import PredictionFacts, common_patterns, lead_reasoning
+from propensity.narratives.leads import MAX_PATTERNS
 from propensity.predictions.models import Prediction, PredictionStatus
 from propensity.registry.models import ModelVersion
 from propensity.settings import Settings
@@ -260,8 +261,23 @@ def patterns(session: Session, *, ranked: list[RankedLead], now: datetime) -> li
     ]
     by_id = {int(i): row for i, row in zip(frame.entity_ids, rows, strict=True)}
     top_rows = [by_id[i] for i in top if i in by_id]
-    return common_patterns(
+    found = common_patterns(
         top_leads=top_rows,
         all_leads=list(by_id.values()),
         definitions=list(frame.definitions),
+        max_patterns=3 * MAX_PATTERNS,
     )
+    return distinct_patterns(found)[:MAX_PATTERNS]
+
+
+def distinct_patterns(patterns: list[str]) -> list[str]:
+    """One pattern per label, the strongest (first): features that measure one thing in two
+    units (lead age in days and in weeks) would otherwise repeat "Newer leads" twice."""
+    seen: set[str] = set()
+    out = []
+    for pattern in patterns:
+        label = pattern.split(" (", 1)[0].strip().lower()
+        if label not in seen:
+            seen.add(label)
+            out.append(pattern)
+    return out
