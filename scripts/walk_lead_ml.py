@@ -192,6 +192,9 @@ class LeadWalk:
             problems += number(insights, "topLeadCount", 1, where="insights")
             problems += number(insights, "avgConversionProbability", 0, 1, where="insights")
             problems += non_empty_list(insights, "commonPatterns", where="insights")
+            labels = [p.split(" (")[0] for p in (insights or {}).get("commonPatterns") or []]
+            if len(set(labels)) != len(labels):
+                problems.append(f"commonPatterns repeat a trait: {labels}")
             top = [r for r in rankings or [] if r.get("priorityTier") == "top"]
             if not problems and len(top) > insights["topLeadCount"]:
                 problems.append(f"{len(top)} top-tier leads listed, topLeadCount smaller")
