@@ -30,9 +30,12 @@ from propensity.surfaces.ml_platform.models_registry_eta import (
 from propensity.surfaces.ml_platform.models_registry_input import (
     MAX_NAME,
     MAX_TEXT,
+    NOT_APPLIED_CREATE,
+    NOT_APPLIED_RETRAIN,
     TrainSpec,
     body_object,
     invalid,
+    not_applied,
     optional_text,
     retrain_spec,
     train_spec,
@@ -151,6 +154,7 @@ def create_model(
         "version": version.version,
         "statusUrl": f"/api/ml/training/{job.id}/status",
         "queuedAt": iso_z(job.created_at),
+        "notApplied": not_applied(fields, NOT_APPLIED_CREATE),
     }
     return JSONResponse(ok(data), status_code=202)
 
@@ -225,6 +229,7 @@ def retrain_model(
         "estimatedDurationSeconds": None if duration is None else round(duration.total_seconds()),
         "queuedAt": iso_z(job.created_at),
         "statusUrl": f"/api/ml/training/{job.id}/status",
+        "notApplied": not_applied(fields, NOT_APPLIED_RETRAIN),
     }
     return JSONResponse(ok(data), status_code=202)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from propensity.errors import InvalidInput
+from propensity.modeling.trees import PATIENCE
 from propensity.registry.models import ModelVersion, PredictionType
 from propensity.surfaces.ml_platform.models_registry_shape import DOC_TYPES
 from propensity.training.hyperparameters import TrainingChoices, parse_choices
@@ -13,6 +14,22 @@ from propensity.training.hyperparameters import TrainingChoices, parse_choices
 KINDS = ("account", "subscriber")
 MAX_NAME = 200
 MAX_TEXT = 2000
+DATA_SOURCE = "Models train on the tenant's own CRM data; there is no other data source"
+# Fields of the document's example requests that this service accepts but cannot act on: the
+# answer lists them (`notApplied`) rather than letting the caller believe they took effect.
+NOT_APPLIED_CREATE = {
+    "trainingConfig.dataSource": DATA_SOURCE,
+    "trainingConfig.earlyStopping": "Not a choice: tree models always stop early on inner "
+    "validation folds; linear models do not iterate",
+    "trainingConfig.patience": f"Fixed by the trainer ({PATIENCE} rounds without improvement)",
+}
+NOT_APPLIED_RETRAIN = {
+    "priority": "Training jobs run in the order they are queued",
+    "dataSource": DATA_SOURCE,
+    "hyperparameterTuning": "No hyperparameter search: the retrained model's own algorithm "
+    "and hyperparameters are reused (with algorithm auto, the family is chosen on inner "
+    "validation as before)",
+}
 
 
 def invalid(message: str, field: str, **details: Any) -> InvalidInput:
@@ -34,6 +51,18 @@ def optional_text(fields: dict[str, Any], name: str, limit: int) -> str | None:
     if not isinstance(value, str) or len(value) > limit:
         raise invalid(f"{name} must be text of at most {limit} characters", name)
     return value.strip() or None
+
+
+def not_applied(fields: dict[str, Any], table: dict[str, str]) -> list[dict[str, str]]:
+    """The fields of `table` (dotted paths) the request sent, each with why it has no effect."""
+    out = []
+    for path, reason in table.items():
+        value: Any = fields
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is not None:
+            out.append({"field": path, "reason": reason})
+    return out
 
 
 def optional_object(fields: dict[str, Any], name: str) -> dict[str, Any]:
