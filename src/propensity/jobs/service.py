@@ -40,10 +40,13 @@ def enqueue_job(
     total: int | None = None,
     created_by: int | None = None,
     priority: int = 0,
+    delay_seconds: float = 0.0,
 ) -> Job:
     """Create a queued job row in the caller's transaction (the session's tenant owns it);
     the queue message is sent when that transaction commits, and never if it rolls back.
-    `priority` orders queued jobs (higher first); running jobs are never preempted."""
+    `priority` orders queued jobs (higher first); running jobs are never preempted.
+    `delay_seconds` holds the message in the queue's schedule that long after the commit
+    (a retry with backoff); recovery sees scheduled messages, so it does not re-send them."""
     if registry.lookup(type) is None or chunks.is_chunk(type):
         raise InvalidInput(f"Unknown job type '{type}'")
     try:
@@ -54,6 +57,8 @@ def enqueue_job(
         raise InvalidInput("total must be zero or more")
     if not MIN_PRIORITY <= priority <= MAX_PRIORITY:
         raise InvalidInput(f"priority must be between {MIN_PRIORITY} and {MAX_PRIORITY}")
+    if delay_seconds < 0:
+        raise InvalidInput("delay_seconds must be zero or more")
     queue = queue_for_session(session)
     job = Job(
         id=uuid.uuid4().hex,
@@ -68,7 +73,7 @@ def enqueue_job(
     session.flush()  # stamps the tenant now, and begins the transaction we attach to
     root = session.get_transaction()
     assert root is not None
-    session.info.setdefault(_PENDING, []).append((root, queue, job.id, priority))
+    session.info.setdefault(_PENDING, []).append((root, queue, job.id, priority, delay_seconds))
     log.info("job_created", job_id=job.id, job_type=type, tenant_id=job.tenant_id)
     return job
 
@@ -77,13 +82,15 @@ def enqueue_job(
 def _send_after_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint was released; the outer transaction may still roll back
-    pending: list[tuple[SessionTransaction, JobQueue, str, int]] = session.info.pop(_PENDING, [])
+    pending: list[tuple[SessionTransaction, JobQueue, str, int, float]] = session.info.pop(
+        _PENDING, []
+    )
     committed = session.get_transaction()
-    for root, queue, job_id, priority in pending:
+    for root, queue, job_id, priority, delay in pending:
         if root is not committed:
             continue  # left over from a transaction that ended without commit
         try:
-            queue.enqueue_run(job_id, priority=priority)
+            queue.enqueue_run(job_id, delay, priority)
         except Exception:
             # The row stays queued; recovery at the next consumer start sends it again.
             log.exception("job_enqueue_failed", job_id=job_id)
