@@ -2,7 +2,8 @@
 
 What it changes it undoes: the configuration PUT is restored, the trained challenger is
 deployed as a 10% A/B test and rolled back at once, and the models this walk trains are
-retired and deleted. Predictions it makes stay, as any client's would.
+retired and deleted; a status change to active is reverted by the next request. Predictions
+it makes stay, as any client's would.
 """
 
 from __future__ import annotations
@@ -53,6 +54,14 @@ def training_state(d: Json) -> list[str]:
     return problems
 
 
+def active_model(model: str) -> Callable[[Json], list[str]]:
+    return lambda d: one_of(d, "status", ["active"]) + one_of(d, "id", [model])
+
+
+def configured(model: str) -> Callable[[Json], list[str]]:
+    return lambda d: one_of(d, "activeModel", [model])
+
+
 class MlWalk:
     def __init__(self, walker: Walker, lead_ids: list[int], *, train_timeout: float) -> None:
         self.w = walker
@@ -60,6 +69,8 @@ class MlWalk:
         self.train_timeout = train_timeout
         self.champion: str | None = None
         self.trained: list[tuple[str, str]] = []  # (jobId, modelId) this walk queued
+        self.lead_features: dict[str, Any] = {}
+        self.champion_version: str | None = None
 
     def run(self) -> None:
         self.models()
@@ -78,6 +89,7 @@ class MlWalk:
         challenger = self.follow_training()
         if challenger is not None:
             self.compare(challenger)
+            self.activate(challenger)
             self.deploy(challenger)
         self.clean_up()
         self.errors()
@@ -103,6 +115,7 @@ class MlWalk:
                 if m.get("type") == "scoring" and m.get("status") == "active"
             ]
             self.champion = active[0]["id"] if active else None
+            self.champion_version = active[0]["version"] if active else None
         self.w.call(
             "GET",
             f"{BASE}/models",
@@ -209,6 +222,12 @@ class MlWalk:
                     present(d, "jobId", "modelId", "status", "queuedAt", "estimatedDuration")
                     + one_of(d, "status", ["queued"])
                     + one_of(d, "modelId", [self.champion])
+                    + one_of(
+                        {"f": [f["field"] for f in d.get("notApplied") or []]},
+                        "f",
+                        [["priority", "hyperparameterTuning"]],
+                        where="notApplied",
+                    )
                 )
             ),
             note="queued, names the model retrained",
@@ -300,6 +319,29 @@ class MlWalk:
             check=ml_ok(check),
             note="champion vs the walk's challenger on one holdout",
         )
+
+    def activate(self, challenger: str) -> None:
+        """The document's status change, undone at once: the challenger active, then the
+        champion again."""
+        for model, reason in (
+            (challenger, "Better performance than previous model"),
+            (str(self.champion), "walk: restore the demo's champion"),
+        ):
+            self.w.call(
+                "PUT",
+                f"{BASE}/models/{model}/status",
+                json={"status": "active", "reason": reason},
+                expect=200,
+                check=ml_ok(active_model(model)),
+                note="activated",
+            )
+            self.w.call(
+                "GET",
+                f"{BASE}/config",
+                expect=200,
+                check=ml_ok(configured(model)),
+                note="the configuration names it",
+            )
 
     def deploy(self, challenger: str) -> None:
         body = {
@@ -463,9 +505,21 @@ class MlWalk:
             return inner
 
         path = f"{BASE}/leads/{lead}/score"
-        self.w.call(
+        body = self.w.call(
             "GET", path, expect=200, check=ml_ok(check(False)), note="score with active model"
         )
+        if isinstance(body, dict) and isinstance(body.get("data"), dict):
+            self.lead_features = body["data"].get("features") or {}
+            # The same model's probability through the other document: the same score.
+            other = self.w.client.post(f"/api/lead-scoring/leads/{lead}/ml/predict-score", json={})
+            if other.status_code == 200:
+                theirs = other.json()["prediction"]["predictedScore"]
+                if abs(theirs - body["data"]["score"]) > 1:
+                    self.w.fail(
+                        "GET",
+                        path,
+                        f"score {body['data']['score']} but lead-ml predictedScore {theirs}",
+                    )
         self.w.call(
             "GET",
             path,
@@ -487,7 +541,8 @@ class MlWalk:
         queued = self.w.call(
             "POST",
             f"{BASE}/leads/batch-score",
-            json={"leadIds": ids, "model": self.champion, "priority": "normal"},
+            # The document names the model by its version ("v2.1.0").
+            json={"leadIds": ids, "model": self.champion_version, "priority": "normal"},
             expect=202,
             check=ml_ok(
                 lambda d: (
@@ -601,6 +656,22 @@ class MlWalk:
             check=ml_ok(check),
             note="trends, recommendations, insights from closed deals",
         )
+        place = self.lead_features.get("location")
+        kind = self.lead_features.get("propertyType")
+        if place and kind:
+            self.w.call(
+                "GET",
+                f"{BASE}/insights/market",
+                params={"location": place, "propertyType": kind, "timeframe": "90d"},
+                expect=200,
+                check=ml_ok(
+                    lambda d: (
+                        one_of(d.get("filters"), "location", [place], where="filters")
+                        + number(d, "sampleSize", 1)
+                    )
+                ),
+                note=f"filtered to {kind} in {place}",
+            )
 
     # --- monitoring, features, analytics ------------------------------------------------
 
@@ -611,8 +682,11 @@ class MlWalk:
             problems = one_of(d, "modelId", [model]) + one_of(d, "period", ["24h"])
             metrics = d.get("metrics")
             problems += number(metrics, "predictionCount", 0, where="metrics")
-            for name in ("errorRate", "accuracy", "driftScore"):
+            for name in ("errorRate", "driftScore"):
                 problems += number(metrics, name, 0, 1, where="metrics")
+            # Accuracy needs outcomes: null is right while none of the period is validated.
+            if (metrics or {}).get("validatedPredictions") != 0:
+                problems += number(metrics, "accuracy", 0, 1, where="metrics")
             problems += number(metrics, "averageLatency", 0, where="metrics")
             perf = d.get("performance")
             for name in ("p50Latency", "p95Latency", "p99Latency", "throughput"):
@@ -632,6 +706,19 @@ class MlWalk:
             expect=200,
             check=ml_ok(performance),
             note="counts, latency percentiles, alerts",
+        )
+        self.w.call(
+            "GET",
+            f"{BASE}/models/{model}/performance",
+            params={"period": "7d", "metrics": "predictionCount,errorRate"},
+            expect=200,
+            check=ml_ok(
+                lambda d: (
+                    one_of(d, "period", ["7d"])
+                    + one_of({"m": sorted(d["metrics"])}, "m", [["errorRate", "predictionCount"]])
+                )
+            ),
+            note="period and metrics selection",
         )
 
         def drift(d: Json) -> list[str]:
@@ -728,6 +815,23 @@ class MlWalk:
             expect=200,
             check=ml_ok(check),
             note="summary, per-model rows, system health, trends",
+        )
+        self.w.call(
+            "GET",
+            f"{BASE}/analytics/dashboard",
+            params={"period": "24h", "models": self.champion},
+            expect=200,
+            check=ml_ok(
+                lambda d: (
+                    [
+                        f"row for model {m['modelId']}"
+                        for m in d["modelPerformance"]
+                        if m["modelId"] != self.champion
+                    ]
+                    + non_empty_list(d, "modelPerformance")
+                )
+            ),
+            note="only the models asked for",
         )
 
     def errors(self) -> None:
