@@ -1,8 +1,9 @@
 """Every endpoint of spec/lead-ml.md (`/api/lead-scoring`), with the error cases it lists.
 
-Writes only what a client of the document writes: fresh predictions (forceRefresh), the
-PRIORITY predictions bulk-predict records, and one manual validation, of a prediction this
-walk has just made.
+Writes only what a client of the document writes: fresh predictions (forceRefresh; a
+rule-based one is followed by a model one, so the lead's current answer stays the model's),
+the PRIORITY predictions bulk-predict records, and one manual validation, of a prediction
+this walk has just made.
 """
 
 from __future__ import annotations
@@ -264,11 +265,25 @@ class LeadWalk:
             ),
             note="rule-based scorer",
         )
+        # The rule-based answer superseded the model's: make the model's current again, so the
+        # walk leaves the lead as it found it (and later steps use a model prediction).
+        body = self.w.call(
+            "POST",
+            path,
+            json={"forceRefresh": True},
+            expect=200,
+            check=lambda b: (
+                conversion(b["prediction"])
+                + one_of(b["prediction"], "method", ["model"], where="prediction")
+            ),
+            note="the model's answer current again",
+        )
+        if isinstance(body, dict) and isinstance(body.get("prediction"), dict):
+            self.prediction_id = body["prediction"].get("predictionId")
 
     def latest(self, lead: int) -> None:
         def check(body: Json) -> list[str]:
-            problems = number(body, "id", 1) + one_of(body, "isExpired", [False])
-            # The rule-based answer above is the newest CONVERSION prediction now.
+            problems = one_of(body, "id", [self.prediction_id]) + one_of(body, "isExpired", [False])
             return problems + conversion(body["prediction"])
 
         self.w.call(
