@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from propensity.api_v1 import ctas, imports, jobs, keys
+from propensity.api_v1 import ctas, imports, jobs, keys, webhooks
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(keys.router)
 router.include_router(jobs.router)
 router.include_router(imports.router)
 router.include_router(ctas.router)
+router.include_router(webhooks.router)
