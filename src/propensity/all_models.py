@@ -3,6 +3,7 @@
 from propensity.crm import models as crm_models
 from propensity.ctas import models as cta_models
 from propensity.jobs import models as jobs_models
+from propensity.llm import models as llm_models
 from propensity.portfolio import models as portfolio_models
 from propensity.predictions import models as prediction_models
 from propensity.registry import models as registry_models
@@ -13,6 +14,7 @@ __all__ = [
     "crm_models",
     "cta_models",
     "jobs_models",
+    "llm_models",
     "portfolio_models",
     "prediction_models",
     "registry_models",

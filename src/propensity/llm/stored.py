@@ -1,0 +1,96 @@
+"""The LLM's outcome kept with the prediction it words, and put back into an answer.
+
+A prediction's outcome (the checked answer, or None, and its llmMetadata) is stored in its
+`outputs["llm"]` the first time the prediction is served with an LLM configured, so a cached
+answer repeats the same text without another call; a fresh prediction (forceRefresh, a new
+model, expiry) is worded afresh. Failures that reached the server are stored too, so a
+cached answer does not wait on a failing server on every request; a call the daily budget
+refused is not (the next request may fit tomorrow's budget). The stored `explanation` column
+keeps the template text: listings, CTAs and webhooks read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from propensity.llm.config import LlmConfig
+from propensity.llm.facts import ContributionFact, contribution_facts
+from propensity.llm.service import Worded
+from propensity.predictions.models import Prediction
+from propensity.registry.models import ModelVersion
+
+KEY = "llm"
+
+
+def stored_outcome(prediction: Prediction, config: LlmConfig) -> dict[str, Any] | None:
+    """The outcome stored for this prediction by the configured model, if any."""
+    entry = (prediction.outputs or {}).get(KEY)
+    if isinstance(entry, dict) and entry.get("model") == config.model:
+        return entry
+    return None
+
+
+def remember(prediction: Prediction, *, config: LlmConfig, worded: Worded) -> dict[str, Any]:
+    """Stores the outcome on the prediction (the caller commits) and returns it."""
+    entry = {"model": config.model, "answer": worded.answer, "metadata": worded.metadata}
+    if worded.attempted:
+        # A new dict: the JSON column sees a changed value, not an in-place mutation.
+        prediction.outputs = {**(prediction.outputs or {}), KEY: entry}
+    return entry
+
+
+def served_metadata(entry: Mapping[str, Any], *, reused: bool) -> dict[str, Any]:
+    """The llmMetadata of an answer; `reused` says the text was stored with the prediction
+    (its tokens, latency and cost are those of the original call, not of this request)."""
+    return {**dict(entry.get("metadata") or {}), "reused": reused}
+
+
+def reworded_recommendations(
+    candidates: Sequence[Mapping[str, Any]], worded: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The candidates in their computed order, with priority, timeframe and expected impact
+    as computed and the LLM's rationale."""
+    rationale = {str(item["action"]).strip(): str(item["rationale"]) for item in worded}
+    out = []
+    for candidate in candidates:
+        item = dict(candidate)
+        text = rationale.get(str(candidate.get("action")))
+        if text is not None:
+            item["rationale"] = text
+        out.append(item)
+    return out
+
+
+def prediction_contributions(
+    session: Session, prediction: Prediction, *, kind: str | None = None
+) -> list[ContributionFact]:
+    """The prediction's stored top contributions with the entity's values, worded by the
+    template narrative of the model version that made it (its definitions and statistics)."""
+    stored = prediction.contributions or {}
+    features = stored.get("features") or {}
+    if not features:
+        return []
+    version = (
+        session.get(ModelVersion, prediction.model_version_id)
+        if prediction.model_version_id is not None
+        else None
+    )
+    outputs = prediction.outputs or {}
+    threshold = outputs.get("threshold")
+    return contribution_facts(
+        prediction_type=prediction.prediction_type,
+        contributions=features,
+        values=stored.get("values") or {},
+        feature_specs=(version.feature_specs or []) if version is not None else (),
+        feature_stats=(version.feature_stats or {}) if version is not None else None,
+        probability=prediction.probability,
+        predicted_value=prediction.predicted_value,
+        threshold=float(threshold)
+        if isinstance(threshold, int | float)
+        else (version.threshold if version is not None else None),
+        horizon_days=version.horizon_days if version is not None else None,
+        kind=kind,
+    )
