@@ -44,7 +44,7 @@ def subscribe(
             settings=settings,
         )
         receiver.secrets[path] = secret
-        return sub.id
+        return int(sub.id)
 
 
 def deliveries(database: Database) -> list[WebhookDelivery]:
