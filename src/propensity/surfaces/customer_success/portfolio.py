@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from propensity.crm.models import Customer
 from propensity.ctas.service import CtaOutcome, generate_cta
 from propensity.errors import InvalidInput
+from propensity.llm.status import llm_status
 from propensity.predictions.models import Prediction, PredictionStatus
 from propensity.registry.models import ModelStatus, ModelVersion
 from propensity.settings import Settings
@@ -200,7 +201,11 @@ def generate_ctas(
     return outcomes
 
 
-def status(session: Session) -> dict[str, Any]:
+def status(session: Session, *, settings: Settings, now: datetime) -> dict[str, Any]:
+    """The document's available/message are about the ML models (ADR 0006): predictions
+    never need the LLM. The LLM is reported apart, under `llm`; the document's "OpenAI API
+    key not configured" wording belongs there."""
+    llm = llm_status(session, settings=settings, now=now)
     versions = session.scalars(
         sa.select(ModelVersion)
         .where(
@@ -228,9 +233,10 @@ def status(session: Session) -> dict[str, Any]:
             "message": "ML service unavailable - no churn or health model is trained for "
             "this tenant's accounts yet",
             "models": [],
+            "llm": llm,
         }
     missing = sorted(set(ACCOUNT_TYPES) - {v.prediction_type for v in versions})
     message = "ML service is available"
     if missing:
         message += f" ({', '.join(missing)} not trained yet)"
-    return {"available": True, "message": message, "models": models}
+    return {"available": True, "message": message, "models": models, "llm": llm}

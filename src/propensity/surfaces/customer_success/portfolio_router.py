@@ -163,4 +163,4 @@ def stats(ctx: ReadContext) -> dict[str, Any]:
 
 @router.get("/status")
 def ml_status(ctx: ReadContext) -> dict[str, Any]:
-    return portfolio.status(ctx.session)
+    return portfolio.status(ctx.session, settings=ctx.settings, now=utcnow())

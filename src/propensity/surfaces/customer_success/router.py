@@ -15,7 +15,13 @@ from propensity.db import utcnow
 from propensity.errors import InvalidInput, NotFound
 from propensity.predictions.models import Prediction, PredictionStatus
 from propensity.registry.models import ModelVersion
-from propensity.surfaces.customer_success import accounts, payloads, portfolio_router, quotas
+from propensity.surfaces.customer_success import (
+    accounts,
+    llm_text,
+    payloads,
+    portfolio_router,
+    quotas,
+)
 from propensity.surfaces.customer_success.context import CsContext, ReadContext, WriteContext
 from propensity.surfaces.customer_success.ctas import outcome_json
 
@@ -67,6 +73,10 @@ def _serve(
         )
     data = payloads.prediction_data(
         session, prediction, version=version, account=account, settings=ctx.settings, now=now
+    )
+    # After the prediction is committed: no write transaction waits on the LLM's answer.
+    llm_text.word_account_answer(
+        session, data, prediction=prediction, settings=ctx.settings, now=now
     )
     body: dict[str, Any] = {"data": data}
     if cached:
