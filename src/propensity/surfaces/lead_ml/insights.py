@@ -10,16 +10,19 @@ from sqlalchemy.orm import Session
 
 from propensity.crm.models import Lead, LeadScoringConfig
 from propensity.errors import InvalidInput
+from propensity.llm.config import LlmConfig
 from propensity.narratives.scene import Scene, humanize
 from propensity.narratives.wording import describe
 from propensity.predictions.models import Prediction
 from propensity.registry.models import ModelVersion
 from propensity.settings import Settings
-from propensity.surfaces.lead_ml import leads, ranking
+from propensity.surfaces.lead_ml import leads, llm_text, ranking
 
 JUDGED = ("CONVERSION", "TIME_TO_CLOSE")
-NO_LLM = "No LLM is configured (PROPENSITY_LLM_BASE_URL); reasoning comes from templates"
-LLM_NOT_USED = "This surface writes its text from templates over computed facts"
+NO_LLM = (
+    "No LLM is configured (PROPENSITY_LLM_BASE_URL, PROPENSITY_LLM_MODEL, PROPENSITY_LLM_API_KEY); "
+    "reasoning comes from templates"
+)
 
 
 def ranked(
@@ -62,7 +65,10 @@ def ranked(
         "llmMetadata": None,
     }
     if use_llm:
-        body["llmFallback"] = NO_LLM if not settings.llm_base_url else LLM_NOT_USED
+        if LlmConfig.from_settings(settings) is None:
+            body["llmFallback"] = NO_LLM
+        else:
+            llm_text.word_ranking(session, body, settings=settings, now=now)
     return body
 
 

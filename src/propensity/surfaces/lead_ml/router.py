@@ -13,7 +13,7 @@ from propensity.db import utcnow
 from propensity.errors import NotFound
 from propensity.features import lead_feature_groups
 from propensity.predictions.models import Prediction
-from propensity.surfaces.lead_ml import leads, payloads, quotas
+from propensity.surfaces.lead_ml import leads, llm_text, payloads, quotas
 from propensity.surfaces.lead_ml.config_router import router as config_router
 from propensity.surfaces.lead_ml.context import ReadContext, WriteContext
 
@@ -68,6 +68,10 @@ def predict(
         time_to_close=time_prediction,
         settings=ctx.settings,
         explain=options.includeExplanation,
+    )
+    # After the commit above: no write transaction waits on the LLM's answer.
+    llm_text.word_conversion_answer(
+        session, data, prediction=served.prediction, settings=ctx.settings, now=now
     )
     data["cached"] = served.cached
     return {"prediction": data}

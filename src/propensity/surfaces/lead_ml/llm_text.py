@@ -1,0 +1,141 @@
+"""LLM wording of lead answers (ADR 0011): a conversion prediction's explanation and
+recommendation rationales, and ranked leads' reasoning and a summary of the top tier.
+Probabilities, scores, levels, ranks and tiers stay as computed. Rule-based predictions
+(`ruleBasedOnly`: "skip LLM") and answers without explanation are never sent."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from datetime import datetime
+from threading import Lock
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from propensity.crm.writer import session_tenant
+from propensity.llm.config import LlmConfig
+from propensity.llm.facts import Facts, candidate_recommendations
+from propensity.llm.service import word
+from propensity.llm.stored import (
+    prediction_contributions,
+    remember,
+    reworded_recommendations,
+    served_metadata,
+    stored_outcome,
+)
+from propensity.predictions.models import Prediction
+from propensity.settings import Settings
+
+LEAD_FIGURES = (
+    "predictionType",
+    "probability",
+    "confidence",
+    "predictedScoreLevel",
+    "predictedDays",
+    "closesWithinYear",
+)
+RANKED_FIGURES = ("topLeadCount", "avgConversionProbability", "commonPatterns", "rankedLeadCount")
+LEAD_FIELDS = (
+    "leadId",
+    "priorityRank",
+    "priorityTier",
+    "score",
+    "scoreLevel",
+    "conversionProbability",
+    "priorityScore",
+    "predictedDays",
+    "title",
+    "company",
+)
+# Ranked answers are not stored with a prediction; the first this many leads are worded, the
+# rest keep the template reasoning (the prompt stays small whatever the limit asked).
+MAX_WORDED_LEADS = 10
+# Identical rankings (same leads, figures and reasoning) reuse their wording in-process.
+_RANKED: OrderedDict[tuple[int, str, str], dict[str, Any]] = OrderedDict()
+_RANKED_LOCK = Lock()
+MAX_RANKED_CACHE = 256
+
+
+def word_conversion_answer(
+    session: Session,
+    data: dict[str, Any],
+    *,
+    prediction: Prediction,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    """Words a CONVERSION answer in place when an LLM is configured; commits."""
+    config = LlmConfig.from_settings(settings)
+    if config is None or data.get("method") == "rule_based" or not data.get("explanation"):
+        return
+    entry = stored_outcome(prediction, config)
+    reused = entry is not None
+    if entry is None:
+        facts = Facts(
+            task="lead",
+            subject="lead",
+            prediction={k: data.get(k) for k in LEAD_FIGURES},
+            contributions=prediction_contributions(session, prediction),
+            candidates=candidate_recommendations(data.get("recommendations") or []),
+        )
+        worded = word(session, config=config, facts=facts, now=now)
+        entry = remember(prediction, config=config, worded=worded)
+        session.commit()
+    data["llmMetadata"] = served_metadata(entry, reused=reused)
+    answer = entry.get("answer")
+    if isinstance(answer, dict):
+        data["explanation"] = answer["explanation"]
+        data["recommendations"] = reworded_recommendations(
+            data.get("recommendations") or [], answer["recommendations"]
+        )
+
+
+def word_ranking(
+    session: Session, body: dict[str, Any], *, settings: Settings, now: datetime
+) -> None:
+    """Words a ranked-leads answer in place (useLLM with an LLM configured); commits the
+    day's usage. On failure the template reasoning stays and `llmFallback` says why."""
+    config = LlmConfig.from_settings(settings)
+    if config is None:
+        return
+    entries = body["rankings"][:MAX_WORDED_LEADS]
+    facts = Facts(
+        task="ranked",
+        subject="lead_ranking",
+        prediction={k: body["insights"].get(k) for k in RANKED_FIGURES},
+        leads=[
+            {**{k: e.get(k) for k in LEAD_FIELDS}, "templateReasoning": e.get("reasoning")}
+            for e in entries
+        ],
+    )
+    key = (
+        session_tenant(session),
+        config.model,
+        hashlib.sha256(facts.to_json().encode()).hexdigest(),
+    )
+    with _RANKED_LOCK:
+        cached = _RANKED.get(key)
+    reused = cached is not None
+    if cached is None:
+        worded = word(session, config=config, facts=facts, now=now)
+        session.commit()
+        cached = {"answer": worded.answer, "metadata": worded.metadata}
+        if worded.used:
+            with _RANKED_LOCK:
+                _RANKED[key] = cached
+                while len(_RANKED) > MAX_RANKED_CACHE:
+                    _RANKED.popitem(last=False)
+    metadata = served_metadata(cached, reused=reused)
+    answer = cached["answer"]
+    body["llmMetadata"] = {**metadata, "wordedLeads": len(entries) if answer else 0}
+    if not isinstance(answer, dict):
+        body["textSource"] = "template"
+        body["llmFallback"] = metadata.get("fallbackReason")
+        return
+    reasoning = {int(item["leadId"]): str(item["reasoning"]) for item in answer["leads"]}
+    for entry in entries:
+        entry["reasoning"] = reasoning.get(int(entry["leadId"]), entry["reasoning"])
+    body["insights"]["summary"] = answer["summary"]
+    body["textSource"] = "llm"
+    body.pop("llmFallback", None)
