@@ -27,6 +27,7 @@ from propensity.settings import Settings
 from propensity.surfaces.lead_ml import leads, payloads, quotas, ranking
 from propensity.surfaces.lead_ml.context import LeadContext
 from propensity.surfaces.lead_ml.priority import lead_score
+from propensity.surfaces.lead_ml.serving import serving_model_ids
 
 RATE_LIMITED = "Rate limit reached; not scored"
 NOT_SCORED = "Lead could not be scored"
@@ -75,12 +76,26 @@ def bulk_predict(
     spend: Callable[[], None],
 ) -> dict[str, Any]:
     selected = _select(session, config=config, limit=limit, min_score=min_score, now=now)
-    model_id = None if rule_based else leads.require_model(session, "CONVERSION").id
+    ids = [lead.id for lead in selected]
+    serving: dict[int, int | None] = (
+        dict.fromkeys(ids)
+        if rule_based
+        else dict(
+            serving_model_ids(
+                session,
+                model=leads.require_model(session, "CONVERSION"),
+                prediction_type="CONVERSION",
+                lead_ids=ids,
+            )
+        )
+    )
     valid = ranking.valid_predictions(
         session, config_id=config.id, prediction_type="CONVERSION", now=now
     )
     cached_ids = {
-        lead.id for lead in selected if not force and leads.reusable(valid.get(lead.id), model_id)
+        lead.id
+        for lead in selected
+        if not force and leads.reusable(valid.get(lead.id), serving[lead.id])
     }
     allowed: list[Lead] = []
     refused: set[int] = set()
@@ -156,7 +171,12 @@ def _times(
     valid = ranking.valid_predictions(
         session, config_id=config.id, prediction_type="TIME_TO_CLOSE", now=now
     )
-    missing = [i for i in lead_ids if valid.get(i) is None or valid[i].model_version_id != model.id]
+    serving = serving_model_ids(
+        session, model=model, prediction_type="TIME_TO_CLOSE", lead_ids=lead_ids
+    )
+    missing = [
+        i for i in lead_ids if valid.get(i) is None or valid[i].model_version_id != serving[i]
+    ]
     if missing:
         score_and_record(
             session,

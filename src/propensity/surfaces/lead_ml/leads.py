@@ -27,6 +27,7 @@ from propensity.registry.service import active_model as registry_active_model
 from propensity.settings import Settings
 from propensity.surfaces.lead_ml import rules
 from propensity.surfaces.lead_ml.priority import DEFAULT_THRESHOLD, lead_score, score_breakdown
+from propensity.surfaces.lead_ml.serving import serving_model_id
 
 POPULATION = "lead"
 LEAD_TYPES = ("CONVERSION", "TIME_TO_CLOSE", "SCORE", "PRIORITY")
@@ -171,7 +172,10 @@ def by_model(
     """The lead's CONVERSION or TIME_TO_CLOSE prediction by the active model. Flushes."""
     model = require_model(session, prediction_type)
     cached = latest(session, lead_id=lead.id, prediction_type=prediction_type, valid_at=now)
-    if not force and reusable(cached, model.id):
+    serving = serving_model_id(
+        session, model=model, prediction_type=prediction_type, lead_id=lead.id
+    )
+    if not force and reusable(cached, serving):
         assert cached is not None
         return Served(cached, model, True)
     if before_generate is not None:
@@ -288,7 +292,8 @@ def score(
     """The lead's SCORE prediction, derived from its model CONVERSION prediction. Flushes."""
     model = require_model(session, "CONVERSION")
     cached = latest(session, lead_id=lead.id, prediction_type="SCORE", valid_at=now)
-    if not force and cached is not None and cached.model_version_id == model.id:
+    serving = serving_model_id(session, model=model, prediction_type="CONVERSION", lead_id=lead.id)
+    if not force and cached is not None and cached.model_version_id == serving:
         return Served(cached, model, True)
     source = by_model(
         session,
@@ -315,7 +320,8 @@ def score(
         prediction_type="SCORE",
         now=now,
         settings=settings,
-        model_version_id=model.id,
+        # The model that made the conversion it derives from (a challenger's, when routed).
+        model_version_id=source.model_version_id,
         probability=probability,
         predicted_value=float(value),
         confidence=source.confidence,
