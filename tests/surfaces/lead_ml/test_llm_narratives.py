@@ -54,6 +54,8 @@ def test_llm_words_lead_answers_and_falls_back_cleanly(
         assert meta["estimatedCost"] == 0  # not in the price table: a local server
         stored = call(client, user, "GET", f"/leads/{lead}/ml/prediction")["prediction"]
         assert stored["probability"] == answer["probability"]
+        assert stored["explanation"] == answer["explanation"]
+        assert stored["llmMetadata"]["reused"] is True
         assert stored["predictedScoreLevel"] == answer["predictedScoreLevel"]
 
         llm_server.mode = "invent_number"

@@ -82,6 +82,19 @@ def word_conversion_answer(
         worded = word(session, config=config, facts=facts, now=now)
         entry = remember(prediction, config=config, worded=worded)
         session.commit()
+    _apply(data, entry, reused=reused)
+
+
+def apply_stored(data: dict[str, Any], *, prediction: Prediction, settings: Settings) -> None:
+    """The wording stored with a CONVERSION prediction, without a call (the latest-prediction
+    endpoint reads; it never asks the LLM)."""
+    config = LlmConfig.from_settings(settings)
+    entry = stored_outcome(prediction, config) if config is not None else None
+    if entry is not None and data.get("explanation"):
+        _apply(data, entry, reused=True)
+
+
+def _apply(data: dict[str, Any], entry: dict[str, Any], *, reused: bool) -> None:
     data["llmMetadata"] = served_metadata(entry, reused=reused)
     answer = entry.get("answer")
     if isinstance(answer, dict):

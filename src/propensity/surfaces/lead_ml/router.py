@@ -101,12 +101,15 @@ def latest_prediction(
         time_prediction = leads.latest(
             session, lead_id=lead.id, prediction_type="TIME_TO_CLOSE", valid_at=now
         )
+    data = payloads.any_prediction(
+        prediction, settings=ctx.settings, time_prediction=time_prediction
+    )
+    if prediction_type == "CONVERSION":
+        llm_text.apply_stored(data, prediction=prediction, settings=ctx.settings)
     return {
         "id": prediction.id,
         "isExpired": payloads.is_expired(prediction, now),
-        "prediction": payloads.any_prediction(
-            prediction, settings=ctx.settings, time_prediction=time_prediction
-        ),
+        "prediction": data,
     }
 
 
