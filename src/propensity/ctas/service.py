@@ -26,6 +26,7 @@ from propensity.ctas.rules import DEFAULT_RULES, CtaRules, choose_cta, due_date_
 from propensity.errors import Conflict, InvalidInput, NotFound
 from propensity.predictions.models import Prediction
 from propensity.timefmt import iso_z
+from propensity.webhooks import hooks as webhook_hooks
 
 MAX_LIST_LIMIT = 200
 MANUAL_REASON = "Created manually"
@@ -180,6 +181,7 @@ def generate_cta(
     )
     session.add(cta)
     session.flush()
+    webhook_hooks.cta_generated(session, cta={**cta_json(cta), "predictionId": prediction.id})
     return CtaOutcome(
         cta=cta, prediction_id=prediction.id, generation_reason=draft.reason, was_created=True
     )

@@ -30,6 +30,7 @@ from propensity.predictions.validation import (
     aware,
 )
 from propensity.registry.models import ModelVersion
+from propensity.webhooks import hooks as webhook_hooks
 
 LEAD_JUDGED_TYPES = ("CONVERSION", "TIME_TO_CLOSE")
 
@@ -156,6 +157,7 @@ def validate_expired_leads(
         return 0
     known_until = lead_data_horizon(session, now=now)
     judged = 0
+    verdicts: list[tuple[str, bool | None]] = []  # for the prediction.validated webhook
     for prediction, lead, horizon in candidates:
         verdict = _lead_verdict(prediction, lead, horizon, known_until)
         if verdict is None:
@@ -164,5 +166,7 @@ def validate_expired_leads(
         prediction.actual_value = verdict.actual_value
         prediction.validated_at = now
         judged += 1
+        verdicts.append((prediction.prediction_type, verdict.was_accurate))
     session.flush()
+    webhook_hooks.predictions_validated(session, scope="leads", verdicts=verdicts, validated_at=now)
     return judged

@@ -11,6 +11,7 @@ from propensity.crm.writer import session_tenant
 from propensity.predictions.models import Prediction, PredictionStatus
 from propensity.predictions.scoring import ScoringRun, score_entities
 from propensity.settings import Settings, get_settings
+from propensity.webhooks import hooks as webhook_hooks
 
 LEAD_TYPES = frozenset({"CONVERSION", "TIME_TO_CLOSE", "SCORE", "PRIORITY"})
 INSERT_CHUNK = 2000
@@ -106,6 +107,7 @@ def record_run(
     insert = sa.insert(table)
     for start in range(0, len(rows), INSERT_CHUNK):
         connection.execute(insert, rows[start : start + INSERT_CHUNK])
+    webhook_hooks.predictions_recorded(session, run=run, settings=settings)
     return len(rows)
 
 

@@ -40,6 +40,7 @@ from propensity.predictions.service import expire_predictions
 from propensity.predictions.validation import validate_expired
 from propensity.registry.models import ModelStatus, ModelVersion
 from propensity.settings import Settings
+from propensity.webhooks import hooks as webhook_hooks
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ def score_portfolio_job(ctx: JobContext) -> dict[str, Any]:
     # A portfolio run can multiply the predictions table; plan single predictions with it.
     with ctx.session() as session:
         refresh_planner_statistics(session.connection(), tables=["predictions"])
+        webhook_hooks.portfolio_completed(session, result=run.to_dict(), job_id=ctx.job_id)
     return run.to_dict()
 
 
@@ -136,6 +138,8 @@ def daily_scoring(database: Database, settings: Settings) -> None:
                 as_of=now,
                 settings=settings,
             )
+            with database.tenant_session(tenant_id) as session:
+                webhook_hooks.portfolio_completed(session, result=run.to_dict())
             log.info(
                 "daily scoring: tenant %s %s/%s: %s scored in %.1f s",
                 tenant_id,

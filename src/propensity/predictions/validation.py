@@ -37,6 +37,7 @@ from propensity.crm.models import Customer, Event, HealthSnapshot
 from propensity.features.health import TARGET_TOLERANCE_DAYS
 from propensity.predictions.models import Prediction, PredictionStatus
 from propensity.registry.models import ModelVersion
+from propensity.webhooks import hooks as webhook_hooks
 
 JUDGED_TYPES = ("CHURN", "HEALTH_TREND")
 DEFAULT_HORIZON_DAYS = {"CHURN": 90, "HEALTH_TREND": 30, "CONVERSION": 90}
@@ -192,6 +193,7 @@ def validate_expired(
             (max(targets) + margin).date(),
         )
     judged = 0
+    verdicts: list[tuple[str, bool | None]] = []  # for the prediction.validated webhook
     for prediction, churned_at, churned, horizon, threshold in candidates:
         horizon_days = int(horizon or DEFAULT_HORIZON_DAYS[prediction.prediction_type])
         verdict: Judgement | None
@@ -224,7 +226,11 @@ def validate_expired(
         prediction.actual_value = verdict.actual_value
         prediction.validated_at = now
         judged += 1
+        verdicts.append((prediction.prediction_type, verdict.was_accurate))
     session.flush()
+    webhook_hooks.predictions_validated(
+        session, scope="customers", verdicts=verdicts, validated_at=now
+    )
     return judged
 
 

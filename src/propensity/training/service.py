@@ -32,6 +32,7 @@ from propensity.modeling import (
 from propensity.registry.models import ModelStatus, ModelVersion, PredictionType
 from propensity.registry.service import activate, get_version, start_version, store_artifact
 from propensity.training.hyperparameters import TrainingChoices
+from propensity.webhooks import hooks as webhook_hooks
 
 log = get_logger(__name__)
 Progress = Callable[[str, float], None]
@@ -222,6 +223,7 @@ def train_prediction_type(
         if activate_when_done:
             session.flush()
             activate(session, version=version)
+        webhook_hooks.model_trained(session, version=version, job_id=job_id)
         outcome = TrainingOutcome(
             version_id=version.id,
             version=version.version,
