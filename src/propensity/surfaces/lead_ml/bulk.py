@@ -27,7 +27,7 @@ from propensity.settings import Settings
 from propensity.surfaces.lead_ml import leads, payloads, quotas, ranking
 from propensity.surfaces.lead_ml.context import LeadContext
 from propensity.surfaces.lead_ml.priority import lead_score
-from propensity.surfaces.lead_ml.serving import serving_model_ids
+from propensity.surfaces.lead_serving import serving_model_ids
 
 RATE_LIMITED = "Rate limit reached; not scored"
 NOT_SCORED = "Lead could not be scored"
@@ -83,7 +83,7 @@ def bulk_predict(
         else dict(
             serving_model_ids(
                 session,
-                model=leads.require_model(session, "CONVERSION"),
+                model_id=leads.require_model(session, "CONVERSION").id,
                 prediction_type="CONVERSION",
                 lead_ids=ids,
             )
@@ -172,7 +172,7 @@ def _times(
         session, config_id=config.id, prediction_type="TIME_TO_CLOSE", now=now
     )
     serving = serving_model_ids(
-        session, model=model, prediction_type="TIME_TO_CLOSE", lead_ids=lead_ids
+        session, model_id=model.id, prediction_type="TIME_TO_CLOSE", lead_ids=lead_ids
     )
     missing = [
         i for i in lead_ids if valid.get(i) is None or valid[i].model_version_id != serving[i]

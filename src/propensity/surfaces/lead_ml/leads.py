@@ -27,7 +27,7 @@ from propensity.registry.service import active_model as registry_active_model
 from propensity.settings import Settings
 from propensity.surfaces.lead_ml import rules
 from propensity.surfaces.lead_ml.priority import DEFAULT_THRESHOLD, lead_score, score_breakdown
-from propensity.surfaces.lead_ml.serving import serving_model_id
+from propensity.surfaces.lead_serving import serving_model_id
 
 POPULATION = "lead"
 LEAD_TYPES = ("CONVERSION", "TIME_TO_CLOSE", "SCORE", "PRIORITY")
@@ -173,7 +173,7 @@ def by_model(
     model = require_model(session, prediction_type)
     cached = latest(session, lead_id=lead.id, prediction_type=prediction_type, valid_at=now)
     serving = serving_model_id(
-        session, model=model, prediction_type=prediction_type, lead_id=lead.id
+        session, model_id=model.id, prediction_type=prediction_type, lead_id=lead.id
     )
     if not force and reusable(cached, serving):
         assert cached is not None
@@ -292,7 +292,9 @@ def score(
     """The lead's SCORE prediction, derived from its model CONVERSION prediction. Flushes."""
     model = require_model(session, "CONVERSION")
     cached = latest(session, lead_id=lead.id, prediction_type="SCORE", valid_at=now)
-    serving = serving_model_id(session, model=model, prediction_type="CONVERSION", lead_id=lead.id)
+    serving = serving_model_id(
+        session, model_id=model.id, prediction_type="CONVERSION", lead_id=lead.id
+    )
     if not force and cached is not None and cached.model_version_id == serving:
         return Served(cached, model, True)
     source = by_model(

@@ -34,6 +34,7 @@ from propensity.predictions.models import Prediction, PredictionStatus
 from propensity.predictions.service import score_and_record
 from propensity.registry.models import ModelVersion
 from propensity.settings import Settings
+from propensity.surfaces.lead_serving import serving_model_ids
 from propensity.surfaces.ml_platform.batch_scores_input import body_object, parse_lead_ids
 from propensity.surfaces.ml_platform.common import limited, ok
 from propensity.surfaces.ml_platform.conversion_timing import band, parse_timeframe, timings
@@ -56,9 +57,13 @@ def conversion_predictions(
     settings: Settings,
     now: datetime,
 ) -> dict[int, Prediction]:
-    """Each lead's CONVERSION prediction by `version`: a cached one (score cache rules, with
-    its explanation) or a fresh one, all missing leads scored in one run."""
+    """Each lead's CONVERSION prediction by the model serving it (`version`, or during a
+    champion/challenger deployment the challenger for its leads): a cached one (score cache
+    rules, with its explanation) or a fresh one, all missing leads scored in one run."""
     found: dict[int, Prediction] = {}
+    serving = serving_model_ids(
+        session, model_id=version.id, prediction_type="CONVERSION", lead_ids=lead_ids
+    )
     caching = config.scoring.caching
     if caching.enabled and caching.ttl > 0:
         rows = session.scalars(
@@ -66,7 +71,7 @@ def conversion_predictions(
             .where(
                 Prediction.lead_id.in_(lead_ids),
                 Prediction.prediction_type == "CONVERSION",
-                Prediction.model_version_id == version.id,
+                Prediction.model_version_id.in_(set(serving.values())),
                 Prediction.status == PredictionStatus.ACTIVE.value,
                 Prediction.valid_until > now,
                 Prediction.predicted_at >= now - timedelta(seconds=caching.ttl),
@@ -74,8 +79,10 @@ def conversion_predictions(
             .order_by(Prediction.predicted_at.desc(), Prediction.id.desc())
         )
         for row in rows:
-            if row.lead_id is not None and (row.contributions or {}).get("features"):
-                found.setdefault(row.lead_id, row)
+            lead = row.lead_id
+            usable = lead is not None and row.model_version_id == serving.get(lead)
+            if usable and (row.contributions or {}).get("features"):
+                found.setdefault(int(lead or 0), row)
     missing = [i for i in lead_ids if i not in found]
     if missing:
         started = time.perf_counter()
@@ -95,7 +102,7 @@ def conversion_predictions(
             sa.select(Prediction).where(
                 Prediction.lead_id.in_(missing),
                 Prediction.prediction_type == "CONVERSION",
-                Prediction.model_version_id == version.id,
+                Prediction.model_version_id.in_(set(serving.values())),
                 Prediction.predicted_at == now,
             )
         )
