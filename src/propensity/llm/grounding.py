@@ -146,7 +146,7 @@ def _check_drivers(items: list[dict[str, Any]], facts: Facts) -> None:
         raise Rejected(f"LLM answer names a driver not among the contributions: {unknown}")
     if len(set(names)) != len(names) or len(names) > MAX_DRIVERS:
         raise Rejected("LLM answer repeats drivers or names too many")
-    if facts.features and not names:
+    if not names and any(c.effect == "risk" for c in facts.contributions):
         raise Rejected("LLM answer names no driver")
 
 
