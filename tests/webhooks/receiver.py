@@ -22,6 +22,7 @@ class Received:
     body: dict[str, object]
     signature_ok: bool
     answered: int  # the status code it answered (0: it stalled past the sender's timeout)
+    host: str = ""  # the Host header
 
 
 @dataclass
@@ -38,8 +39,8 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def url(self, path: str = "/hook") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+    def url(self, path: str = "/hook", *, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}{path}"
 
     @property
     def accepted(self) -> list[str]:
@@ -82,6 +83,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                         body=body,
                         signature_ok=ok,
                         answered=0 if answer == "timeout" else status,
+                        host=self.headers.get("Host", ""),
                     )
                 )
             try:

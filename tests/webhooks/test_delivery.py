@@ -16,6 +16,7 @@ from propensity.tenancy.models import Role
 from propensity.webhooks.delivery import INTERRUPTED, deliver
 from propensity.webhooks.events import emit_event
 from propensity.webhooks.models import WebhookDelivery, WebhookEvent
+from propensity.webhooks.service import create_subscription
 from tests.factories import make_tenant_user
 from tests.jobs.support import own_queue, wait_for
 from tests.webhooks.receiver import running_receiver
@@ -60,13 +61,17 @@ def test_signed_events_arrive_exactly_once_after_failures_and_every_attempt_is_l
         assert emit(database, tenant_id, "prediction.created", n=9) is None  # not subscribed
         with start_embedded_consumer(cfg_fast, database=database, queue=queue, periodic=False):
             rows = wait_for(lambda: all_finished(database, 3), timeout=40, what="deliveries")
-        requests = receiver.requests()
+        # A stalled request is recorded when its stall ends, after the sender gave up on it.
+        total = sum(d.attempts for d in rows)
+        requests = wait_for(
+            lambda: len(found := receiver.requests()) == total and found, what="stalled request"
+        )
 
     assert all(r.signature_ok for r in requests)
     assert Counter(receiver.accepted) == Counter(ids)  # each event accepted exactly once
     assert {d.status for d in rows} == {"delivered"}
-    # Four failures spread over the three deliveries: 3 + 4 answered requests = 7 attempts.
-    assert sum(d.attempts for d in rows) == len(requests) == 7
+    # Four failures spread over the three deliveries: 3 + 4 requests = 7 attempts.
+    assert total == len(requests) == 7
     for delivery in rows:
         log = attempts(database, delivery.id)
         assert [a.number for a in log] == list(range(1, delivery.attempts + 1))
@@ -161,3 +166,25 @@ def test_a_delivered_event_is_never_sent_again_and_an_interrupted_attempt_is_log
     assert again == {"deliveryId": delivery.id, "skipped": "delivered"}
     log = attempts(database, delivery.id)
     assert [(a.number, a.ok, a.error) for a in log] == [(1, False, INTERRUPTED), (2, True, None)]
+
+
+def test_a_named_host_is_reached_at_its_checked_address_under_its_name(
+    cfg_fast: Settings, database: Database, queue: JobQueue, tenant_id: int
+) -> None:
+    with running_receiver() as receiver:
+        with database.tenant_session(tenant_id) as session:
+            _sub, secret = create_subscription(
+                session,
+                url=receiver.url("/named", host="localhost"),
+                events=["model.trained"],
+                created_by=None,
+                settings=cfg_fast,
+            )
+        receiver.secrets["/named"] = secret
+        event_id = emit(database, tenant_id, "model.trained", version=7)
+        (delivery,) = deliveries(database)
+        result = deliver(database, cfg_fast, tenant_id=tenant_id, delivery_id=delivery.id)
+        (request,) = receiver.requests()
+    assert result["status"] == "delivered"
+    assert (request.event_id, request.signature_ok) == (event_id, True)
+    assert request.host == f"localhost:{receiver.port}"

@@ -161,6 +161,12 @@ def _claim(session: Session, delivery_id: int, settings: Settings) -> Claimed | 
     )
 
 
+def _error_text(exc: httpx.HTTPError) -> str:
+    lines = str(exc).strip().splitlines()
+    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    return text[:ERROR_MAX_CHARS]
+
+
 def _post(claimed: Claimed, settings: Settings) -> Outcome:
     started = time.perf_counter()
 
@@ -172,40 +178,45 @@ def _post(claimed: Claimed, settings: Settings) -> Outcome:
     except PropensityError as exc:
         return Outcome(None, f"Refused: {exc.message}"[:ERROR_MAX_CHARS], took())
     url = httpx.URL(target.url)
-    default_port = url.port is None
+    name = f"[{target.host}]" if ":" in target.host else target.host  # an IPv6 literal
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
-        # Connect to the checked address; name the host as the receiver knows it.
-        "Host": target.host if default_port else f"{target.host}:{target.port}",
+        # Connect to a checked address; name the host as the receiver knows it.
+        "Host": name if url.port is None else f"{name}:{target.port}",
         signing.SIGNATURE_HEADER: signing.signature_header(claimed.secret, claimed.body),
         signing.EVENT_ID_HEADER: claimed.event_id,
         signing.EVENT_TYPE_HEADER: claimed.event_type,
         signing.ATTEMPT_HEADER: str(claimed.number),
     }
-    pinned = url.copy_with(host=str(target.address), port=target.port)
+    extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
     timeout = settings.webhook_timeout_seconds
+    unreachable = "No address to connect to"
     # trust_env=False: a proxy from the environment would connect by name, not to the address
     # checked; redirects are not followed (one could point inside).
     with httpx.Client(timeout=timeout, trust_env=False, follow_redirects=False) as client:
-        request = client.build_request(
-            "POST",
-            pinned,
-            content=claimed.body,
-            headers=headers,
-            extensions={"sni_hostname": target.host} if target.scheme == "https" else {},
-        )
-        try:
-            response = client.send(request, stream=True)  # the body is never read
-            response.close()
-        except httpx.TimeoutException:
-            return Outcome(None, f"Timed out after {timeout:g} s", took())
-        except httpx.HTTPError as exc:
-            text = str(exc).strip().splitlines()
-            message = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-            return Outcome(None, message[:ERROR_MAX_CHARS], took())
-    error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
-    return Outcome(response.status_code, error, took())
+        for address in target.addresses:
+            request = client.build_request(
+                "POST",
+                url.copy_with(host=str(address), port=target.port),
+                content=claimed.body,
+                headers=headers,
+                extensions=extensions,
+            )
+            try:
+                response = client.send(request, stream=True)  # the body is never read
+                response.close()
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                # Nothing was sent: the next address (e.g. IPv4 after IPv6) may answer.
+                unreachable = _error_text(exc)
+                continue
+            except httpx.TimeoutException:
+                return Outcome(None, f"Timed out after {timeout:g} s", took())
+            except httpx.HTTPError as exc:
+                return Outcome(None, _error_text(exc), took())
+            error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+            return Outcome(response.status_code, error, took())
+    return Outcome(None, unreachable, took())
 
 
 def _give_up(

@@ -32,13 +32,14 @@ class UrlRefused(InvalidInput):
 
 @dataclass(frozen=True)
 class Target:
-    """A checked URL: where to connect (`address`) and what to call it (`host`)."""
+    """A checked URL: where to connect (`addresses`, in resolver order, every one checked)
+    and what to call it (`host`)."""
 
     url: str
     scheme: str
     host: str
     port: int
-    address: Address
+    addresses: tuple[Address, ...]
 
 
 def parse_url(url: str) -> SplitResult:
@@ -121,4 +122,4 @@ def check_url(url: str, *, allow_private: bool) -> Target:
                     "otherwise internal address; webhooks go to public addresses only "
                     "(PROPENSITY_WEBHOOK_ALLOW_PRIVATE_ADDRESSES allows internal ones)"
                 )
-    return Target(url=url.strip(), scheme=scheme, host=host, port=port, address=addresses[0])
+    return Target(url=url.strip(), scheme=scheme, host=host, port=port, addresses=tuple(addresses))
