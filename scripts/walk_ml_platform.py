@@ -372,6 +372,7 @@ class MlWalk:
             check=ml_error("DEPLOYMENT_RUNNING"),
             note="a second deploy while one runs",
         )
+        self.during_test()
         self.w.call(
             "POST",
             f"{BASE}/models/{challenger}/deployment/rollback",
@@ -380,6 +381,38 @@ class MlWalk:
             check=ml_ok(lambda d: one_of(d, "status", ["rolled_back"])),
             note="test ended, champion alone again",
         )
+
+    def during_test(self) -> None:
+        """While the test runs, leads routed to the challenger are answered like the others:
+        each with its prediction and factors, and the same prediction on the next request."""
+
+        def answered(body: Json) -> list[int | None]:
+            return [p.get("predictionId") for p in body["data"]["predictions"]]
+
+        request = {"leadIds": self.leads, "timeframe": "30d", "includeFactors": True}
+        first = self.w.call(
+            "POST",
+            f"{BASE}/predict/conversion",
+            json=request,
+            expect=200,
+            check=ml_ok(
+                lambda d: [
+                    f"lead {p['leadId']} without its prediction or factors"
+                    for p in d["predictions"]
+                    if p.get("predictionId") is None or not p.get("keyFactors")
+                ]
+            ),
+            note=f"{len(self.leads)} leads during the A/B test",
+        )
+        if isinstance(first, dict) and first.get("success"):
+            self.w.call(
+                "POST",
+                f"{BASE}/predict/conversion",
+                json=request,
+                expect=200,
+                check=lambda b: [] if answered(b) == answered(first) else ["re-scored, not cached"],
+                note="the same predictions again (cached)",
+            )
 
     def clean_up(self) -> None:
         for _, model_id in self.trained:

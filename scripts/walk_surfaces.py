@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.only in (None, "ml-platform"):
             print(f"# spec/ml-platform.md, leads of configuration {args.ml_config_id}", flush=True)
             ranked = client.get(
-                f"/api/lead-scoring/{args.ml_config_id}/ml/ranked-leads", params={"limit": 10}
+                f"/api/lead-scoring/{args.ml_config_id}/ml/ranked-leads", params={"limit": 50}
             )
             leads = lead_ids_of(ranked.json()) if ranked.status_code == 200 else []
             if not leads:
