@@ -114,6 +114,8 @@ def test_only_admins_change_subscriptions_analysts_read_them(
     assert loopback_client.patch(path, json={"active": False}, headers=headers).status_code == 403
     assert loopback_client.delete(path, headers=headers).status_code == 403
     assert loopback_client.get(path, headers=headers).status_code == 200
+    kinds = loopback_client.get("/api/v1/webhooks/events", headers=headers).json()
+    assert "churn.alert" in kinds and "prediction.validated" in kinds and len(kinds) == 7
     assert loopback_client.get(f"{path}/deliveries", headers=headers).json() == []
 
 

@@ -16,7 +16,7 @@ from propensity.tenancy.models import Role
 from propensity.webhooks.delivery import INTERRUPTED, deliver
 from propensity.webhooks.events import emit_event
 from propensity.webhooks.models import WebhookDelivery, WebhookEvent
-from propensity.webhooks.service import create_subscription
+from propensity.webhooks.service import create_subscription, update_subscription
 from tests.factories import make_tenant_user
 from tests.jobs.support import own_queue, wait_for
 from tests.webhooks.receiver import running_receiver
@@ -188,3 +188,28 @@ def test_a_named_host_is_reached_at_its_checked_address_under_its_name(
     assert result["status"] == "delivered"
     assert (request.event_id, request.signature_ok) == (event_id, True)
     assert request.host == f"localhost:{receiver.port}"
+
+
+def test_deliveries_of_a_disabled_subscription_are_cancelled_not_sent(
+    cfg_fast: Settings, database: Database, queue: JobQueue, tenant_id: int
+) -> None:
+    with running_receiver() as receiver:
+        sid = subscribe(database, cfg_fast, tenant_id, receiver)
+        emit(database, tenant_id, "churn.alert", n=1)
+        with database.tenant_session(tenant_id) as session:
+            update_subscription(
+                session,
+                subscription_id=sid,
+                url=None,
+                events=None,
+                description=None,
+                active=False,
+                settings=cfg_fast,
+            )
+        (delivery,) = deliveries(database)
+        result = deliver(database, cfg_fast, tenant_id=tenant_id, delivery_id=delivery.id)
+        assert receiver.requests() == []
+    assert result == {"deliveryId": delivery.id, "skipped": "cancelled"}
+    (cancelled,) = deliveries(database)
+    assert (cancelled.status, cancelled.attempts) == ("cancelled", 0)
+    assert cancelled.last_error == "Not sent: Disabled by a user"
