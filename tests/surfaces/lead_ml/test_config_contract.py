@@ -90,6 +90,8 @@ def test_configuration_endpoints_as_documented(
         client, user, "GET", f"/leads/{leader}/ml/prediction", params={"type": "PRIORITY"}
     )["prediction"]
     assert priority["priorityRank"] == 1 and priority["priorityTier"] == "top"
+    # Like every prediction the document shows, with what drives it and what to do.
+    assert priority["riskFactors"] and priority["recommendations"]
 
     cut = rankings[10]["conversionProbability"]
     filtered = call(

@@ -214,6 +214,9 @@ def _record_priority(
             predicted_value=item.priority_score,
             confidence=item.conversion.confidence,
             outputs={
+                # The priority rests on the conversion: its drivers and advice are the lead's.
+                "riskFactors": (item.conversion.outputs or {}).get("riskFactors") or [],
+                "recommendations": (item.conversion.outputs or {}).get("recommendations") or [],
                 "priorityRank": item.rank,
                 "priorityTier": item.tier,
                 "rankedLeads": len(ranked),
