@@ -8,6 +8,7 @@ this walk has just made.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from walk_checks import (
@@ -155,6 +156,10 @@ def ranked_lead(item: Json, where: str) -> list[str]:
 def ranks_ascend(items: list[dict[str, Any]]) -> list[str]:
     ranks = [i["priorityRank"] for i in items]
     return [] if ranks == sorted(ranks) else [f"priorityRank not ascending: {ranks[:10]}"]
+
+
+def of_prediction(check: Callable[[Json], list[str]]) -> Callable[[Json], list[str]]:
+    return lambda body: check(body["prediction"])
 
 
 class LeadWalk:
@@ -314,6 +319,15 @@ class LeadWalk:
             check=lambda b: score(b["prediction"]),
             note="breakdown sums to the score",
         )
+        for kind, check in (("SCORE", score), ("TIME_TO_CLOSE", time_to_close)):
+            self.w.call(
+                "GET",
+                f"{BASE}/leads/{lead}/ml/prediction",
+                params={"type": kind},
+                expect=200,
+                check=of_prediction(check),
+                note=f"latest {kind}",
+            )
 
     def features(self, lead: int) -> None:
         def check(body: Json) -> list[str]:
@@ -353,7 +367,7 @@ class LeadWalk:
                     problems.append("predictions listed != processed")
             return problems
 
-        self.w.call(
+        body = self.w.call(
             "POST",
             f"{BASE}/{self.config}/ml/bulk-predict",
             json={"limit": 5, "minScore": 0, "forceRefresh": False, "ruleBasedOnly": False},
@@ -361,6 +375,21 @@ class LeadWalk:
             check=check,
             note="5 leads, counts add up",
         )
+        answered = [p["leadId"] for p in (body or {}).get("predictions") or [] if p.get("result")]
+        if answered:
+            self.w.call(
+                "GET",
+                f"{BASE}/leads/{answered[0]}/ml/prediction",
+                params={"type": "PRIORITY"},
+                expect=200,
+                check=lambda b: (
+                    common(b["prediction"], "PRIORITY")
+                    + number(b["prediction"], "priorityRank", 1, where="prediction")
+                    + one_of(b["prediction"], "priorityTier", TIERS, where="prediction")
+                    + number(b["prediction"], "priorityScore", 0, 100, where="prediction")
+                ),
+                note="the PRIORITY prediction bulk-predict recorded",
+            )
 
     def top(self) -> None:
         def check(body: Json) -> list[str]:
