@@ -86,3 +86,22 @@ def test_put_is_admin_only_validated_and_persisted(
     # Another tenant's configuration is its own.
     other = make_tenant_user(database, settings, slug="cfg-other")
     assert call(client, other, "GET", "/config")["data"]["scoring"]["maxBatchSize"] == 1000
+
+
+def test_get_modify_put_round_trip_of_the_whole_answer(
+    client: TestClient, database: Database, settings: Settings
+) -> None:
+    user = trained_leads(database, settings, leads=200)
+    whole = call(client, user, "GET", "/config")["data"]
+    whole["scoring"]["timeout"] = 12345
+    changed = call(client, user, "PUT", "/config", json=whole)["data"]
+    assert changed["scoring"]["timeout"] == 12345
+    assert changed["activeModel"] == whole["activeModel"]
+    # The active model is not a setting: asking to change it here says where to do it.
+    response = client.put(
+        "/api/ml/config", headers=user.headers, json={**whole, "activeModel": "999"}
+    )
+    assert response.status_code == 400, response.text
+    error = error_of(response.json())
+    assert error["code"] == "VALIDATION_ERROR" and error["details"]["fields"] == ["activeModel"]
+    assert "status" in error["message"]

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Body, Depends
 from sqlalchemy.orm import Session
 
 from propensity.deps import Admin, TenantSession, Viewer
+from propensity.errors import InvalidInput
 from propensity.mlconfig import MlConfig, load_ml_config, update_ml_config
 from propensity.surfaces.ml_platform.common import limited, ok
 from propensity.surfaces.ml_platform.scores_service import active_conversion_model
@@ -23,6 +24,8 @@ router = APIRouter()
 # The lead-ml surface's documented rule-based scorer (surfaces/lead_ml/rules.py) answers when
 # no trained model does (`ruleBasedOnly` there).
 FALLBACK_MODEL = "rule_based"
+# Parts of GET's answer that are not settings: they report which model is active.
+READ_ONLY = ("activeModel", "activeModelVersion", "fallbackModel")
 
 
 def config_body(session: Session, config: MlConfig) -> dict[str, Any]:
@@ -52,7 +55,28 @@ def put_config(
     patch: Annotated[Any, Body()] = None,
 ) -> dict[str, Any]:
     """Merges the sent parts into the configuration; the whole is validated before anything
-    is stored, so an invalid value is a 400 naming the field and changes nothing."""
+    is stored, so an invalid value is a 400 naming the field and changes nothing. What GET
+    answered can be sent back as it is: the read-only parts must equal the current ones."""
+    if isinstance(patch, dict):
+        patch = settings_only(session, patch, principal.tenant_id)
     config = update_ml_config(session, tenant_id=principal.tenant_id, patch=patch)
     session.commit()
     return ok(config_body(session, config))
+
+
+def settings_only(session: Session, patch: dict[str, Any], tenant_id: int) -> dict[str, Any]:
+    """The patch without GET's read-only parts, which may only repeat their current values
+    (a client's GET-modify-PUT round trip); changing them here is a 400 saying where."""
+    sent = {k: patch[k] for k in READ_ONLY if k in patch}
+    if not sent:
+        return patch
+    current = config_body(session, load_ml_config(session, tenant_id=tenant_id))
+    changed = [k for k, v in sent.items() if v != current[k]]
+    if changed:
+        raise InvalidInput(
+            f"{', '.join(changed)} cannot be set here: activate a model with PUT "
+            "/api/ml/models/{modelId}/status or deploy it with POST .../deploy",
+            code="VALIDATION_ERROR",
+            details={"fields": changed, "current": {k: current[k] for k in changed}},
+        )
+    return {k: v for k, v in patch.items() if k not in READ_ONLY}
