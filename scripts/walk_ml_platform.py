@@ -506,13 +506,14 @@ class MlWalk:
             check=ml_error("VALIDATION_ERROR"),
             note="invalid value refused",
         )
+        # Restored by sending GET's whole answer back, as a GET-modify-PUT client would.
         self.w.call(
             "PUT",
             f"{BASE}/config",
-            json=saved,
+            json=original["data"],
             expect=200,
             check=ml_ok(lambda d: [] if {k: d[k] for k in saved} == saved else ["not restored"]),
-            note="restored",
+            note="restored from GET's whole answer",
         )
 
     # --- scoring -------------------------------------------------------------------------
