@@ -271,7 +271,7 @@ def test_errors_for_unknown_models_other_tenants_jobs_and_failed_training(
         queued = send(client, user, "POST", "/models", body={"type": "scoring"}, expect=202)
         other = stranger(database, settings)
         hidden = send(client, other, "GET", f"/training/{queued['jobId']}/status", expect=404)
-        assert hidden["code"] == "JOB_NOT_FOUND"
+        assert hidden["code"] == "JOB_NOT_FOUND" and hidden["details"] == {"jobId": queued["jobId"]}
         with start_embedded_consumer(settings, database=database, queue=queue, periodic=False):
             status = _finish(client, user, queued["jobId"])
     assert status["status"] == "failed"

@@ -262,9 +262,13 @@ def training_status(
     job_id: str, principal: Viewer, session: TenantSession, _limit: Management
 ) -> dict[str, Any]:
     del principal
-    job = get_job(session, job_id=job_id)  # tenant-scoped: another tenant's job is not found
+    missing = NotFound("Training job not found", code="JOB_NOT_FOUND", details={"jobId": job_id})
+    try:
+        job = get_job(session, job_id=job_id)  # tenant-scoped: another tenant's is not found
+    except NotFound:
+        raise missing from None  # the document's errors name what was not found
     if job.type != TRAIN_MODEL:
-        raise NotFound("Training job not found", code="JOB_NOT_FOUND", details={"jobId": job_id})
+        raise missing
     version = session.scalars(
         sa.select(ModelVersion).where(ModelVersion.job_id == job.id).order_by(ModelVersion.id)
     ).first()
