@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from propensity.predictions.risk import RiskCutoffs
 from propensity.settings import Settings, get_settings
 from propensity.timefmt import iso_z
 from propensity.webhooks.events import emit_event, wants
@@ -80,10 +81,7 @@ def predictions_recorded(
 
 
 def _high_risk(session: Session, *, run: ScoringRun, settings: Settings, types: list[str]) -> None:
-    # The surface's documented cut-offs (a pure module), so the event and the API's
-    # riskCategory always agree.
-    from propensity.surfaces.customer_success.risk import RiskCutoffs
-
+    # The customer-success surface's cut-offs, so the event and the API's riskCategory agree.
     cutoffs = RiskCutoffs.of(threshold=run.version.threshold, settings=settings)
     flagged = sorted(
         (

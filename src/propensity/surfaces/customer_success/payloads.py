@@ -13,7 +13,7 @@ from propensity.narratives import health_narrative
 from propensity.predictions.models import Prediction
 from propensity.registry.service import ActiveModel
 from propensity.settings import Settings
-from propensity.surfaces.customer_success.risk import RiskCutoffs, urgency
+from propensity.predictions.risk import RiskCutoffs, urgency
 from propensity.timefmt import iso_z
 
 DIMENSIONS = ("engagement", "product_adoption", "support_satisfaction", "executive_relationship")

@@ -25,7 +25,7 @@ from propensity.predictions.models import Prediction, PredictionStatus
 from propensity.registry.models import ModelStatus, ModelVersion
 from propensity.settings import Settings
 from propensity.surfaces.customer_success.accounts import ACCOUNT_TYPES, POPULATION
-from propensity.surfaces.customer_success.risk import RiskCutoffs
+from propensity.predictions.risk import RiskCutoffs
 from propensity.timefmt import iso_z
 
 PRIORITY_FILTERS = ("high_risk", "renewal_due", "new", "unscored")
