@@ -878,6 +878,28 @@ class MlWalk:
         )
         self.w.call(
             "GET",
+            f"{BASE}/training/no-such-job/status",
+            expect=404,
+            check=ml_error("JOB_NOT_FOUND", jobId="no-such-job"),
+            note="unknown training job",
+        )
+        self.w.call(
+            "GET",
+            f"{BASE}/batch/no-such-job/results",
+            expect=404,
+            check=ml_error("JOB_NOT_FOUND", jobId="no-such-job"),
+            note="unknown batch job",
+        )
+        self.w.call(
+            "POST",
+            f"{BASE}/leads/batch-score",
+            json={"leadIds": []},
+            expect=400,
+            check=ml_error("VALIDATION_ERROR"),
+            note="no leads",
+        )
+        self.w.call(
+            "GET",
             f"{BASE}/models",
             headers={"Authorization": ""},
             expect=401,
