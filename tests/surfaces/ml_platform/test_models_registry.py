@@ -100,7 +100,8 @@ def test_create_trains_with_the_requested_algorithm_hyperparameters_and_split(
             status = _finish(client, user, queued["jobId"])
     assert status["status"] == "completed", status
     assert status["progress"] == 1.0 and status["currentStage"] == "done"
-    assert status["metrics"]["roc_auc"] is not None and status["error"] is None
+    assert status["metrics"]["auc"] is not None and status["error"] is None
+    assert "roc_auc" not in status["metrics"]  # the document's names, as the model detail's
     model_id = status["modelId"]
     assert model_id == queued["modelId"]
     data = send(client, user, "GET", f"/models/{model_id}")

@@ -43,6 +43,7 @@ from propensity.surfaces.ml_platform.models_registry_input import (
 from propensity.surfaces.ml_platform.models_registry_shape import (
     detail,
     doc_type,
+    named_metrics,
     parse_status,
     parse_type,
     summary,
@@ -287,7 +288,10 @@ def training_status(
             "progress": round(float(job.progress or 0.0), 3),
             "currentStage": job.stage,
             "modelId": str(version.id) if version else None,
-            "metrics": result.get("metrics"),
+            # Named as GET /models/{id} names them (the job stores the trainer's names).
+            "metrics": None
+            if result.get("metrics") is None
+            else named_metrics(dict(result["metrics"])),
             "error": _failure(session, job),
             "estimatedCompletion": iso_z(estimated_completion(job, duration, now=utcnow())),
             "queuedAt": iso_z(job.created_at),

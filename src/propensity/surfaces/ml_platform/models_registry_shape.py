@@ -89,8 +89,13 @@ def _camel(name: str) -> str:
 
 
 def doc_metrics(version: ModelVersion) -> dict[str, Any]:
+    return named_metrics(version.metrics or {})
+
+
+def named_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Stored metrics under the document's names (camelCase, `auc`, `testAccuracy`, ...)."""
     out: dict[str, Any] = {}
-    for key, value in (version.metrics or {}).items():
+    for key, value in metrics.items():
         if key in METRIC_NAMES:
             out[METRIC_NAMES[key]] = value
         elif isinstance(value, int | float) and not isinstance(value, bool):
