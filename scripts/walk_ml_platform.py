@@ -50,7 +50,9 @@ def training_state(d: Json) -> list[str]:
     if d.get("status") == "training":
         problems += present(d, "startedAt", "currentStage", "estimatedCompletion")
     if d.get("status") == "completed":
-        problems += present(d, "metrics", "modelId", "startedAt")
+        problems += present(d, "metrics", "modelId", "startedAt", "estimatedCompletion")
+        # Both trainings here are scoring models: their held-out AUC, by the document's name.
+        problems += number(d.get("metrics"), "auc", 0, 1, where="metrics")
     return problems
 
 
