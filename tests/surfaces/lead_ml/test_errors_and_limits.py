@@ -61,7 +61,19 @@ def test_authentication_roles_isolation_and_missing_models(
     # The document's cookie works like the bearer token.
     client.cookies.set("token", user.token)
     assert client.get(f"{BASE}/leads/{lead}/ml/features").status_code == 200
+    client.cookies.set("token", "not-a-token")
+    # "Missing or invalid authentication" is the document's 401, for a bad cookie or bearer.
+    assert client.get(f"{BASE}/leads/{lead}/ml/features").json()["code"] == "UNAUTHORIZED"
     client.cookies.clear()
+    invalid = client.get(
+        f"{BASE}/leads/{lead}/ml/features", headers={"Authorization": "Bearer not-a-token"}
+    )
+    assert invalid.status_code == 401 and invalid.json()["code"] == "UNAUTHORIZED"
+    elsewhere = client.get(
+        f"{BASE}/leads/{lead}/ml/features", headers={**user.headers, "X-Tenant-ID": "nobody"}
+    )
+    assert elsewhere.status_code == 403 and elsewhere.json()["code"] == "FORBIDDEN"
+    assert elsewhere.json()["details"]["reason"] == "TENANT_MISMATCH"
 
     # Another tenant sees none of it: its lead, configuration or prediction is 404.
     other, _ = lead_tenant(database, settings, slug="other", leads=SMALL, train=False, seed=5)

@@ -1,5 +1,8 @@
 """Who is calling: the document accepts a token cookie or a bearer token (the API's other
-credentials work too); no credential is 401 UNAUTHORIZED in this surface's envelope."""
+credentials work too). Its error table has 401 UNAUTHORIZED for missing *or invalid*
+authentication and 403 FORBIDDEN for the rest, so an invalid or expired credential (403
+INVALID_TOKEN elsewhere in the API) is a 401 here, and an X-Tenant-ID naming another tenant
+is 403 FORBIDDEN with the reason in details."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from propensity.deps import AppDatabase, AppSettings, get_principal
-from propensity.errors import Unauthenticated
+from propensity.errors import Forbidden, Unauthenticated
 from propensity.surfaces.context import SurfaceContext, surface_context
 from propensity.tenancy.models import Role
 from propensity.tenancy.service import Principal
@@ -16,14 +19,23 @@ from propensity.tenancy.service import Principal
 LeadContext = SurfaceContext
 
 
+HINT = {"hint": "Send `Authorization: Bearer <jwt>` or the `token` cookie"}
+
+
 def _principal(request: Request, database: AppDatabase, settings: AppSettings) -> Principal:
     try:
         return get_principal(request, database, settings)
     except Unauthenticated as exc:
         raise Unauthenticated(
-            "Missing or invalid authentication",
-            code="UNAUTHORIZED",
-            details={"hint": "Send `Authorization: Bearer <jwt>` or the `token` cookie"},
+            "Missing or invalid authentication", code="UNAUTHORIZED", details=HINT
+        ) from exc
+    except Forbidden as exc:
+        if exc.code == "INVALID_TOKEN":
+            raise Unauthenticated(
+                "Missing or invalid authentication", code="UNAUTHORIZED", details=HINT
+            ) from exc
+        raise Forbidden(
+            exc.message, code="FORBIDDEN", details={**exc.details, "reason": exc.code}
         ) from exc
 
 
