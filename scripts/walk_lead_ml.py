@@ -582,3 +582,19 @@ class LeadWalk:
             check=lead_error("UNAUTHORIZED"),
             note="no credentials",
         )
+        self.w.call(
+            "GET",
+            f"{BASE}/{self.config}/ml/top-leads",
+            headers={"Authorization": "Bearer not-a-token"},
+            expect=401,
+            check=lead_error("UNAUTHORIZED"),
+            note="invalid credentials",
+        )
+        self.w.call(
+            "GET",
+            f"{BASE}/{self.config}/ml/top-leads",
+            headers={"X-Tenant-ID": "not-this-tenant"},
+            expect=403,
+            check=lead_error("FORBIDDEN"),
+            note="X-Tenant-ID of another tenant",
+        )
