@@ -383,6 +383,22 @@ class MlWalk:
             check=ml_ok(lambda d: one_of(d, "status", ["rolled_back"])),
             note="test ended, champion alone again",
         )
+        # The champion answers the challenger's leads again, so their current predictions are
+        # not the challenger's once it is deleted below.
+        self.w.call(
+            "POST",
+            f"{BASE}/predict/conversion",
+            json={"leadIds": self.leads, "timeframe": "30d"},
+            expect=200,
+            check=ml_ok(
+                lambda d: [
+                    f"lead {p['leadId']} without a prediction"
+                    for p in d["predictions"]
+                    if p.get("predictionId") is None
+                ]
+            ),
+            note="after the rollback, every lead from the champion",
+        )
 
     def during_test(self) -> None:
         """While the test runs, leads routed to the challenger are answered like the others:
