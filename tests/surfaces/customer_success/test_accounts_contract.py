@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 
 from propensity.db import Database
 from propensity.predictions.models import Prediction
+from propensity.predictions.risk import RiskCutoffs
 from propensity.registry.models import ModelVersion
 from propensity.settings import Settings
-from propensity.predictions.risk import RiskCutoffs
 from tests.surfaces.customer_success.helpers import account_ids, call, trained_accounts
 
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")

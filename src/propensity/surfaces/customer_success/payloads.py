@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from propensity.crm.models import Customer, HealthSnapshot
 from propensity.narratives import health_narrative
 from propensity.predictions.models import Prediction
+from propensity.predictions.risk import RiskCutoffs, urgency
 from propensity.registry.service import ActiveModel
 from propensity.settings import Settings
-from propensity.predictions.risk import RiskCutoffs, urgency
 from propensity.timefmt import iso_z
 
 DIMENSIONS = ("engagement", "product_adoption", "support_satisfaction", "executive_relationship")

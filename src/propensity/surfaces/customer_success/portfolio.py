@@ -22,10 +22,10 @@ from propensity.ctas.service import CtaOutcome, generate_cta
 from propensity.errors import InvalidInput
 from propensity.llm.status import llm_status
 from propensity.predictions.models import Prediction, PredictionStatus
+from propensity.predictions.risk import RiskCutoffs
 from propensity.registry.models import ModelStatus, ModelVersion
 from propensity.settings import Settings
 from propensity.surfaces.customer_success.accounts import ACCOUNT_TYPES, POPULATION
-from propensity.predictions.risk import RiskCutoffs
 from propensity.timefmt import iso_z
 
 PRIORITY_FILTERS = ("high_risk", "renewal_due", "new", "unscored")
