@@ -106,7 +106,7 @@ def _drop_after_rollback(session: Session, previous: SessionTransaction) -> None
 def get_job(session: Session, *, job_id: str) -> Job:
     job = session.scalar(sa.select(Job).where(Job.id == job_id))
     if job is None:
-        raise NotFound("Job not found", code="JOB_NOT_FOUND")
+        raise NotFound("Job not found", code="JOB_NOT_FOUND", details={"jobId": job_id})
     return job
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from propensity.db import utcnow
 from propensity.errors import Conflict
+from propensity.predictions.models import Prediction, PredictionStatus
 from propensity.registry.models import (
     Deployment,
     DeploymentStatus,
@@ -86,6 +87,10 @@ def change_status(
 
 
 def delete_version(session: Session, *, version: ModelVersion) -> None:
+    """Deletes an inactive version and its artifact. Its predictions stay for history with no
+    model; those still ACTIVE (a challenger's leads after a rollback, a model scored on
+    request) are superseded first, so no cached answer is served from a model that is gone
+    and the next request scores afresh with the active one."""
     if version.status in (ModelStatus.ACTIVE.value, ModelStatus.TRAINING.value):
         raise Conflict(
             f"Only inactive models can be deleted; this one is {version.status}",
@@ -99,6 +104,15 @@ def delete_version(session: Session, *, version: ModelVersion) -> None:
             code="DEPLOYMENT_RUNNING",
             details={"modelId": version.id, "deploymentId": running},
         )
+    session.execute(
+        sa.update(Prediction)
+        .where(
+            Prediction.model_version_id == version.id,
+            Prediction.status == PredictionStatus.ACTIVE.value,
+        )
+        .values(status=PredictionStatus.SUPERSEDED.value)
+        .execution_options(synchronize_session=False)
+    )
     session.execute(sa.delete(ModelArtifact).where(ModelArtifact.model_version_id == version.id))
     session.delete(version)
     session.flush()

@@ -60,6 +60,7 @@ def test_batch_score_runs_the_job_and_reports_its_predictions(
         hidden = client.get(f"/api/ml/batch/{queued['jobId']}/results", headers=other.headers)
         assert hidden.status_code == 404
         assert error_of(hidden.json())["code"] == "JOB_NOT_FOUND"
+        assert error_of(hidden.json())["details"] == {"jobId": queued["jobId"]}
         with start_embedded_consumer(settings, database=database, queue=queue, periodic=False):
             body = _finished(client, user, queued["jobId"])
     data = body["data"]
@@ -131,3 +132,4 @@ def test_batch_score_errors_write_nothing(
     missing = client.get("/api/ml/batch/no-such-job/results", headers=user.headers)
     assert missing.status_code == 404
     assert error_of(missing.json())["code"] == "JOB_NOT_FOUND"
+    assert error_of(missing.json())["details"] == {"jobId": "no-such-job"}

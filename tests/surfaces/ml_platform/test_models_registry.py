@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from propensity.db import Database
 from propensity.jobs import Job, start_embedded_consumer
 from propensity.modeling import load_model
+from propensity.predictions.models import Prediction
 from propensity.predictions.scoring import model_frame
 from propensity.registry.models import ModelArtifact, ModelVersion
 from propensity.registry.service import get_version, load_artifact
@@ -22,6 +23,7 @@ from propensity.training.service import train_prediction_type
 from tests.factories import TenantUser, make_simulated_tenant
 from tests.jobs.support import own_queue, wait_for
 from tests.surfaces.ml_platform.helpers_monitoring import assert_error, stranger
+from tests.surfaces.ml_platform.helpers_scores import lead_ids
 
 BASE = "/api/ml"
 LEADS = 300
@@ -231,7 +233,22 @@ def test_list_detail_status_delete_and_retrain(
     )
     # Only models that are not active can be deleted; the artifact goes with the version.
     assert_error(send(client, user, "DELETE", f"/models/{old}", expect=409), "MODEL_IN_USE")
+    # A lead scored on request by the model about to be deleted: after the delete its answer
+    # comes afresh from the active model, never from a cached prediction with no model.
+    lead = lead_ids(database, user.tenant_id)[0]
+    asked = send(client, user, "GET", f"/leads/{lead}/score?model={new}&refresh=true")
+    assert asked["modelVersion"] == send(client, user, "GET", f"/models/{new}")["version"]
     assert send(client, user, "DELETE", f"/models/{new}")["deleted"] is True
+    with database.tenant_session(user.tenant_id) as session:
+        orphans = session.scalar(
+            sa.select(sa.func.count()).where(
+                Prediction.model_version_id.is_(None), Prediction.status == "ACTIVE"
+            )
+        )
+        assert orphans == 0  # lead-ml's latest-prediction read would serve it with no model
+    after = send(client, user, "GET", f"/leads/{lead}/score")
+    assert after["cached"] is False
+    assert after["modelVersion"] == send(client, user, "GET", f"/models/{old}")["version"]
     assert_error(send(client, user, "GET", f"/models/{new}", expect=404), "MODEL_NOT_FOUND")
     with database.tenant_session(user.tenant_id) as session:
         assert (
