@@ -13,6 +13,8 @@ from rich.console import Console
 from propensity.crm.models import Customer, Event, HealthSnapshot, Lead, PropertySale
 from propensity.db import Database
 from propensity.demo import default_config, run_demo
+from propensity.monitoring.store import latest_drift
+from propensity.registry.models import ModelVersion
 from propensity.settings import Settings
 from propensity.tenancy.models import Tenant, User
 from propensity.tenancy.passwords import verify_password
@@ -55,11 +57,21 @@ def test_demo_builds_a_tenant_with_data_and_a_generated_password(
         "conversion",
         "time_to_close",
         "customer success",
+        "monitoring",
     }
     assert re.match(
         r"^[\d,]+ past predictions validated, \d+ CTAs opened$",
         result.models.pop("customer success"),
     )
+    # Every active model has a stored drift check, as after a night, for the dashboard.
+    with database.tenant_session(result.tenant_id) as session:
+        active = session.scalars(
+            sa.select(ModelVersion.id).where(ModelVersion.status == "active")
+        ).all()
+        assert active and all(
+            latest_drift(session, tenant_id=result.tenant_id, model_id=i) for i in active
+        )
+    assert result.models.pop("monitoring") == f"{len(active)} drift checks stored"
     for summary in result.models.values():
         assert re.match(
             r"^(\w+ v1, [\d,]+ scored(, .*snapshots.*|, no portfolio history .*)?"

@@ -200,6 +200,10 @@ def _train_and_score(
     # The tables just grew from nothing to millions of rows: plan with statistics from now.
     with database.engine.begin() as conn:
         refresh_planner_statistics(conn)
+    # The nightly drift check, once now, so the dashboard and alerts have one from the start.
+    from propensity.monitoring.tasks import check_drift
+
+    summaries["monitoring"] = f"{check_drift(database)} drift checks stored"
     return summaries
 
 
