@@ -111,7 +111,7 @@ def _check_comparable(versions: list[ModelVersion]) -> None:
             "Models compare only on one holdout of one prediction type and population; got "
             + ", ".join(f"{t}/{p}" for t, p in sorted(kinds)),
             code="MODELS_NOT_COMPARABLE",
-            details={"modelIds": [v.id for v in versions]},
+            details={"modelIds": [str(v.id) for v in versions]},
         )
     ptype = versions[0].prediction_type
     if ptype not in BINARY_TYPES:
@@ -120,11 +120,11 @@ def _check_comparable(versions: list[ModelVersion]) -> None:
             code="MODELS_NOT_COMPARABLE",
             details={"predictionType": ptype, "supported": list(BINARY_TYPES)},
         )
-    missing = [v.id for v in versions if not v.artifact_hash]
+    missing = [str(v.id) for v in versions if not v.artifact_hash]
     if missing:
         raise InvalidInput(
             "Only trained models compare; these have no trained artifact: "
-            + ", ".join(str(m) for m in missing),
+            + ", ".join(missing),
             code="MODEL_NOT_READY",
             details={"modelIds": missing},
         )

@@ -28,7 +28,7 @@ def local_explanations(
             f"leadIds needs a lead model; model {version.id} is a "
             f"{version.prediction_type} model for {version.population}s",
             code="VALIDATION_ERROR",
-            details={"field": "leadIds", "modelId": version.id},
+            details={"field": "leadIds", "modelId": str(version.id)},
         )
     model = load_version_model(session, version=version)
     frame = model_frame(session, version=version, model=model, entity_ids=lead_ids, as_of=as_of)
