@@ -123,8 +123,7 @@ def _check_comparable(versions: list[ModelVersion]) -> None:
     missing = [str(v.id) for v in versions if not v.artifact_hash]
     if missing:
         raise InvalidInput(
-            "Only trained models compare; these have no trained artifact: "
-            + ", ".join(missing),
+            "Only trained models compare; these have no trained artifact: " + ", ".join(missing),
             code="MODEL_NOT_READY",
             details={"modelIds": missing},
         )
