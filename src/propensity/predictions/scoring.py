@@ -85,7 +85,7 @@ def trajectory(current: float | None, predicted: float) -> str:
     return "stable"
 
 
-def _active_version(
+def active_scoring_version(
     session: Session, *, prediction_type: str, population: str | None
 ) -> ModelVersion | None:
     """registry.active_version, leaving the two large JSON columns (feature statistics and
@@ -109,7 +109,7 @@ def resolve_model(
 ) -> tuple[ModelVersion, AnyModel]:
     ptype = parse_trainable(prediction_type)
     population = population_of(ptype, kind)
-    version = _active_version(
+    version = active_scoring_version(
         session,
         prediction_type=ptype.value,
         population=None if ptype is PredictionType.CHURN and kind is None else population,

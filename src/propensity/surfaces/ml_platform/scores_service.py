@@ -22,7 +22,13 @@ from propensity.errors import InvalidInput, NotFound, PropensityError, Unavailab
 from propensity.mlconfig import MlConfig
 from propensity.modeling import load_model
 from propensity.predictions.models import Prediction, PredictionStatus
-from propensity.predictions.scoring import ScoringRun, model_frame, score_frame, serving_version
+from propensity.predictions.scoring import (
+    ScoringRun,
+    active_scoring_version,
+    model_frame,
+    score_frame,
+    serving_version,
+)
 from propensity.predictions.service import record_run
 from propensity.registry.models import ModelStatus, ModelVersion
 from propensity.registry.service import artifact_cache
@@ -67,16 +73,7 @@ def model_label(version: ModelVersion) -> str:
 
 
 def active_conversion_model(session: Session) -> ModelVersion | None:
-    return session.scalars(
-        sa.select(ModelVersion)
-        .where(
-            ModelVersion.prediction_type == PREDICTION_TYPE,
-            ModelVersion.population == POPULATION,
-            ModelVersion.status == ModelStatus.ACTIVE.value,
-        )
-        .order_by(ModelVersion.activated_at.desc())
-        .limit(1)
-    ).first()
+    return active_scoring_version(session, prediction_type=PREDICTION_TYPE, population=POPULATION)
 
 
 def resolve_model(session: Session, requested: str | None) -> ModelVersion:
