@@ -11,14 +11,15 @@ keeps the template text: listings, CTAs and webhooks read it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from propensity.llm.config import LlmConfig
-from propensity.llm.facts import ContributionFact, contribution_facts
-from propensity.llm.service import Worded
+from propensity.llm.facts import ContributionFact, Facts, contribution_facts
+from propensity.llm.service import Worded, word
 from propensity.predictions.models import Prediction
 from propensity.registry.models import ModelVersion
 
@@ -40,6 +41,26 @@ def remember(prediction: Prediction, *, config: LlmConfig, worded: Worded) -> di
         # A new dict: the JSON column sees a changed value, not an in-place mutation.
         prediction.outputs = {**(prediction.outputs or {}), KEY: entry}
     return entry
+
+
+def stored_or_worded(
+    session: Session,
+    prediction: Prediction,
+    *,
+    config: LlmConfig,
+    facts: Callable[[], Facts],
+    now: datetime,
+) -> tuple[dict[str, Any], bool]:
+    """The outcome stored with the prediction (True: reused), else a new call's, stored with
+    it and committed (False). `facts` is only built when a call is needed."""
+    entry = stored_outcome(prediction, config)
+    if entry is not None:
+        return entry, True
+    entry = remember(
+        prediction, config=config, worded=word(session, config=config, facts=facts(), now=now)
+    )
+    session.commit()
+    return entry, False
 
 
 def served_metadata(entry: Mapping[str, Any], *, reused: bool) -> dict[str, Any]:

@@ -12,13 +12,11 @@ from sqlalchemy.orm import Session
 
 from propensity.llm.config import LlmConfig
 from propensity.llm.facts import Facts, candidate_recommendations
-from propensity.llm.service import word
 from propensity.llm.stored import (
     prediction_contributions,
-    remember,
     reworded_recommendations,
     served_metadata,
-    stored_outcome,
+    stored_or_worded,
 )
 from propensity.predictions.models import Prediction
 from propensity.settings import Settings
@@ -90,12 +88,11 @@ def word_account_answer(
     config = LlmConfig.from_settings(settings)
     if config is None:
         return
-    entry = stored_outcome(prediction, config)
-    if entry is not None:
-        apply(data, entry, reused=True)
-        return
-    facts = account_facts(session, data, prediction=prediction)
-    worded = word(session, config=config, facts=facts, now=now)
-    entry = remember(prediction, config=config, worded=worded)
-    session.commit()
-    apply(data, entry, reused=False)
+    entry, reused = stored_or_worded(
+        session,
+        prediction,
+        config=config,
+        facts=lambda: account_facts(session, data, prediction=prediction),
+        now=now,
+    )
+    apply(data, entry, reused=reused)

@@ -19,9 +19,9 @@ from propensity.llm.facts import Facts, candidate_recommendations
 from propensity.llm.service import word
 from propensity.llm.stored import (
     prediction_contributions,
-    remember,
     reworded_recommendations,
     served_metadata,
+    stored_or_worded,
     stored_outcome,
 )
 from propensity.predictions.models import Prediction
@@ -69,19 +69,19 @@ def word_conversion_answer(
     config = LlmConfig.from_settings(settings)
     if config is None or data.get("method") == "rule_based" or not data.get("explanation"):
         return
-    entry = stored_outcome(prediction, config)
-    reused = entry is not None
-    if entry is None:
-        facts = Facts(
+    entry, reused = stored_or_worded(
+        session,
+        prediction,
+        config=config,
+        facts=lambda: Facts(
             task="lead",
             subject="lead",
             prediction={k: data.get(k) for k in LEAD_FIGURES},
             contributions=prediction_contributions(session, prediction),
             candidates=candidate_recommendations(data.get("recommendations") or []),
-        )
-        worded = word(session, config=config, facts=facts, now=now)
-        entry = remember(prediction, config=config, worded=worded)
-        session.commit()
+        ),
+        now=now,
+    )
     _apply(data, entry, reused=reused)
 
 
