@@ -35,13 +35,12 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from load_server import SERVER_ENV, VENV_BIN, free_port, stop_process, wait_ready
+from load_server import SERVER_ENV, VENV_BIN, bench_token, free_port, stop_process, wait_ready
 
 from propensity.crm.service import import_frame
 from propensity.db import Database, utcnow
@@ -50,7 +49,7 @@ from propensity.predictions.batch import score_portfolio
 from propensity.settings import Settings
 from propensity.simulator import SimulationConfig, simulate
 from propensity.tenancy.models import Role
-from propensity.tenancy.service import create_tenant, create_user, get_tenant, token_for
+from propensity.tenancy.service import create_tenant, get_tenant
 from propensity.training.service import train_prediction_type
 
 TENANT = "batch-bench"
@@ -93,14 +92,9 @@ def admin_token_and_ids(home: Path) -> tuple[str, int, list[int]]:
     try:
         with database.system_session() as session:
             tenant = get_tenant(session, slug_or_id=TENANT)
-            user = create_user(
-                session,
-                tenant=tenant,
-                email=f"{time.time_ns()}-{ADMIN}",
-                password=os.urandom(16).hex(),
-                role=Role.ADMIN,
+            token = bench_token(
+                session, settings=settings, tenant=tenant, email=ADMIN, role=Role.ADMIN
             )
-            token = token_for(user=user, key=settings.signing_key(), lifetime=timedelta(hours=2))
             ids = session.scalars(
                 sa.text("SELECT id FROM leads WHERE tenant_id = :t ORDER BY id"),
                 {"t": tenant.id},

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -102,29 +103,37 @@ def prepare_home(home: Path, *, build: bool, source: Path | None) -> None:
     subprocess.run([cli, "db", "upgrade"], env=_env(home, source), check=True)
 
 
+def bench_token(session: Any, *, settings: Any, tenant: Any, email: str, role: str) -> str:
+    """A token of the benchmark's own user `email` in `tenant`, created with `role` on first
+    use (a random password: none needs to be known)."""
+    from propensity.tenancy.models import User
+    from propensity.tenancy.service import create_user, token_for
+
+    user = session.scalar(sa.select(User).where(User.email == email))
+    if user is None:
+        user = create_user(
+            session, tenant=tenant, email=email, password=os.urandom(16).hex(), role=role
+        )
+    token: str = token_for(user=user, key=settings.signing_key(), lifetime=timedelta(hours=4))
+    return token
+
+
 def bench_target(home: Path) -> Target:
-    """An analyst's token (a user created for the benchmark: no password needs to be known)
-    and the demo tenant's account ids, read from the home's own database."""
+    """An analyst's token (a user created for the benchmark) and the demo tenant's account
+    ids, read from the home's own database."""
     from propensity.db import Database
     from propensity.settings import Settings
-    from propensity.tenancy.models import Role, User
-    from propensity.tenancy.service import create_user, get_tenant, token_for
+    from propensity.tenancy.models import Role
+    from propensity.tenancy.service import get_tenant
 
     settings = Settings(home=home, database_url=None)
     database = Database(settings.resolved_database_url)
     try:
         with database.system_session() as session:
             tenant = get_tenant(session, slug_or_id=DEMO_TENANT)
-            user = session.scalar(sa.select(User).where(User.email == BENCH_USER))
-            if user is None:
-                user = create_user(
-                    session,
-                    tenant=tenant,
-                    email=BENCH_USER,
-                    password=os.urandom(16).hex(),
-                    role=Role.ANALYST,
-                )
-            token = token_for(user=user, key=settings.signing_key(), lifetime=timedelta(hours=4))
+            token = bench_token(
+                session, settings=settings, tenant=tenant, email=BENCH_USER, role=Role.ANALYST
+            )
             ids = session.scalars(
                 sa.text(
                     "SELECT id FROM customers WHERE tenant_id = :t AND kind = 'account' ORDER BY id"
