@@ -22,7 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from propensity.crm.models import Event, Lead
-from propensity.predictions.models import Prediction, PredictionStatus
+from propensity.predictions.models import Prediction
+from propensity.predictions.service import expire_predictions
 from propensity.predictions.validation import (
     DEFAULT_HORIZON_DAYS,
     DEFAULT_THRESHOLD,
@@ -130,16 +131,7 @@ def validate_expired_leads(
     """Judges the lead CONVERSION and TIME_TO_CLOSE predictions whose validity has ended and
     whose outcome is known (optionally only of the leads `lead_ids` selects); returns how many
     were judged. Predictions already validated (by a person or earlier) are left alone."""
-    session.execute(
-        sa.update(Prediction)
-        .where(
-            Prediction.status == PredictionStatus.ACTIVE.value,
-            Prediction.valid_until <= now,
-            Prediction.lead_id.is_not(None),
-        )
-        .values(status=PredictionStatus.EXPIRED.value)
-        .execution_options(synchronize_session=False)
-    )
+    expire_predictions(session, now=now, leads_only=True)
     query = (
         sa.select(Prediction, Lead, ModelVersion.horizon_days)
         .join(Lead, Lead.id == Prediction.lead_id)

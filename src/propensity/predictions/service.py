@@ -27,11 +27,15 @@ def validity_for(prediction_type: str, settings: Settings | None = None) -> time
     return timedelta(days=settings.customer_prediction_validity_days)
 
 
-def expire_predictions(session: Session, *, now: datetime) -> int:
-    """Marks ACTIVE predictions past their validity as EXPIRED; returns how many."""
+def expire_predictions(session: Session, *, now: datetime, leads_only: bool = False) -> int:
+    """Marks ACTIVE predictions past their validity (with `leads_only`, only leads') as
+    EXPIRED; returns how many."""
+    past = [Prediction.status == PredictionStatus.ACTIVE.value, Prediction.valid_until <= now]
+    if leads_only:
+        past.append(Prediction.lead_id.is_not(None))
     result = session.execute(
         sa.update(Prediction)
-        .where(Prediction.status == PredictionStatus.ACTIVE.value, Prediction.valid_until <= now)
+        .where(*past)
         .values(status=PredictionStatus.EXPIRED.value)
         .execution_options(synchronize_session=False)
     )

@@ -35,7 +35,8 @@ from sqlalchemy.orm import Session
 
 from propensity.crm.models import Customer, Event, HealthSnapshot
 from propensity.features.health import TARGET_TOLERANCE_DAYS
-from propensity.predictions.models import Prediction, PredictionStatus
+from propensity.predictions.models import Prediction
+from propensity.predictions.service import expire_predictions
 from propensity.registry.models import ModelVersion
 from propensity.webhooks import hooks as webhook_hooks
 
@@ -168,12 +169,7 @@ def validate_expired(
 ) -> int:
     """Judges every prediction whose validity has ended and whose outcome is known; returns
     how many were judged (including those that turned out impossible to judge). Flushes."""
-    session.execute(
-        sa.update(Prediction)
-        .where(Prediction.status == PredictionStatus.ACTIVE.value, Prediction.valid_until <= now)
-        .values(status=PredictionStatus.EXPIRED.value)
-        .execution_options(synchronize_session=False)
-    )
+    expire_predictions(session, now=now)
     candidates = _candidates(session, kind=kind, now=now)
     if not candidates:
         return 0
