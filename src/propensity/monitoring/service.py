@@ -69,9 +69,7 @@ class DriftReport:
     accuracy_drop: float
 
     def drifted_features(self) -> list[stats.FeatureDrift]:
-        """Drifted non-clock features, most drifted first (clock features: module doc)."""
-        ranked = sorted(self.features, key=lambda d: -d.psi)
-        return [d for d in ranked if d.drifted and not d.clock]
+        return drifted_features(self.features)
 
     def clock_note(self) -> str | None:
         moved = sorted((d for d in self.features if d.clock and d.drifted), key=lambda d: -d.psi)
@@ -113,6 +111,11 @@ class DriftReport:
             },
             "recommendations": self.recommendations,
         }
+
+
+def drifted_features(features: list[stats.FeatureDrift]) -> list[stats.FeatureDrift]:
+    """Drifted non-clock features, most drifted first (clock features: module doc)."""
+    return sorted((d for d in features if d.drifted and not d.clock), key=lambda d: -d.psi)
 
 
 def load_version_model(session: Session, *, version: ModelVersion) -> AnyModel:
@@ -290,7 +293,7 @@ def model_drift(session: Session, *, version: ModelVersion, as_of: datetime) -> 
     concept, concept_note, validated_at = recent_concept(session, version=version, as_of=as_of)
     alarm = concept_alarm(concept, accuracy_drop=config.monitoring.alertThresholds.accuracyDrop)
     detected = validated_at if alarm else None
-    drifted = sorted((d for d in features if d.drifted and not d.clock), key=lambda d: -d.psi)
+    drifted = drifted_features(features)
     return DriftReport(
         model_id=version.id,
         as_of=as_of,
