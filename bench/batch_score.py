@@ -45,10 +45,10 @@ from load_server import SERVER_ENV, VENV_BIN, bench_token, free_port, stop_proce
 from propensity.crm.service import import_frame
 from propensity.db import Database, utcnow
 from propensity.migrate import upgrade
+from propensity.models import Role
 from propensity.predictions.batch import score_portfolio
 from propensity.settings import Settings
 from propensity.simulator import SimulationConfig, simulate
-from propensity.tenancy.models import Role
 from propensity.tenancy.service import create_tenant, get_tenant
 from propensity.training.service import train_prediction_type
 

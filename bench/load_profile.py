@@ -53,7 +53,7 @@ from propensity.app import create_app
 from propensity.db import Database
 from propensity.deps import TenantSession, Viewer, get_principal
 from propensity.logs import configure_logging, get_logger
-from propensity.registry.models import ModelVersion
+from propensity.models import ModelVersion
 from propensity.registry.service import active_version
 from propensity.settings import Settings
 from propensity.tenancy.service import Principal, principal_for_user

@@ -106,7 +106,7 @@ def prepare_home(home: Path, *, build: bool, source: Path | None) -> None:
 def bench_token(session: Any, *, settings: Any, tenant: Any, email: str, role: str) -> str:
     """A token of the benchmark's own user `email` in `tenant`, created with `role` on first
     use (a random password: none needs to be known)."""
-    from propensity.tenancy.models import User
+    from propensity.models import User
     from propensity.tenancy.service import create_user, token_for
 
     user = session.scalar(sa.select(User).where(User.email == email))
@@ -122,8 +122,8 @@ def bench_target(home: Path) -> Target:
     """An analyst's token (a user created for the benchmark) and the demo tenant's account
     ids, read from the home's own database."""
     from propensity.db import Database
+    from propensity.models import Role
     from propensity.settings import Settings
-    from propensity.tenancy.models import Role
     from propensity.tenancy.service import get_tenant
 
     settings = Settings(home=home, database_url=None)

@@ -45,11 +45,11 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.crm.models import Customer, Event, Lead
 from propensity.crm.service import import_frame
 from propensity.db import Database
 from propensity.features import build_scoring_frame
 from propensity.migrate import upgrade
+from propensity.models import Customer, Event, Lead
 from propensity.predictions.batch import score_portfolio
 from propensity.predictions.scoring import resolve_model, score_entities, score_frame
 from propensity.predictions.service import score_and_record

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-import propensity.all_models  # noqa: F401
+import propensity.models  # noqa: F401 - registers every table on Base.metadata
 from propensity.app import create_app
 from propensity.db import Base, Database
 from propensity.migrate import upgrade

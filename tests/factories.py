@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from propensity.db import Database
+from propensity.models import Role
 from propensity.settings import Settings
-from propensity.tenancy.models import Role
 from propensity.tenancy.service import create_tenant, create_user, token_for
 
 DEFAULT_PASSWORD = "correct-horse-battery"

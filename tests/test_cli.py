@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from propensity.cli import app
 from propensity.db import Database, dispose_all
+from propensity.models import Tenant, User
 from propensity.settings import Settings, reset_settings_cache
-from propensity.tenancy.models import Tenant, User
 from propensity.tenancy.passwords import verify_password
 
 

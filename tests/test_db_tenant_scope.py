@@ -106,7 +106,7 @@ def test_tenant_a_reads_none_of_tenant_bs_rows(database: Database, settings: Set
 def test_tenant_a_cannot_update_or_delete_tenant_bs_rows(
     database: Database, settings: Settings
 ) -> None:
-    from propensity.crm.models import Customer
+    from propensity.models import Customer
 
     a = make_tenant_user(database, settings, slug="tenant-a")
     b = make_tenant_user(database, settings, slug="tenant-b")
@@ -123,7 +123,7 @@ def test_tenant_a_cannot_update_or_delete_tenant_bs_rows(
 
 
 def test_writing_another_tenants_row_is_refused(database: Database, settings: Settings) -> None:
-    from propensity.crm.models import Customer
+    from propensity.models import Customer
 
     a = make_tenant_user(database, settings, slug="tenant-a")
     b = make_tenant_user(database, settings, slug="tenant-b")
@@ -133,7 +133,7 @@ def test_writing_another_tenants_row_is_refused(database: Database, settings: Se
 
 
 def test_a_session_without_tenant_cannot_query_tenant_data(database: Database) -> None:
-    from propensity.crm.models import Customer
+    from propensity.models import Customer
 
     with database.session() as session, pytest.raises(TenantScopeError):
         session.scalars(sa.select(Customer)).all()
@@ -141,7 +141,7 @@ def test_a_session_without_tenant_cannot_query_tenant_data(database: Database) -
 
 def test_scoping_is_not_cached_across_tenants(database: Database, settings: Settings) -> None:
     """The same compiled statement must bind each session's own tenant, in any order."""
-    from propensity.crm.models import Customer
+    from propensity.models import Customer
 
     tenants = [make_tenant_user(database, settings, slug=f"t{i}") for i in range(3)]
     for t in tenants:

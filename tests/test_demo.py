@@ -10,13 +10,20 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 from rich.console import Console
 
-from propensity.crm.models import Customer, Event, HealthSnapshot, Lead, PropertySale
 from propensity.db import Database
 from propensity.demo import default_config, run_demo
+from propensity.models import (
+    Customer,
+    Event,
+    HealthSnapshot,
+    Lead,
+    ModelVersion,
+    PropertySale,
+    Tenant,
+    User,
+)
 from propensity.monitoring.store import latest_drift
-from propensity.registry.models import ModelVersion
 from propensity.settings import Settings
-from propensity.tenancy.models import Tenant, User
 from propensity.tenancy.passwords import verify_password
 
 END = dt.date(2026, 6, 1)

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from propensity.crm.models import Customer
 from propensity.db import Database
+from propensity.models import Customer
 from propensity.predictions.service import score_and_record
 from propensity.settings import Settings
 from propensity.training.service import train_prediction_type

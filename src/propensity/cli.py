@@ -11,8 +11,8 @@ from rich.console import Console
 from propensity.db import get_database
 from propensity.errors import PropensityError
 from propensity.migrate import upgrade
+from propensity.models import Tenant
 from propensity.settings import get_settings
-from propensity.tenancy.models import Tenant
 from propensity.tenancy.passwords import generate_password
 from propensity.tenancy.service import (
     create_api_key,

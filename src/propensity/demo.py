@@ -18,13 +18,12 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from propensity.crm.models import Customer
 from propensity.crm.service import ImportOptions, import_frame
 from propensity.db import Database, refresh_planner_statistics, utcnow
 from propensity.migrate import upgrade
+from propensity.models import Customer, Role, Tenant
 from propensity.settings import Settings
 from propensity.simulator import STAGES, SimulationConfig, simulate
-from propensity.tenancy.models import Role, Tenant
 from propensity.tenancy.passwords import generate_password
 from propensity.tenancy.service import create_tenant, create_user
 

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from propensity.db import Database
 from propensity.errors import Forbidden, Unauthenticated
+from propensity.models import Role
 from propensity.settings import Settings
-from propensity.tenancy.models import Role
 from propensity.tenancy.passwords import API_KEY_PREFIX
 from propensity.tenancy.service import Principal, principal_for_api_key, principal_for_user
 from propensity.tenancy.tokens import read_token

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 
 from propensity.ctas.service import generate_cta
 from propensity.db import Database
+from propensity.models import Role
 from propensity.settings import Settings
-from propensity.tenancy.models import Role
 from tests.ctas.factories import NOW, make_account, make_prediction
 from tests.factories import TenantUser, make_tenant_user
 

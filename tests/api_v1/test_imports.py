@@ -12,10 +12,9 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from propensity.api_v1.imports import MAX_ROWS
-from propensity.crm.models import Customer, Event
 from propensity.db import Database
+from propensity.models import Customer, Event, Role
 from propensity.settings import Settings
-from propensity.tenancy.models import Role
 from tests.crm.helpers import count, snapshot
 from tests.factories import TenantUser, make_tenant_user
 

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from propensity.db import Database
 from propensity.jobs import JobQueue, start_embedded_consumer
+from propensity.models import Role
 from propensity.settings import Settings
-from propensity.tenancy.models import Role
 from tests.factories import TenantUser, make_tenant_user
 from tests.jobs import handlers
 from tests.jobs.support import enqueue, own_queue, wait_for

@@ -12,9 +12,8 @@ from fastapi.testclient import TestClient
 from propensity.app import create_app
 from propensity.db import Database
 from propensity.jobs import start_embedded_consumer
+from propensity.models import Role, WebhookSubscription
 from propensity.settings import Settings
-from propensity.tenancy.models import Role
-from propensity.webhooks.models import WebhookSubscription
 from tests.factories import TenantUser, make_tenant_user
 from tests.jobs.support import own_queue, wait_for
 from tests.webhooks.receiver import running_receiver

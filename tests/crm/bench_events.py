@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-import propensity.all_models  # noqa: F401
+import propensity.models  # noqa: F401 - registers every table on Base.metadata
 from propensity.crm.service import import_file, import_frame
 from propensity.db import Database
 from propensity.migrate import upgrade

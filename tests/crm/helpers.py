@@ -9,15 +9,8 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from propensity.crm.models import (
-    Customer,
-    Event,
-    HealthSnapshot,
-    Lead,
-    LeadScoringConfig,
-    PropertySale,
-)
 from propensity.db import Database
+from propensity.models import Customer, Event, HealthSnapshot, Lead, LeadScoringConfig, PropertySale
 from propensity.tenancy.service import create_tenant
 
 CRM_MODELS = (Customer, LeadScoringConfig, Lead, Event, HealthSnapshot, PropertySale)

@@ -12,8 +12,8 @@ import typer
 from typer.testing import CliRunner
 
 from propensity import cli_commands
-from propensity.crm.models import Customer, Event
 from propensity.db import Database, dispose_all
+from propensity.models import Customer, Event
 from propensity.settings import Settings, reset_settings_cache
 from tests.conftest import TEST_SECRET
 from tests.crm.helpers import count, new_tenant, snapshot, write_rows

@@ -11,16 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from propensity.crm.errors import ImportRejected
-from propensity.crm.models import (
-    Customer,
-    Event,
-    HealthSnapshot,
-    Lead,
-    LeadScoringConfig,
-    PropertySale,
-)
 from propensity.crm.service import ImportOptions, ImportResult, import_file, import_frame
 from propensity.db import Database, TenantScopeError
+from propensity.models import Customer, Event, HealthSnapshot, Lead, LeadScoringConfig, PropertySale
 from tests.crm.helpers import count, new_tenant, snapshot, write_rows
 
 FORMATS = ["csv", "jsonl", "parquet"]

@@ -7,8 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from propensity.crm.models import Customer
-from propensity.predictions.models import Prediction
+from propensity.models import Customer, Prediction
 
 NOW = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
 

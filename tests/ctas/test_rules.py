@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from propensity.ctas.models import CtaPriority, CtaType
 from propensity.ctas.rules import (
     NO_CHURN_RISK,
     NO_FORECAST,
@@ -20,6 +19,7 @@ from propensity.ctas.rules import (
     choose_cta,
     churn_level,
 )
+from propensity.models import CtaPriority, CtaType
 
 NOW = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
 TODAY = NOW.date()

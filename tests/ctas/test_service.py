@@ -8,8 +8,6 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from propensity.crm.models import Customer
-from propensity.ctas.models import Cta
 from propensity.ctas.service import (
     CtaOutcome,
     create_manual_cta,
@@ -22,7 +20,7 @@ from propensity.ctas.service import (
 )
 from propensity.db import Database
 from propensity.errors import Conflict, InvalidInput, NotFound
-from propensity.predictions.models import Prediction
+from propensity.models import Cta, Customer, Prediction
 from propensity.settings import Settings
 from tests.ctas.factories import NOW, make_account, make_prediction
 from tests.factories import TenantUser, make_tenant_user

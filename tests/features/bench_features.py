@@ -20,11 +20,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-import propensity.all_models  # noqa: F401
-from propensity.crm.models import Lead
+import propensity.models  # noqa: F401 - registers every table on Base.metadata
 from propensity.db import Database
 from propensity.features import build_scoring_frame, build_training_set, lead_feature_groups
 from propensity.migrate import upgrade
+from propensity.models import Lead
 from propensity.simulator import SimulationConfig, simulate
 from propensity.tenancy.service import create_tenant
 from tests.features.helpers import load_simulation

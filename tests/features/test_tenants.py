@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from propensity.crm.models import Customer, Lead
 from propensity.db import Database
 from propensity.features import build_scoring_frame, build_training_set, lead_feature_groups
+from propensity.models import Customer, Lead
 from tests.features.helpers import (
     SECOND,
     Crm,

@@ -22,8 +22,8 @@ from propensity.jobs import (
     start_embedded_consumer,
 )
 from propensity.jobs.consumer import _Scheduler
+from propensity.models import Role
 from propensity.settings import Settings
-from propensity.tenancy.models import Role
 from tests.factories import make_tenant_user
 from tests.jobs import handlers
 from tests.jobs.support import (

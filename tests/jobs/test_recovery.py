@@ -19,8 +19,8 @@ from propensity.jobs import (
     recover_interrupted_jobs,
     start_embedded_consumer,
 )
+from propensity.models import Role
 from propensity.settings import Settings
-from propensity.tenancy.models import Role
 from tests.factories import make_tenant_user
 from tests.jobs import handlers  # noqa: F401 - registers the test handlers
 from tests.jobs.support import (

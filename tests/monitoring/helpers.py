@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from propensity.db import Database
-from propensity.registry.models import ModelVersion
+from propensity.models import ModelVersion
 from propensity.settings import Settings
 from propensity.training.service import train_prediction_type
 from tests.factories import TenantUser, make_simulated_tenant

@@ -8,16 +8,15 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from propensity.crm.models import Lead
 from propensity.db import Database
 from propensity.mlconfig.service import load_ml_config
+from propensity.models import Lead, Prediction
 from propensity.monitoring import drift as stats
 from propensity.monitoring.report import model_performance
 from propensity.monitoring.service import model_drift
 from propensity.monitoring.store import latest_drift
 from propensity.monitoring.tasks import check_drift
 from propensity.predictions.batch import score_portfolio
-from propensity.predictions.models import Prediction
 from propensity.settings import Settings
 from tests.monitoring.helpers import DATA_END, trained_lead_tenant, version_of
 

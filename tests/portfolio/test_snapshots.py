@@ -8,9 +8,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from propensity.crm.models import Customer
 from propensity.db import Database
-from propensity.portfolio.models import PortfolioSnapshot
+from propensity.models import Customer, PortfolioSnapshot, Prediction
 from propensity.portfolio.service import (
     backfill_history,
     point_in_time_population,
@@ -18,7 +17,6 @@ from propensity.portfolio.service import (
     score_past,
 )
 from propensity.portfolio.tasks import snapshot_tenant, tenants_with_churn_model
-from propensity.predictions.models import Prediction
 from propensity.predictions.scoring import score_entities
 from propensity.settings import Settings
 from tests.factories import make_tenant_user

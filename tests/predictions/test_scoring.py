@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from propensity.db import Database
 from propensity.errors import Unavailable
-from propensity.predictions.models import Prediction
+from propensity.models import Prediction
 from propensity.predictions.service import score_and_record
 from propensity.settings import Settings
 from propensity.training.service import train_prediction_type

@@ -7,11 +7,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from propensity.crm.models import Lead
 from propensity.db import Database, utcnow
 from propensity.features import population_ids
 from propensity.jobs import Job, start_embedded_consumer
-from propensity.predictions.models import Prediction
+from propensity.models import Lead, Prediction
 from propensity.predictions.tasks import SCORE_PORTFOLIO, daily_scoring
 from propensity.settings import Settings
 from propensity.training.service import train_prediction_type

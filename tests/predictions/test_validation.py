@@ -7,14 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from propensity.crm.models import Lead
 from propensity.db import Database
+from propensity.models import Lead, Prediction
 from propensity.predictions.lead_validation import (
     judge_conversion,
     judge_time_to_close,
     validate_expired_leads,
 )
-from propensity.predictions.models import Prediction
 from propensity.predictions.validation import Judgement, _auc, judge_churn, judge_health
 from propensity.settings import Settings
 from tests.factories import make_tenant_user

@@ -4,7 +4,7 @@ import pytest
 
 from propensity.db import Database
 from propensity.errors import Conflict, NotFound
-from propensity.registry.models import ModelStatus
+from propensity.models import ModelStatus
 from propensity.registry.service import (
     ArtifactCache,
     activate,

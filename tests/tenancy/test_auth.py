@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from propensity.db import Database
+from propensity.models import Role
 from propensity.settings import Settings
-from propensity.tenancy.models import Role
 from tests.factories import make_tenant_user
 
 
@@ -40,7 +40,7 @@ def test_api_key_is_shown_once_stored_hashed_and_authenticates(
 ) -> None:
     import sqlalchemy as sa
 
-    from propensity.tenancy.models import ApiKey
+    from propensity.models import ApiKey
 
     admin = make_tenant_user(database, settings)
     created = client.post(
@@ -98,7 +98,7 @@ def test_deactivated_user_tokens_stop_working(
 ) -> None:
     import sqlalchemy as sa
 
-    from propensity.tenancy.models import User
+    from propensity.models import User
 
     user = make_tenant_user(database, settings)
     with database.system_session() as session:

@@ -9,15 +9,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from propensity.crm.models import Lead
 from propensity.db import Database
 from propensity.jobs import Job, start_embedded_consumer
 from propensity.mlconfig.service import load_ml_config, update_ml_config
+from propensity.models import Lead, ModelVersion, Prediction
 from propensity.monitoring.store import latest_drift
 from propensity.monitoring.tasks import check_drift
 from propensity.predictions.batch import score_portfolio
-from propensity.predictions.models import Prediction
-from propensity.registry.models import ModelVersion
 from propensity.settings import Settings
 from propensity.training.auto_retrain import AUTO_RETRAIN, plan_auto_retrains
 from propensity.training.service import train_prediction_type

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from propensity.db import Database
 from propensity.errors import InsufficientData, InvalidInput
 from propensity.modeling import load_model
-from propensity.registry.models import ModelVersion
+from propensity.models import ModelVersion
 from propensity.registry.service import load_artifact
 from propensity.settings import Settings
 from propensity.training.service import train_prediction_type

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from propensity.db import Database
 from propensity.jobs import start_embedded_consumer
-from propensity.registry.models import ModelVersion
+from propensity.models import ModelVersion
 from propensity.settings import Settings
 from propensity.training.tasks import TRAIN_MODEL
 from tests.factories import make_simulated_tenant

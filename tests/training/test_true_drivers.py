@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from propensity.db import Database
-from propensity.registry.models import ModelVersion
+from propensity.models import ModelVersion
 from propensity.settings import Settings
 from propensity.training.service import train_prediction_type
 from tests.factories import make_simulated_tenant

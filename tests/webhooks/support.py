@@ -7,8 +7,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from propensity.db import Database
+from propensity.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from propensity.settings import Settings
-from propensity.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from propensity.webhooks.service import create_subscription
 from tests.webhooks.receiver import Receiver
 

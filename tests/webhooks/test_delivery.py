@@ -11,11 +11,10 @@ import sqlalchemy as sa
 
 from propensity.db import Database
 from propensity.jobs import Job, JobQueue, start_embedded_consumer
+from propensity.models import Role, WebhookDelivery, WebhookEvent
 from propensity.settings import Settings
-from propensity.tenancy.models import Role
 from propensity.webhooks.delivery import INTERRUPTED, deliver
 from propensity.webhooks.events import emit_event
-from propensity.webhooks.models import WebhookDelivery, WebhookEvent
 from propensity.webhooks.service import create_subscription, update_subscription
 from tests.factories import make_tenant_user
 from tests.jobs.support import own_queue, wait_for
@@ -156,7 +155,7 @@ def test_a_delivered_event_is_never_sent_again_and_an_interrupted_attempt_is_log
             row = session.get(WebhookDelivery, delivery.id)
             assert row is not None
             row.status, row.attempts = "sending", 1
-            from propensity.webhooks.models import WebhookAttempt
+            from propensity.models import WebhookAttempt
 
             session.add(WebhookAttempt(delivery_id=delivery.id, number=1))
         first = deliver(database, cfg_fast, tenant_id=tenant_id, delivery_id=delivery.id)

@@ -15,14 +15,12 @@ from sqlalchemy.orm import Session
 from propensity.ctas.service import generate_cta
 from propensity.db import Database
 from propensity.jobs import JobQueue
+from propensity.models import ModelVersion, Role, WebhookDelivery, WebhookEvent
 from propensity.predictions.scoring import Scored, ScoringRun
 from propensity.predictions.service import record_run
 from propensity.predictions.validation import validate_expired
-from propensity.registry.models import ModelVersion
 from propensity.settings import Settings
-from propensity.tenancy.models import Role
 from propensity.webhooks import hooks
-from propensity.webhooks.models import WebhookDelivery, WebhookEvent
 from tests.ctas.factories import NOW, make_account, make_prediction
 from tests.factories import make_tenant_user
 from tests.jobs.support import own_queue

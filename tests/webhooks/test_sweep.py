@@ -11,10 +11,9 @@ import sqlalchemy as sa
 from propensity.db import Database, utcnow
 from propensity.jobs import Job, JobQueue, start_embedded_consumer
 from propensity.jobs.registry import discover_handlers, periodic_specs
+from propensity.models import Role, WebhookAttempt, WebhookDelivery
 from propensity.settings import Settings
-from propensity.tenancy.models import Role
 from propensity.webhooks.events import emit_event
-from propensity.webhooks.models import WebhookAttempt, WebhookDelivery
 from propensity.webhooks.sweep import STRANDED_AFTER, resend_stranded
 from tests.factories import make_tenant_user
 from tests.jobs.support import own_queue, wait_for

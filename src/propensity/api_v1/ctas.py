@@ -12,7 +12,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from propensity.ctas.models import Cta
 from propensity.ctas.service import (
     MAX_LIST_LIMIT,
     create_manual_cta,
@@ -23,6 +22,7 @@ from propensity.ctas.service import (
 from propensity.db import utcnow
 from propensity.deps import Analyst, TenantSession, Viewer
 from propensity.errors import InvalidInput
+from propensity.models import Cta
 
 router = APIRouter(prefix="/ctas", tags=["ctas"])
 

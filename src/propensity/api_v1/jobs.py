@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from propensity.deps import Analyst, TenantSession, Viewer
-from propensity.jobs.models import Job
 from propensity.jobs.service import MAX_LIST_LIMIT, cancel_job, get_job, list_jobs, parse_status
+from propensity.models import Job
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from propensity.deps import Admin, TenantSession
-from propensity.tenancy.models import Role, Tenant
+from propensity.models import Role, Tenant
 from propensity.tenancy.service import create_api_key, list_api_keys, parse_role, revoke_api_key
 
 router = APIRouter(prefix="/api-keys", tags=["api keys"])

@@ -15,8 +15,8 @@ from pydantic import BaseModel, Field
 
 from propensity.deps import Admin, Analyst, AppSettings, TenantSession
 from propensity.errors import InvalidInput
+from propensity.models import DeliveryStatus, WebhookAttempt, WebhookSubscription
 from propensity.webhooks.events import EVENT_TYPES
-from propensity.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookSubscription
 from propensity.webhooks.service import (
     MAX_LIST_LIMIT,
     DeliveryLogEntry,

@@ -13,8 +13,8 @@ from typing import Literal
 
 import sqlalchemy as sa
 
-from propensity.crm.models import Customer, Event, HealthSnapshot, Lead, PropertySale
 from propensity.db import Base
+from propensity.models import Customer, Event, HealthSnapshot, Lead, PropertySale
 
 ValueType = Literal["str", "float", "int", "bool", "datetime", "date"]
 

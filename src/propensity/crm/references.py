@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from propensity.crm.errors import MAX_REPORTED_ERRORS, ErrorList, RowError
-from propensity.crm.models import Customer, Lead, LeadScoringConfig
 from propensity.crm.validation import Prepared
 from propensity.crm.writer import existing_keys
+from propensity.models import Customer, Lead, LeadScoringConfig
 
 
 def resolve_subjects(

@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 from propensity.crm.contracts import ImportKind, spec_for, table_of
 from propensity.crm.errors import ErrorList, ImportRejected
 from propensity.crm.formats import SourceTable, read_path
-from propensity.crm.models import Customer, Event, HealthSnapshot, Lead, PropertySale
 from propensity.crm.references import config_ids, resolve_subjects
 from propensity.crm.validation import ImportOptions, Prepared, validate
 from propensity.crm.writer import DEFAULT_CHUNK_SIZE, Progress, existing_keys, upsert
 from propensity.db import refresh_planner_statistics, utcnow
+from propensity.models import Customer, Event, HealthSnapshot, Lead, PropertySale
 
 __all__ = [
     "ImportKind",

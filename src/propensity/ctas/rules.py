@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from propensity.ctas.models import CtaPriority, CtaType
+from propensity.models import CtaPriority, CtaType
 
 URGENCY_DAYS = {"immediate": 2, "this_week": 5, "this_month": 14, "monitor": 30}
 URGENCY_PRIORITY = {

@@ -20,11 +20,18 @@ from typing import Any, TypedDict, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session
 
-from propensity.crm.models import Customer, CustomerKind
-from propensity.ctas.models import Cta, CtaPriority, CtaSource, CtaStatus, CtaType
 from propensity.ctas.rules import DEFAULT_RULES, CtaRules, choose_cta, due_date_for
 from propensity.errors import Conflict, InvalidInput, NotFound
-from propensity.predictions.models import Prediction
+from propensity.models import (
+    Cta,
+    CtaPriority,
+    CtaSource,
+    CtaStatus,
+    CtaType,
+    Customer,
+    CustomerKind,
+    Prediction,
+)
 from propensity.timefmt import iso_z
 from propensity.webhooks import hooks as webhook_hooks
 

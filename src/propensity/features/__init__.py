@@ -11,12 +11,7 @@ declared_features(prediction_type, *, kind=None) -> list[FeatureDefinition]
 """
 
 from propensity.features.catalog import declared_features
-from propensity.features.definitions import (
-    FeatureDefinition,
-    FeatureGroup,
-    FeatureKind,
-    PredictionType,
-)
+from propensity.features.definitions import FeatureDefinition, FeatureGroup, FeatureKind
 from propensity.features.lead_profile import lead_feature_groups
 from propensity.features.policy import ColumnPolicy, ColumnRole
 from propensity.features.scoring import ScoringFrame, build_scoring_frame, population_ids
@@ -29,7 +24,6 @@ __all__ = [
     "FeatureDefinition",
     "FeatureGroup",
     "FeatureKind",
-    "PredictionType",
     "ScoringFrame",
     "TrainingSet",
     "build_scoring_frame",

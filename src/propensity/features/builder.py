@@ -18,7 +18,6 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.crm.models import Customer
 from propensity.errors import InsufficientData, InvalidInput
 from propensity.features.attributes import (
     ColumnPlan,
@@ -27,12 +26,7 @@ from propensity.features.attributes import (
     add_email_domain_type,
 )
 from propensity.features.customers import add_event_features, add_time_features
-from propensity.features.definitions import (
-    FeatureDefinition,
-    FeatureKind,
-    FeatureSet,
-    PredictionType,
-)
+from propensity.features.definitions import FeatureDefinition, FeatureKind, FeatureSet
 from propensity.features.health import HealthHistory, add_health_features
 from propensity.features.lead_columns import add_lead_demographics
 from propensity.features.leads import add_lead_activity
@@ -52,6 +46,8 @@ from propensity.features.snapshots import DataRange, has_dated_outcomes, has_fla
 from propensity.features.streams import EventStreams
 from propensity.features.times import to_us
 from propensity.features.windows import NO_START, IntArray
+from propensity.models import Customer
+from propensity.vocabulary import PredictionType
 
 POINT_IN_TIME = "point_in_time"
 STATIC = "static"

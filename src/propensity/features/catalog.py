@@ -12,11 +12,12 @@ import pandas as pd
 
 from propensity.features.attributes import Rows
 from propensity.features.builder import Context, compute_features
-from propensity.features.definitions import KNOWN_EVENT_TYPES, FeatureDefinition, PredictionType
+from propensity.features.definitions import KNOWN_EVENT_TYPES, FeatureDefinition
 from propensity.features.health import HealthHistory
 from propensity.features.loading import HEALTH_DIMENSIONS, Entities, Events, Health
 from propensity.features.policy import CUSTOMER_COLUMNS, LEAD_COLUMNS, ColumnPolicy
 from propensity.features.streams import EventStreams
+from propensity.vocabulary import PredictionType
 
 _SAMPLE = {"number": 1.0, "bool": True, "text": "x", "time": "2024-01-01T00:00:00+00:00"}
 # Event types each kind of entity has in a typical CRM (and in the demo data).

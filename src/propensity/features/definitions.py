@@ -17,8 +17,6 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
-from propensity.errors import InvalidInput
-
 
 class FeatureGroup(StrEnum):
     DEMOGRAPHIC = "demographic"
@@ -34,23 +32,6 @@ class FeatureKind(StrEnum):
     # Never produced by this package: dates become "days since" at the snapshot time, which
     # means the same thing at every snapshot. Kept so the vocabulary matches the engine's.
     DATETIME = "datetime"
-
-
-class PredictionType(StrEnum):
-    CHURN = "CHURN"
-    CONVERSION = "CONVERSION"
-    TIME_TO_CLOSE = "TIME_TO_CLOSE"
-    HEALTH_TREND = "HEALTH_TREND"
-
-    @classmethod
-    def parse(cls, value: str) -> PredictionType:
-        try:
-            return cls(value.strip().upper())
-        except ValueError:
-            choices = ", ".join(p.value for p in cls)
-            raise InvalidInput(
-                f"Unknown prediction type {value!r}; expected one of {choices}."
-            ) from None
 
 
 class Source(StrEnum):

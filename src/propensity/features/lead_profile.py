@@ -14,11 +14,12 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.crm.models import Lead
 from propensity.features.attributes import email_domains
 from propensity.features.builder import to_python
-from propensity.features.definitions import FeatureKind, PredictionType
+from propensity.features.definitions import FeatureKind
 from propensity.features.scoring import build_scoring_frame
+from propensity.models import Lead
+from propensity.vocabulary import PredictionType
 
 # The document's groups and keys, in its order.
 PROFILE_KEYS: dict[str, tuple[str, ...]] = {

@@ -20,11 +20,11 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.crm.models import Customer, Event, HealthSnapshot, Lead, LeadScoringConfig
 from propensity.db import TENANT_KEY, TenantScopeError
 from propensity.features.policy import CUSTOMER_COLUMNS, LEAD_COLUMNS
 from propensity.features.times import small_to_us, to_us
 from propensity.features.windows import NO_END, NO_START, FloatArray, IntArray
+from propensity.models import Customer, Event, HealthSnapshot, Lead, LeadScoringConfig
 
 # Above this many requested ids, load the whole kind and filter in memory: one big IN list
 # is slower than a scan and may exceed a backend's parameter limit.

@@ -38,7 +38,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.crm.models import Customer, Event, HealthSnapshot, Lead
 from propensity.features.attributes import ColumnPlan, plan_columns
 from propensity.features.loading import (
     health_present,
@@ -48,6 +47,7 @@ from propensity.features.loading import (
     tenant_of,
 )
 from propensity.features.policy import ColumnPolicy
+from propensity.models import Customer, Event, HealthSnapshot, Lead
 
 SHAPE_TTL_SECONDS = 300.0
 MAX_SHAPES = 256

@@ -24,11 +24,12 @@ from propensity.features.builder import (
     static_time,
     us_of,
 )
-from propensity.features.definitions import FeatureDefinition, PredictionType
+from propensity.features.definitions import FeatureDefinition
 from propensity.features.loading import MAX_IN_LIST, Entities, load_customers, load_leads
 from propensity.features.policy import ColumnPolicy
 from propensity.features.snapshots import alive
 from propensity.features.windows import FloatArray, IntArray
+from propensity.vocabulary import PredictionType
 
 # Up to this many ids, a point-in-time build reads only their rows (online.py); above it one
 # scan of everything is faster than the IN lists.

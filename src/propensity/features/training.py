@@ -26,7 +26,7 @@ from propensity.features.builder import (
     times_series,
     us_of,
 )
-from propensity.features.definitions import FeatureDefinition, PredictionType
+from propensity.features.definitions import FeatureDefinition
 from propensity.features.health import TARGET_TOLERANCE_DAYS, HealthHistory
 from propensity.features.loading import Health
 from propensity.features.policy import ColumnPolicy
@@ -40,6 +40,7 @@ from propensity.features.snapshots import (
     time_to_close,
 )
 from propensity.features.windows import FloatArray, IntArray, days
+from propensity.vocabulary import PredictionType
 
 
 @dataclass(frozen=True, kw_only=True)

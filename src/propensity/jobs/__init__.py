@@ -34,7 +34,6 @@ from propensity.jobs.context import (
     JobLost,
     JobStopped,
 )
-from propensity.jobs.models import Job, JobStatus
 from propensity.jobs.queue import JobQueue, bind_queue, get_queue, unbind_queue
 from propensity.jobs.recovery import RecoveryReport, recover_interrupted_jobs
 from propensity.jobs.registry import (
@@ -46,6 +45,7 @@ from propensity.jobs.registry import (
     periodic_task,
 )
 from propensity.jobs.service import cancel_job, enqueue_job, get_job, list_jobs
+from propensity.models import Job, JobStatus
 
 __all__ = [
     "ChunkedJob",

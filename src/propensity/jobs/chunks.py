@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from propensity.db import Database, utcnow
 from propensity.jobs import store
-from propensity.jobs.models import Job, JobStatus
 from propensity.jobs.registry import CHUNK_SUFFIX, JobResult
 from propensity.logs import get_logger
+from propensity.models import Job, JobStatus
 
 log = get_logger(__name__)
 

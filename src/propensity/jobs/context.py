@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from propensity.db import Database
 from propensity.jobs import store
-from propensity.jobs.models import JobStatus
+from propensity.models import JobStatus
 from propensity.settings import Settings
 
 

@@ -20,9 +20,9 @@ import sqlalchemy as sa
 
 from propensity.db import Database, utcnow
 from propensity.jobs import chunks, store
-from propensity.jobs.models import Job, JobStatus
 from propensity.jobs.queue import JobQueue, get_queue
 from propensity.logs import get_logger
+from propensity.models import Job, JobStatus
 from propensity.settings import Settings
 
 log = get_logger(__name__)

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session, SessionTransaction
 from propensity.db import utcnow
 from propensity.errors import Conflict, InvalidInput, NotFound
 from propensity.jobs import chunks, registry, store
-from propensity.jobs.models import Job, JobStatus
 from propensity.jobs.queue import JobQueue, queue_for_session
 from propensity.logs import get_logger
+from propensity.models import Job, JobStatus
 
 log = get_logger(__name__)
 

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from propensity.db import Database, UTCDateTime, utcnow
-from propensity.jobs.models import Job, JobStatus
+from propensity.models import Job, JobStatus
 
 # `worker` of a parent job whose chunks are doing the work: no process owns it meanwhile.
 WAITING_FOR_CHUNKS = "(chunks)"

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from propensity.crm.writer import session_tenant
 from propensity.llm.config import LlmConfig
-from propensity.llm.models import LlmUsage
+from propensity.models import LlmUsage
 
 
 @dataclass(frozen=True, kw_only=True)

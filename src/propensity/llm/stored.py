@@ -20,8 +20,7 @@ from sqlalchemy.orm import Session
 from propensity.llm.config import LlmConfig
 from propensity.llm.facts import ContributionFact, Facts, contribution_facts
 from propensity.llm.service import Worded, word
-from propensity.predictions.models import Prediction
-from propensity.registry.models import ModelVersion
+from propensity.models import ModelVersion, Prediction
 
 KEY = "llm"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-import propensity.all_models  # noqa: F401 - registers every table on Base.metadata
+import propensity.models  # noqa: F401 - registers every table on Base.metadata
 from propensity.db import Base, create_db_engine
 
 config = context.config

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from propensity.errors import InvalidInput, NotFound
-from propensity.tenancy.models import Tenant
+from propensity.models import Tenant
 
 SETTINGS_KEY = "ml"
 

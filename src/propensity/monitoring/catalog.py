@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.registry.models import ModelStatus, ModelVersion
+from propensity.models import ModelStatus, ModelVersion
 
 
 def _round(value: Any, digits: int = 6) -> Any:

@@ -32,9 +32,9 @@ from propensity.modeling import BinaryModel
 from propensity.modeling.encoding import timestamps_ns
 from propensity.modeling.metrics import binary_metrics, log_loss
 from propensity.modeling.splits import DEFAULT_TEST_FRACTION, holdout_split
+from propensity.models import ModelVersion
 from propensity.monitoring import performance as perf
 from propensity.monitoring.service import load_version_model
-from propensity.registry.models import ModelVersion
 from propensity.training.service import DEFAULT_MAX_ROWS
 
 QUALITY = ("accuracy", "precision", "recall", "f1", "auc")

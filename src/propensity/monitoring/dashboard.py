@@ -26,11 +26,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.jobs.models import Job, JobStatus
+from propensity.models import Job, JobStatus, ModelStatus, ModelVersion, Prediction
 from propensity.monitoring import performance as perf
 from propensity.monitoring.report import model_performance
-from propensity.predictions.models import Prediction
-from propensity.registry.models import ModelStatus, ModelVersion
 
 MEMINFO = Path("/proc/meminfo")
 

@@ -14,9 +14,9 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from propensity.errors import InvalidInput
+from propensity.models import ModelVersion
 from propensity.monitoring.service import load_version_model
 from propensity.predictions.scoring import model_frame
-from propensity.registry.models import ModelVersion
 from propensity.timefmt import iso_z
 
 

@@ -28,10 +28,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from propensity.errors import InvalidInput
-from propensity.jobs.models import Job, JobStatus
 from propensity.mlconfig.service import MlConfig
-from propensity.predictions.models import Prediction
-from propensity.registry.models import ModelVersion
+from propensity.models import Job, JobStatus, ModelVersion, Prediction
 from propensity.timefmt import iso_z
 
 PERIODS: dict[str, timedelta] = {

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from propensity.db import utcnow
 from propensity.mlconfig.service import load_ml_config
+from propensity.models import ModelVersion
 from propensity.monitoring import performance as perf
 from propensity.monitoring.service import model_drift
 from propensity.monitoring.store import latest_drift, summary
-from propensity.registry.models import ModelVersion
 
 
 def drift_summary(

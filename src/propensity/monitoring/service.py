@@ -39,11 +39,10 @@ from propensity.mlconfig.service import MlConfig, load_ml_config
 from propensity.modeling import AnyModel, BinaryModel, load_model
 from propensity.modeling.regression import RegressionModel
 from propensity.modeling.survival import SurvivalModel
+from propensity.models import ModelVersion, Prediction
 from propensity.monitoring import drift as stats
 from propensity.monitoring import output_drift
-from propensity.predictions.models import Prediction
 from propensity.predictions.scoring import model_frame
-from propensity.registry.models import ModelVersion
 from propensity.registry.service import artifact_cache
 from propensity.timefmt import iso_z
 

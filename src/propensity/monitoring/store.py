@@ -15,8 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from propensity.models import Tenant
 from propensity.monitoring.service import DriftReport
-from propensity.tenancy.models import Tenant
 
 SETTINGS_KEY = "monitoring"
 

@@ -14,9 +14,9 @@ from propensity.db import Database, utcnow
 from propensity.errors import PropensityError
 from propensity.jobs import periodic_task
 from propensity.mlconfig.service import load_ml_config
+from propensity.models import ModelStatus, ModelVersion
 from propensity.monitoring.service import model_drift
 from propensity.monitoring.store import save_drift
-from propensity.registry.models import ModelStatus, ModelVersion
 from propensity.settings import Settings
 
 log = logging.getLogger(__name__)

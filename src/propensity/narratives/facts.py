@@ -15,8 +15,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Literal, Protocol
 
-from propensity.features.definitions import PredictionType
 from propensity.narratives.formatting import as_float
+from propensity.vocabulary import PredictionType
 
 Impact = Literal["high", "medium", "low"]
 Trend = Literal["increasing", "decreasing", "stable"]

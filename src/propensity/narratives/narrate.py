@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from propensity.features.definitions import PredictionType
 from propensity.narratives import formatting as fmt
 from propensity.narratives import playbook
 from propensity.narratives.facts import (
@@ -23,6 +22,7 @@ from propensity.narratives.playbook import Recommendation, Urgency
 from propensity.narratives.scene import Phrase, Scene
 from propensity.narratives.wording import current_value, describe
 from propensity.narratives.words_health import current_score
+from propensity.vocabulary import PredictionType
 
 # Binary levels when the caller does not pass its own: critical at or above max(0.8, threshold),
 # high at or above the threshold, medium at or above half of it, else low (HOT/WARM/COLD for

@@ -20,16 +20,20 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.crm.models import Customer, Event
 from propensity.db import Database, UTCDateTime, utcnow
 from propensity.features import build_scoring_frame
 from propensity.modeling import BinaryModel
+from propensity.models import (
+    Customer,
+    Event,
+    ModelVersion,
+    PortfolioSnapshot,
+    Prediction,
+    PredictionStatus,
+)
 from propensity.portfolio.aggregate import PortfolioFigures, ScoredCustomer, aggregate
 from propensity.portfolio.cohorts import DEFAULT_RULES, CohortRules, Profile
-from propensity.portfolio.models import PortfolioSnapshot
-from propensity.predictions.models import Prediction, PredictionStatus
 from propensity.predictions.scoring import resolve_model
-from propensity.registry.models import ModelVersion
 from propensity.registry.service import active_version
 
 PREDICTION_TYPE = "CHURN"

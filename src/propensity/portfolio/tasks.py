@@ -11,8 +11,8 @@ from huey import crontab
 from propensity.db import Database, utcnow
 from propensity.errors import PropensityError
 from propensity.jobs import periodic_task
+from propensity.models import ModelStatus, ModelVersion
 from propensity.portfolio.service import POPULATION, PREDICTION_TYPE, record_portfolio_snapshot
-from propensity.registry.models import ModelStatus, ModelVersion
 from propensity.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -30,7 +30,7 @@ from propensity.db import utcnow
 from propensity.errors import InvalidInput
 from propensity.features import ScoringFrame, population_ids
 from propensity.modeling import AnyModel
-from propensity.predictions.models import Prediction, PredictionStatus
+from propensity.models import ModelVersion, Prediction, PredictionStatus
 from propensity.predictions.scoring import (
     ChallengerRoute,
     Scored,
@@ -42,7 +42,6 @@ from propensity.predictions.scoring import (
     split_frames,
 )
 from propensity.predictions.service import record_run
-from propensity.registry.models import ModelVersion
 from propensity.settings import Settings
 
 CHUNK_SIZE = 5000

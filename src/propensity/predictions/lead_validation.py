@@ -21,8 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.crm.models import Event, Lead
-from propensity.predictions.models import Prediction
+from propensity.models import Event, Lead, ModelVersion, Prediction
 from propensity.predictions.service import expire_predictions
 from propensity.predictions.validation import (
     DEFAULT_HORIZON_DAYS,
@@ -30,7 +29,6 @@ from propensity.predictions.validation import (
     Judgement,
     aware,
 )
-from propensity.registry.models import ModelVersion
 from propensity.webhooks import hooks as webhook_hooks
 
 LEAD_JUDGED_TYPES = ("CONVERSION", "TIME_TO_CLOSE")

@@ -13,8 +13,8 @@ from threading import Lock
 from typing import Any
 
 from propensity.modeling import AnyModel
+from propensity.models import ModelVersion
 from propensity.narratives import FeatureStats, Narrative, PredictionFacts, narrate
-from propensity.registry.models import ModelVersion
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -27,11 +27,11 @@ from propensity.modeling import (
     SurvivalModel,
     load_model,
 )
+from propensity.models import ModelStatus, ModelVersion
 from propensity.predictions.narration import narrative_outputs, narrator_for
-from propensity.registry.models import ModelStatus, ModelVersion, PredictionType
 from propensity.registry.routing import running_deployment, to_challenger
 from propensity.registry.service import artifact_cache
-from propensity.training.service import parse_trainable, population_of
+from propensity.vocabulary import PredictionType, parse_trainable, population_of
 
 # Contributions kept per prediction: the largest by magnitude. Group sums and the bias are
 # kept whole, so the stored explanation still adds up exactly to the model's output.

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from propensity.crm.writer import session_tenant
-from propensity.predictions.models import Prediction, PredictionStatus
+from propensity.models import Prediction, PredictionStatus
 from propensity.predictions.scoring import ScoringRun, score_entities
 from propensity.settings import Settings, get_settings
 from propensity.webhooks import hooks as webhook_hooks

@@ -33,12 +33,11 @@ from huey import crontab
 from propensity.db import Database, refresh_planner_statistics, utcnow
 from propensity.errors import InvalidInput, PropensityError
 from propensity.jobs import JobContext, job_handler, periodic_task
+from propensity.models import ModelStatus, ModelVersion, Prediction
 from propensity.predictions.batch import CHUNK_SIZE, score_portfolio
 from propensity.predictions.lead_validation import validate_expired_leads
-from propensity.predictions.models import Prediction
 from propensity.predictions.service import expire_predictions
 from propensity.predictions.validation import validate_expired
-from propensity.registry.models import ModelStatus, ModelVersion
 from propensity.settings import Settings
 from propensity.webhooks import hooks as webhook_hooks
 

@@ -33,11 +33,9 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.crm.models import Customer, Event, HealthSnapshot
 from propensity.features.health import TARGET_TOLERANCE_DAYS
-from propensity.predictions.models import Prediction
+from propensity.models import Customer, Event, HealthSnapshot, ModelVersion, Prediction
 from propensity.predictions.service import expire_predictions
-from propensity.registry.models import ModelVersion
 from propensity.webhooks import hooks as webhook_hooks
 
 JUDGED_TYPES = ("CHURN", "HEALTH_TREND")

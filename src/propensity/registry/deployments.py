@@ -25,9 +25,8 @@ from sqlalchemy.orm import Session
 
 from propensity.db import utcnow
 from propensity.errors import Conflict, InvalidInput
+from propensity.models import Deployment, DeploymentStatus, ModelStatus, ModelVersion, Prediction
 from propensity.monitoring.performance import error_rate
-from propensity.predictions.models import Prediction
-from propensity.registry.models import Deployment, DeploymentStatus, ModelStatus, ModelVersion
 from propensity.registry.routing import running_deployment
 from propensity.registry.service import activate, active_version, get_version
 

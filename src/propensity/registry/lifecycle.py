@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session
 
 from propensity.db import utcnow
 from propensity.errors import Conflict
-from propensity.predictions.models import Prediction, PredictionStatus
-from propensity.registry.models import (
+from propensity.models import (
     Deployment,
     DeploymentStatus,
     ModelArtifact,
     ModelStatus,
     ModelVersion,
+    Prediction,
+    PredictionStatus,
 )
 from propensity.registry.service import activate
 

@@ -15,7 +15,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.registry.models import Deployment, DeploymentStatus
+from propensity.models import Deployment, DeploymentStatus
 
 _SCALE = float(2**64)
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from propensity.db import utcnow
 from propensity.errors import Conflict, NotFound
-from propensity.registry.models import ModelArtifact, ModelStatus, ModelVersion
+from propensity.models import ModelArtifact, ModelStatus, ModelVersion
 
 T = TypeVar("T")
 

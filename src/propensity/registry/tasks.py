@@ -10,8 +10,8 @@ from huey import crontab
 from propensity.db import Database, utcnow
 from propensity.jobs import periodic_task
 from propensity.logs import get_logger
+from propensity.models import Deployment, DeploymentStatus
 from propensity.registry.deployments import due_deployments, evaluate
-from propensity.registry.models import Deployment, DeploymentStatus
 from propensity.settings import Settings
 
 log = get_logger(__name__)

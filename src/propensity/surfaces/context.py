@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from propensity.deps import AppDatabase, AppSettings
 from propensity.errors import Forbidden
+from propensity.models import Role
 from propensity.settings import Settings
-from propensity.tenancy.models import Role
 from propensity.tenancy.service import Principal
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from propensity.registry.models import ModelVersion
+from propensity.models import ModelVersion
 from propensity.registry.routing import running_deployment, to_challenger
 
 POPULATION = "lead"

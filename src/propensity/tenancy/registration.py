@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from propensity.errors import Forbidden
-from propensity.tenancy.models import Role, Tenant, User
+from propensity.models import Role, Tenant, User
 from propensity.tenancy.service import create_user, get_tenant
 
 

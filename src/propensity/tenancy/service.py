@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from propensity.db import utcnow
 from propensity.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
-from propensity.tenancy.models import ApiKey, Role, Tenant, User
+from propensity.models import ApiKey, Role, Tenant, User
 from propensity.tenancy.passwords import (
     api_key_matches,
     generate_api_key,

@@ -35,17 +35,23 @@ from sqlalchemy.orm import Session
 from propensity.db import Database, utcnow
 from propensity.errors import PropensityError
 from propensity.jobs import JobContext, enqueue_job, job_handler, periodic_task
-from propensity.jobs.models import Job, JobStatus
 from propensity.logs import get_logger
 from propensity.mlconfig.service import MlConfig, load_ml_config
 from propensity.modeling import BinaryModel
 from propensity.modeling.metrics import log_loss
+from propensity.models import (
+    Deployment,
+    DeploymentStatus,
+    Job,
+    JobStatus,
+    ModelStatus,
+    ModelVersion,
+)
 from propensity.monitoring.compare import BINARY_TYPES, comparison_holdout
 from propensity.monitoring.service import concept_alarm, load_version_model, recent_concept
 from propensity.monitoring.store import latest_drift
 from propensity.monitoring.tasks import active_models
 from propensity.registry.lifecycle import change_status
-from propensity.registry.models import Deployment, DeploymentStatus, ModelStatus, ModelVersion
 from propensity.registry.service import get_version
 from propensity.settings import Settings
 from propensity.timefmt import iso_z

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from propensity.errors import InvalidInput
-from propensity.registry.models import PredictionType
+from propensity.vocabulary import PredictionType
 
 # Per trainable type: the algorithm names the API accepts -> the trainer's family.
 ALGORITHMS: dict[str, dict[str, str]] = {

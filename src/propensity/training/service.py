@@ -16,8 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from propensity.db import Database, utcnow
-from propensity.errors import InvalidInput, PropensityError
-from propensity.features import PredictionType as FeaturesType
+from propensity.errors import PropensityError
 from propensity.features import TrainingSet, build_training_set
 from propensity.features.builder import resolve_kind
 from propensity.logs import get_logger
@@ -29,20 +28,15 @@ from propensity.modeling import (
     train_regression,
     train_survival,
 )
-from propensity.registry.models import ModelStatus, ModelVersion, PredictionType
+from propensity.models import ModelStatus, ModelVersion
 from propensity.registry.service import activate, get_version, start_version, store_artifact
 from propensity.training.hyperparameters import TrainingChoices
+from propensity.vocabulary import PredictionType, parse_trainable, population_of
 from propensity.webhooks import hooks as webhook_hooks
 
 log = get_logger(__name__)
 Progress = Callable[[str, float], None]
 
-TRAINABLE = (
-    PredictionType.CHURN,
-    PredictionType.CONVERSION,
-    PredictionType.TIME_TO_CLOSE,
-    PredictionType.HEALTH_TREND,
-)
 # Share of the overall progress spent building the training set; the rest is modeling.
 FEATURE_SHARE = 0.25
 # Training rows are sampled down to this many (uniformly over entities and snapshot
@@ -60,27 +54,6 @@ class TrainingOutcome:
     algorithm: str
     metrics: dict[str, Any]
     seconds: float
-
-
-def parse_trainable(value: str) -> PredictionType:
-    candidate = value.strip().upper()
-    for trainable in TRAINABLE:
-        if trainable.value == candidate:
-            return trainable
-    choices = ", ".join(t.value for t in TRAINABLE)
-    raise InvalidInput(
-        f"Cannot train '{value}': trainable types are {choices} "
-        "(SCORE and PRIORITY derive from CONVERSION)",
-        code="INVALID_PREDICTION_TYPE",
-    )
-
-
-def population_of(prediction_type: PredictionType, kind: str | None) -> str:
-    if prediction_type in (PredictionType.CONVERSION, PredictionType.TIME_TO_CLOSE):
-        return "lead"
-    if prediction_type is PredictionType.HEALTH_TREND:
-        return "account"
-    return kind or "subscriber"
 
 
 def _fit(
@@ -170,7 +143,7 @@ def train_prediction_type(
     started = time.perf_counter()
     config = {"seed": seed, "requested": choices.requested}
     with database.tenant_session(tenant_id) as session:
-        kind = resolve_kind(session, FeaturesType(ptype.value), kind)
+        kind = resolve_kind(session, ptype, kind)
         reserved = None if version_id is None else get_version(session, version_id=version_id)
         if reserved is not None and reserved.status == ModelStatus.TRAINING.value:
             reserved.training_config = {**(reserved.training_config or {}), "kind": kind, **config}
@@ -258,7 +231,7 @@ def reserve_version(
     resolved now: a tenant with both accounts and subscribers must name one (400 before any
     job runs)."""
     ptype = parse_trainable(prediction_type)
-    resolved = resolve_kind(session, FeaturesType(ptype.value), kind)
+    resolved = resolve_kind(session, ptype, kind)
     return start_version(
         session,
         prediction_type=ptype.value,

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from propensity.jobs import JobContext, job_handler
-from propensity.registry.models import ModelStatus, ModelVersion
+from propensity.models import ModelStatus, ModelVersion
 from propensity.training.hyperparameters import choices_from_params
 from propensity.training.service import train_prediction_type
 

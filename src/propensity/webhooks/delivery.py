@@ -27,16 +27,16 @@ from sqlalchemy.orm import Session
 from propensity.db import Database, utcnow
 from propensity.errors import PropensityError
 from propensity.logs import get_logger
-from propensity.settings import Settings
-from propensity.webhooks import signing
-from propensity.webhooks.events import TEST_EVENT, enqueue_delivery
-from propensity.webhooks.models import (
+from propensity.models import (
     DeliveryStatus,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEvent,
     WebhookSubscription,
 )
+from propensity.settings import Settings
+from propensity.webhooks import signing
+from propensity.webhooks.events import TEST_EVENT, enqueue_delivery
 from propensity.webhooks.url_policy import check_url
 
 log = get_logger(__name__)

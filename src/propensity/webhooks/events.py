@@ -23,14 +23,14 @@ from propensity.db import TENANT_KEY, utcnow
 from propensity.errors import InvalidInput
 from propensity.jobs import enqueue_job
 from propensity.logs import get_logger
-from propensity.tenancy.models import Tenant
-from propensity.timefmt import iso_z
-from propensity.webhooks.models import (
+from propensity.models import (
     DeliveryStatus,
+    Tenant,
     WebhookDelivery,
     WebhookEvent,
     WebhookSubscription,
 )
+from propensity.timefmt import iso_z
 
 log = get_logger(__name__)
 

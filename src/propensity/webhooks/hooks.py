@@ -34,8 +34,8 @@ from propensity.timefmt import iso_z
 from propensity.webhooks.events import emit_event, wants
 
 if TYPE_CHECKING:
+    from propensity.models import ModelVersion
     from propensity.predictions.scoring import ScoringRun
-    from propensity.registry.models import ModelVersion
 
 MAX_IDS = 100
 HIGH_RISK = ("high", "critical")

@@ -11,15 +11,10 @@ from sqlalchemy.orm import Session
 from propensity.db import utcnow
 from propensity.errors import InvalidInput, NotFound
 from propensity.logs import get_logger
+from propensity.models import WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
 from propensity.settings import Settings
 from propensity.webhooks import signing
 from propensity.webhooks.events import TEST_EVENT, emit_event, forget_subscriptions, parse_events
-from propensity.webhooks.models import (
-    WebhookAttempt,
-    WebhookDelivery,
-    WebhookEvent,
-    WebhookSubscription,
-)
 from propensity.webhooks.url_policy import check_url
 
 log = get_logger(__name__)

@@ -20,10 +20,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from propensity.db import Database, utcnow
-from propensity.jobs.models import Job, JobStatus
 from propensity.logs import get_logger
+from propensity.models import DeliveryStatus, Job, JobStatus, WebhookDelivery
 from propensity.webhooks.events import DELIVER_JOB, enqueue_delivery
-from propensity.webhooks.models import DeliveryStatus, WebhookDelivery
 
 log = get_logger(__name__)
 

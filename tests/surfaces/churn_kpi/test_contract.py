@@ -10,11 +10,9 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from propensity.crm.models import Customer
 from propensity.db import Database
+from propensity.models import Customer, ModelVersion, Prediction
 from propensity.portfolio.service import record_portfolio_snapshot
-from propensity.predictions.models import Prediction
-from propensity.registry.models import ModelVersion
 from propensity.settings import Settings
 from tests.factories import make_tenant_user
 from tests.portfolio.trained import AS_OF, trained_churn_tenant

@@ -8,8 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from propensity.crm.models import Customer
 from propensity.db import Database
+from propensity.models import Customer
 from propensity.settings import Settings
 from propensity.training.service import train_prediction_type
 from tests.factories import TenantUser, make_simulated_tenant

@@ -9,9 +9,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from propensity.db import Database
-from propensity.predictions.models import Prediction
+from propensity.models import ModelVersion, Prediction
 from propensity.predictions.risk import RiskCutoffs
-from propensity.registry.models import ModelVersion
 from propensity.settings import Settings
 from tests.surfaces.customer_success.helpers import account_ids, call, trained_accounts
 

@@ -8,10 +8,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from propensity.crm.models import Customer
 from propensity.db import Database, utcnow
 from propensity.jobs import JobQueue, start_embedded_consumer
-from propensity.predictions.models import Prediction
+from propensity.models import Customer, Prediction
 from propensity.settings import Settings
 from tests.jobs.support import own_queue, wait_for
 from tests.surfaces.customer_success.helpers import account_ids, call, trained_accounts

@@ -10,10 +10,9 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from propensity.app import create_app
-from propensity.crm.models import Customer
 from propensity.db import Database
+from propensity.models import Customer, Role
 from propensity.settings import Settings
-from propensity.tenancy.models import Role
 from tests.factories import TenantUser, make_tenant_user
 from tests.surfaces.customer_success.helpers import BASE, account_ids, call, trained_accounts
 
@@ -164,7 +163,7 @@ def test_daily_quota_counts_fresh_predictions_per_tenant(
     assert int(limited.headers["Retry-After"]) >= 1
     # Nothing was stored for the refused request.
     with database.tenant_session(user.tenant_id) as session:
-        from propensity.predictions.models import Prediction
+        from propensity.models import Prediction
 
         assert (
             session.scalar(

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from propensity.app import create_app
 from propensity.db import Database
-from propensity.predictions.models import Prediction
+from propensity.models import Prediction
 from propensity.settings import Settings
 from tests.llm.server import PREFIX, LlmServer, running
 from tests.surfaces.customer_success.helpers import account_ids, call, trained_accounts

@@ -11,11 +11,9 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from propensity.crm.models import Customer
 from propensity.db import Database
-from propensity.predictions.models import Prediction
+from propensity.models import Customer, ModelVersion, Prediction
 from propensity.predictions.service import score_and_record
-from propensity.registry.models import ModelVersion
 from propensity.settings import Settings
 from tests.surfaces.customer_success.helpers import account_ids, call, trained_accounts
 

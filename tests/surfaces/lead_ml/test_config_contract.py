@@ -9,10 +9,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from propensity.crm.models import Lead, LeadScoringConfig
 from propensity.db import Database, utcnow
-from propensity.predictions.models import Prediction
-from propensity.registry.models import ModelVersion
+from propensity.models import Lead, LeadScoringConfig, ModelVersion, Prediction
 from propensity.settings import Settings
 from tests.surfaces.lead_ml.helpers import call, lead_tenant, open_lead_ids
 

@@ -11,9 +11,8 @@ from fastapi.testclient import TestClient
 
 from propensity.app import create_app
 from propensity.db import Database
-from propensity.predictions.models import Prediction
+from propensity.models import Prediction, Role
 from propensity.settings import Settings
-from propensity.tenancy.models import Role
 from tests.factories import make_tenant_user
 from tests.surfaces.lead_ml.helpers import BASE, call, lead_tenant, open_lead_ids
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from propensity.db import Database
-from propensity.predictions.models import Prediction
+from propensity.models import Prediction
 from propensity.settings import Settings
 from propensity.surfaces.lead_ml.priority import GROUPS, MAX_DAYS
 from tests.surfaces.lead_ml.helpers import call, lead_tenant, open_lead_ids

@@ -10,10 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from propensity.crm.models import Lead
 from propensity.db import Database
+from propensity.models import Lead, Role
 from propensity.settings import Settings
-from propensity.tenancy.models import Role
 from propensity.training.service import train_prediction_type
 from tests.factories import TenantUser, make_simulated_tenant, make_tenant_user
 

@@ -7,8 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from propensity.db import Database
+from propensity.models import ModelVersion
 from propensity.monitoring.tasks import check_drift
-from propensity.registry.models import ModelVersion
 from propensity.settings import Settings
 from tests.surfaces.ml_platform.helpers_monitoring import (
     assert_error,

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from propensity.db import Database
 from propensity.jobs import Job, JobQueue, start_embedded_consumer
-from propensity.predictions.models import Prediction
+from propensity.models import Prediction
 from propensity.settings import Settings
 from propensity.surfaces.ml_platform.batch_scores import QUEUE_PRIORITY, estimated_completion
 from tests.factories import TenantUser, make_simulated_tenant

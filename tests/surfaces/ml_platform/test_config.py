@@ -7,9 +7,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from propensity.db import Database
-from propensity.registry.models import ModelVersion
+from propensity.models import ModelVersion, Role
 from propensity.settings import Settings
-from propensity.tenancy.models import Role
 from tests.factories import make_tenant_user
 from tests.surfaces.ml_platform.helpers_scores import call, colleague, error_of, trained_leads
 

@@ -9,11 +9,9 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from propensity.crm.models import Lead
 from propensity.db import Database
-from propensity.predictions.models import Prediction
+from propensity.models import Lead, ModelVersion, Prediction
 from propensity.predictions.service import score_and_record
-from propensity.registry.models import ModelVersion
 from propensity.settings import Settings
 from propensity.surfaces.ml_platform.conversion_timing import band, parse_timeframe
 from tests.factories import make_simulated_tenant

@@ -10,13 +10,11 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from propensity.crm.models import Lead
 from propensity.db import Database, utcnow
+from propensity.models import Lead, ModelVersion, Prediction
 from propensity.predictions.batch import score_portfolio
-from propensity.predictions.models import Prediction
 from propensity.predictions.scoring import serving_version
 from propensity.predictions.service import score_and_record
-from propensity.registry.models import ModelVersion
 from propensity.registry.routing import to_challenger
 from propensity.registry.tasks import evaluate_due
 from propensity.settings import Settings

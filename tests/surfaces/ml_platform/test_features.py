@@ -7,9 +7,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from propensity.crm.models import Lead
 from propensity.db import Database
-from propensity.registry.models import ModelVersion
+from propensity.models import Lead, ModelVersion
 from propensity.settings import Settings
 from tests.surfaces.ml_platform.helpers_monitoring import (
     assert_error,

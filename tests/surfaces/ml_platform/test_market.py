@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from propensity.crm.models import PropertySale
 from propensity.db import Database
+from propensity.models import PropertySale
 from propensity.settings import Settings
 from tests.factories import TenantUser, make_tenant_user
 from tests.surfaces.ml_platform.helpers_scores import call, error_of, import_deals

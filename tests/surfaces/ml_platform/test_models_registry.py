@@ -14,9 +14,8 @@ from fastapi.testclient import TestClient
 from propensity.db import Database
 from propensity.jobs import Job, start_embedded_consumer
 from propensity.modeling import load_model
-from propensity.predictions.models import Prediction
+from propensity.models import ModelArtifact, ModelVersion, Prediction
 from propensity.predictions.scoring import model_frame
-from propensity.registry.models import ModelArtifact, ModelVersion
 from propensity.registry.service import get_version, load_artifact
 from propensity.settings import Settings
 from propensity.training.service import train_prediction_type

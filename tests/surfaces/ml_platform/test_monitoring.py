@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from propensity.db import Database, utcnow
-from propensity.predictions.models import Prediction
+from propensity.models import Prediction
 from propensity.registry.service import start_version
 from propensity.settings import Settings
 from tests.surfaces.ml_platform.helpers_monitoring import (

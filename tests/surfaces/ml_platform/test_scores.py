@@ -7,10 +7,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from propensity.crm.models import Lead
 from propensity.db import Database
-from propensity.predictions.models import Prediction
-from propensity.registry.models import ModelVersion
+from propensity.models import Lead, ModelVersion, Prediction
 from propensity.settings import Settings
 from propensity.surfaces.ml_platform.scores_service import PredictionTimeout, check_timeout
 from tests.factories import make_simulated_tenant

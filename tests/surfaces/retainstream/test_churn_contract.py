@@ -10,12 +10,9 @@ import re
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from propensity.crm.models import Customer
 from propensity.db import Database
-from propensity.predictions.models import Prediction
-from propensity.registry.models import ModelVersion
+from propensity.models import Customer, ModelVersion, Prediction, Role
 from propensity.settings import Settings
-from propensity.tenancy.models import Role
 from tests.factories import make_simulated_tenant, make_tenant_user
 from tests.surfaces.retainstream.helpers import trained_tenant
 

@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 
 from propensity.app import create_app
 from propensity.db import Database
+from propensity.models import Role
 from propensity.settings import Settings
-from propensity.tenancy.models import Role
 from tests.factories import make_tenant_user
 
 MODEL_ENDPOINTS = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from propensity.registry.models import ModelVersion
+from propensity.models import ModelVersion
 from propensity.surfaces.retainstream.modelinfo import (
     Comparison,
     auc_status,

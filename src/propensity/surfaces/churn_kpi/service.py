@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from propensity.errors import InvalidInput, Unavailable
+from propensity.models import ModelVersion, PortfolioSnapshot
 from propensity.portfolio.aggregate import CohortStats
 from propensity.portfolio.cohorts import AT_RISK, EXCLUSIVE_COHORTS
-from propensity.portfolio.models import PortfolioSnapshot
 from propensity.portfolio.service import (
     churn_model,
     current_portfolio,
@@ -21,7 +21,6 @@ from propensity.portfolio.service import (
     snapshots_between,
     threshold_of,
 )
-from propensity.registry.models import ModelVersion
 from propensity.surfaces.churn_kpi import schemas
 
 SUMMARY_UNAVAILABLE = "Unable to connect to database or load model"

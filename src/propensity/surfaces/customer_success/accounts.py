@@ -13,11 +13,16 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, defer
 
-from propensity.crm.models import Customer, CustomerKind
 from propensity.errors import InvalidInput, NotFound, Unavailable
-from propensity.predictions.models import Prediction, PredictionStatus
+from propensity.models import (
+    Customer,
+    CustomerKind,
+    ModelStatus,
+    ModelVersion,
+    Prediction,
+    PredictionStatus,
+)
 from propensity.predictions.service import score_and_record
-from propensity.registry.models import ModelStatus, ModelVersion
 from propensity.registry.service import ACTIVE_MODEL_COLUMNS, ActiveModel, active_model
 from propensity.settings import Settings
 

@@ -9,8 +9,8 @@ from fastapi import Depends, Request
 
 from propensity.deps import AppDatabase, AppSettings, get_principal
 from propensity.errors import InvalidInput, Unauthenticated
+from propensity.models import Role
 from propensity.surfaces.context import SurfaceContext, surface_context
-from propensity.tenancy.models import Role
 from propensity.tenancy.service import Principal
 
 CsContext = SurfaceContext

@@ -18,7 +18,7 @@ from propensity.llm.stored import (
     served_metadata,
     stored_or_worded,
 )
-from propensity.predictions.models import Prediction
+from propensity.models import Prediction
 from propensity.settings import Settings
 
 CHURN_FIGURES = (

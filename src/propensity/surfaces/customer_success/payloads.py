@@ -8,9 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.crm.models import Customer, HealthSnapshot
+from propensity.models import Customer, HealthSnapshot, Prediction
 from propensity.narratives import health_narrative
-from propensity.predictions.models import Prediction
 from propensity.predictions.risk import RiskCutoffs, urgency
 from propensity.registry.service import ActiveModel
 from propensity.settings import Settings

@@ -17,13 +17,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.crm.models import Customer
 from propensity.ctas.service import CtaOutcome, generate_cta
 from propensity.errors import InvalidInput
 from propensity.llm.status import llm_status
-from propensity.predictions.models import Prediction, PredictionStatus
+from propensity.models import Customer, ModelStatus, ModelVersion, Prediction, PredictionStatus
 from propensity.predictions.risk import RiskCutoffs
-from propensity.registry.models import ModelStatus, ModelVersion
 from propensity.settings import Settings
 from propensity.surfaces.customer_success.accounts import ACCOUNT_TYPES, POPULATION
 from propensity.timefmt import iso_z

@@ -13,8 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from propensity.ctas.service import generate_cta
 from propensity.db import utcnow
 from propensity.errors import InvalidInput, NotFound
-from propensity.predictions.models import Prediction, PredictionStatus
-from propensity.registry.models import ModelVersion
+from propensity.models import ModelVersion, Prediction, PredictionStatus
 from propensity.surfaces.customer_success import (
     accounts,
     llm_text,

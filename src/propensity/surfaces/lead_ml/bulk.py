@@ -20,8 +20,8 @@ from typing import Any
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
-from propensity.crm.models import Lead, LeadScoringConfig
 from propensity.errors import RateLimited
+from propensity.models import Lead, LeadScoringConfig
 from propensity.predictions.service import score_and_record
 from propensity.settings import Settings
 from propensity.surfaces.lead_ml import leads, payloads, quotas, ranking

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from propensity.crm.models import Lead
 from propensity.db import utcnow
+from propensity.models import Lead
 from propensity.predictions.lead_validation import validate_expired_leads
 from propensity.surfaces.lead_ml import bulk, insights, ranking
 from propensity.surfaces.lead_ml.context import ReadContext, WriteContext

@@ -12,8 +12,8 @@ from fastapi import Depends, Request
 
 from propensity.deps import AppDatabase, AppSettings, get_principal
 from propensity.errors import Forbidden, Unauthenticated
+from propensity.models import Role
 from propensity.surfaces.context import SurfaceContext, surface_context
-from propensity.tenancy.models import Role
 from propensity.tenancy.service import Principal
 
 LeadContext = SurfaceContext

@@ -8,13 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.crm.models import Lead, LeadScoringConfig
 from propensity.errors import InvalidInput
 from propensity.llm.config import LlmConfig
+from propensity.models import Lead, LeadScoringConfig, ModelVersion, Prediction
 from propensity.narratives.scene import Scene, humanize
 from propensity.narratives.wording import describe
-from propensity.predictions.models import Prediction
-from propensity.registry.models import ModelVersion
 from propensity.settings import Settings
 from propensity.surfaces.lead_ml import leads, llm_text, ranking
 

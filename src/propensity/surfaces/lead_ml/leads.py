@@ -16,11 +16,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.crm.models import Lead
 from propensity.crm.writer import session_tenant
 from propensity.errors import InvalidInput, NotFound, Unavailable
 from propensity.features import lead_feature_groups
-from propensity.predictions.models import Prediction, PredictionStatus
+from propensity.models import Lead, Prediction, PredictionStatus
 from propensity.predictions.service import score_and_record, validity_for
 from propensity.registry.service import ActiveModel
 from propensity.registry.service import active_model as registry_active_model

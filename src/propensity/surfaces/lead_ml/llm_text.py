@@ -24,7 +24,7 @@ from propensity.llm.stored import (
     stored_or_worded,
     stored_outcome,
 )
-from propensity.predictions.models import Prediction
+from propensity.models import Prediction
 from propensity.settings import Settings
 
 LEAD_FIGURES = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from propensity.predictions.models import Prediction
+from propensity.models import Prediction
 from propensity.settings import Settings
 from propensity.surfaces.lead_ml.priority import Days, level, level_cutoffs
 from propensity.timefmt import iso_z

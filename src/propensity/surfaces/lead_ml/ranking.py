@@ -15,14 +15,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.crm.models import Lead, LeadScoringConfig
 from propensity.errors import InvalidInput, NotFound
 from propensity.features import build_scoring_frame
 from propensity.modeling.specs import FeatureSpec
+from propensity.models import Lead, LeadScoringConfig, ModelVersion, Prediction, PredictionStatus
 from propensity.narratives import PredictionFacts, common_patterns, lead_reasoning
 from propensity.narratives.leads import MAX_PATTERNS
-from propensity.predictions.models import Prediction, PredictionStatus
-from propensity.registry.models import ModelVersion
 from propensity.settings import Settings
 from propensity.surfaces.lead_ml import payloads
 from propensity.surfaces.lead_ml.priority import (

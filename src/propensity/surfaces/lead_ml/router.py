@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, StrictBool
 from propensity.db import utcnow
 from propensity.errors import NotFound
 from propensity.features import lead_feature_groups
-from propensity.predictions.models import Prediction
+from propensity.models import Prediction
 from propensity.surfaces.lead_ml import leads, llm_text, payloads, quotas
 from propensity.surfaces.lead_ml.config_router import router as config_router
 from propensity.surfaces.lead_ml.context import ReadContext, WriteContext

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Depends, Query
 
 from propensity.db import utcnow
 from propensity.deps import TenantSession, Viewer
+from propensity.models import ModelStatus, ModelVersion
 from propensity.monitoring.compare import compare_models
 from propensity.monitoring.dashboard import dashboard
 from propensity.monitoring.performance import parse_period
-from propensity.registry.models import ModelStatus, ModelVersion
 from propensity.surfaces.ml_platform.common import limited, ok
 from propensity.surfaces.ml_platform.models_monitoring_lookup import (
     comma_ints,

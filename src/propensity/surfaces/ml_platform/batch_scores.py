@@ -31,7 +31,7 @@ from propensity.deps import Analyst, TenantSession, Viewer
 from propensity.errors import InvalidInput, NotFound
 from propensity.jobs import Job, JobStatus, enqueue_job, get_job
 from propensity.mlconfig import load_ml_config
-from propensity.predictions.models import Prediction
+from propensity.models import Prediction
 from propensity.predictions.tasks import SCORE_PORTFOLIO
 from propensity.surfaces.ml_platform.batch_scores_input import (
     body_object,

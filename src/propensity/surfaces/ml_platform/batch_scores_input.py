@@ -9,8 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.crm.models import Lead
 from propensity.errors import InvalidInput
+from propensity.models import Lead
 
 # An IN list per query stays well under SQLite's bound-parameter limit.
 ID_CHUNK = 5000

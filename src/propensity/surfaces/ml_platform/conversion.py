@@ -25,14 +25,12 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Body, Depends
 from sqlalchemy.orm import Session
 
-from propensity.crm.models import Lead
 from propensity.db import utcnow
 from propensity.deps import AppSettings, TenantSession, Viewer
 from propensity.errors import InvalidInput, NotFound
 from propensity.mlconfig import MlConfig, load_ml_config
-from propensity.predictions.models import Prediction, PredictionStatus
+from propensity.models import Lead, ModelVersion, Prediction, PredictionStatus
 from propensity.predictions.service import score_and_record
-from propensity.registry.models import ModelVersion
 from propensity.settings import Settings
 from propensity.surfaces.lead_serving import serving_model_ids
 from propensity.surfaces.ml_platform.batch_scores_input import body_object, parse_lead_ids

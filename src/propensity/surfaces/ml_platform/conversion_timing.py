@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from propensity.errors import InvalidInput
 from propensity.modeling import SurvivalModel
+from propensity.models import ModelStatus, ModelVersion
 from propensity.predictions.scoring import model_frame, resolve_model
-from propensity.registry.models import ModelStatus, ModelVersion
 
 TIMEFRAME = re.compile(r"^([1-9][0-9]{0,2})d$")
 MAX_TIMEFRAME_DAYS = 365

@@ -25,6 +25,7 @@ from fastapi import APIRouter, Body, Depends
 
 from propensity.deps import Admin, TenantSession, Viewer
 from propensity.errors import NotFound
+from propensity.models import Deployment
 from propensity.registry.deployments import (
     arm_stats,
     deployment_of,
@@ -32,7 +33,6 @@ from propensity.registry.deployments import (
     roll_back,
     start_deployment,
 )
-from propensity.registry.models import Deployment
 from propensity.surfaces.ml_platform.common import limited, ok
 from propensity.surfaces.ml_platform.models_monitoring_lookup import version_or_404
 from propensity.surfaces.ml_platform.models_registry_input import (

@@ -16,11 +16,11 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query
 
-from propensity.crm.models import PropertySale
 from propensity.deps import TenantSession, Viewer
 from propensity.errors import InvalidInput
 from propensity.insights.market import Sale, recommendations, trends, windows
 from propensity.insights.market import insights as market_insights
+from propensity.models import PropertySale
 from propensity.surfaces.ml_platform.common import limited, ok
 from propensity.timefmt import iso_z
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from propensity.errors import InvalidInput, NotFound
-from propensity.registry.models import ModelVersion
+from propensity.models import ModelVersion
 
 MAX_LIST = 100
 

@@ -18,8 +18,8 @@ from propensity.db import utcnow
 from propensity.deps import Admin, Analyst, TenantSession, Viewer
 from propensity.errors import NotFound
 from propensity.jobs import Job, JobStatus, enqueue_job, get_job
+from propensity.models import ModelVersion
 from propensity.registry.lifecycle import SETTABLE, change_status, delete_version
-from propensity.registry.models import ModelVersion
 from propensity.surfaces.ml_platform.common import limited, ok, pagination
 from propensity.surfaces.ml_platform.models_monitoring_lookup import version_or_404
 from propensity.surfaces.ml_platform.models_registry_eta import (

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from propensity.jobs import Job, JobStatus
-from propensity.registry.models import ModelVersion
+from propensity.models import ModelVersion
 
 
 def expected_duration(

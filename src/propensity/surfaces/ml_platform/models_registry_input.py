@@ -7,9 +7,10 @@ from typing import Any
 
 from propensity.errors import InvalidInput
 from propensity.modeling.trees import PATIENCE
-from propensity.registry.models import ModelVersion, PredictionType
+from propensity.models import ModelVersion
 from propensity.surfaces.ml_platform.models_registry_shape import DOC_TYPES
 from propensity.training.hyperparameters import TrainingChoices, parse_choices
+from propensity.vocabulary import PredictionType
 
 KINDS = ("account", "subscriber")
 MAX_NAME = 200

@@ -20,8 +20,9 @@ from __future__ import annotations
 from typing import Any
 
 from propensity.errors import InvalidInput
-from propensity.registry.models import ModelVersion, PredictionType
+from propensity.models import ModelVersion
 from propensity.timefmt import iso_z
+from propensity.vocabulary import PredictionType
 
 DOC_TYPES: dict[str, tuple[str, ...]] = {
     "scoring": (PredictionType.CONVERSION.value,),

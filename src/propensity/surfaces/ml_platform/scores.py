@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Query
 from propensity.db import utcnow
 from propensity.deps import AppSettings, TenantSession, Viewer
 from propensity.mlconfig import load_ml_config
-from propensity.predictions.models import Prediction
+from propensity.models import Prediction
 from propensity.surfaces.ml_platform.common import limited, ok
 from propensity.surfaces.ml_platform.scores_service import get_lead, lead_score, model_label
 from propensity.timefmt import iso_z

@@ -17,11 +17,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.crm.models import Lead
 from propensity.errors import InvalidInput, NotFound, PropensityError, Unavailable
 from propensity.mlconfig import MlConfig
 from propensity.modeling import load_model
-from propensity.predictions.models import Prediction, PredictionStatus
+from propensity.models import Lead, ModelStatus, ModelVersion, Prediction, PredictionStatus
 from propensity.predictions.scoring import (
     ScoringRun,
     active_scoring_version,
@@ -30,7 +29,6 @@ from propensity.predictions.scoring import (
     serving_version,
 )
 from propensity.predictions.service import record_run
-from propensity.registry.models import ModelStatus, ModelVersion
 from propensity.registry.service import artifact_cache
 from propensity.settings import Settings
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from propensity.errors import Unavailable
-from propensity.registry.models import ModelStatus, ModelVersion
+from propensity.models import ModelStatus, ModelVersion
 from propensity.registry.service import active_version
 
 PREDICTION_TYPE = "CHURN"

@@ -20,11 +20,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.crm.models import Customer, CustomerKind, Event
 from propensity.db import utcnow
-from propensity.predictions.models import Prediction, PredictionStatus
+from propensity.models import (
+    Customer,
+    CustomerKind,
+    Event,
+    ModelVersion,
+    Prediction,
+    PredictionStatus,
+)
 from propensity.predictions.service import score_and_record
-from propensity.registry.models import ModelVersion
 
 PREDICTION_TYPE = "CHURN"
 KIND = CustomerKind.SUBSCRIBER.value

@@ -12,16 +12,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from propensity.db import Base, JSONType, TenantOwned, UTCDateTime, utcnow
 
 
-class PredictionType(enum.StrEnum):
-    CHURN = "CHURN"
-    HEALTH_TREND = "HEALTH_TREND"
-    CONVERSION = "CONVERSION"
-    TIME_TO_CLOSE = "TIME_TO_CLOSE"
-    # Derived from CONVERSION; never trained on their own.
-    SCORE = "SCORE"
-    PRIORITY = "PRIORITY"
-
-
 class ModelStatus(enum.StrEnum):
     TRAINING = "training"
     ACTIVE = "active"
