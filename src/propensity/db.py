@@ -21,12 +21,12 @@ from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
     ORMExecuteState,
-    Session,
     declared_attr,
     mapped_column,
     sessionmaker,
     with_loader_criteria,
 )
+from sqlalchemy.orm import Session as Session  # re-exported: surfaces type the session
 from sqlalchemy.types import TypeDecorator
 
 from propensity.settings import Settings, get_settings

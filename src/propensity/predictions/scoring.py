@@ -13,8 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from propensity.db import utcnow
 from propensity.errors import Unavailable
@@ -27,10 +26,10 @@ from propensity.modeling import (
     SurvivalModel,
     load_model,
 )
-from propensity.models import ModelStatus, ModelVersion
+from propensity.models import ModelVersion
 from propensity.predictions.narration import narrative_outputs, narrator_for
 from propensity.registry.routing import running_deployment, to_challenger
-from propensity.registry.service import artifact_cache
+from propensity.registry.service import active_version, artifact_cache
 from propensity.vocabulary import PredictionType, parse_trainable, population_of
 
 # Contributions kept per prediction: the largest by magnitude. Group sums and the bias are
@@ -85,31 +84,12 @@ def trajectory(current: float | None, predicted: float) -> str:
     return "stable"
 
 
-def active_scoring_version(
-    session: Session, *, prediction_type: str, population: str | None
-) -> ModelVersion | None:
-    """registry.active_version, leaving the two large JSON columns (feature statistics and
-    specs, ~60 kB on the demo) to load on first access: scoring reads neither (the model
-    artifact has them), and decoding them was a fifth of a single-entity request."""
-    query = (
-        sa.select(ModelVersion)
-        .where(
-            ModelVersion.prediction_type == prediction_type,
-            ModelVersion.status == ModelStatus.ACTIVE.value,
-        )
-        .options(defer(ModelVersion.feature_stats), defer(ModelVersion.feature_specs))
-    )
-    if population:
-        query = query.where(ModelVersion.population == population)
-    return session.scalars(query.order_by(ModelVersion.activated_at.desc())).first()
-
-
 def resolve_model(
     session: Session, *, prediction_type: str, kind: str | None = None
 ) -> tuple[ModelVersion, AnyModel]:
     ptype = parse_trainable(prediction_type)
     population = population_of(ptype, kind)
-    version = active_scoring_version(
+    version = active_version(
         session,
         prediction_type=ptype.value,
         population=None if ptype is PredictionType.CHURN and kind is None else population,
@@ -240,17 +220,6 @@ def challenger_route(session: Session, *, version: ModelVersion) -> ChallengerRo
         version=challenger,
         model=artifact_cache.get(session, version=challenger, loader=load_model),
     )
-
-
-def serving_version(
-    session: Session, *, version: ModelVersion, entity_id: int
-) -> tuple[ModelVersion, str]:
-    """Which version serves one entity and as what ("champion" or "challenger"): for
-    request-time paths that score a single entity with their own frame (ADR 0008)."""
-    route = challenger_route(session, version=version)
-    if route is not None and to_challenger(route.deployment_id, route.split, [entity_id])[0]:
-        return route.version, "challenger"
-    return version, "champion"
 
 
 def _subset(frame: ScoringFrame, mask: np.ndarray) -> ScoringFrame:

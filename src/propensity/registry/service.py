@@ -9,7 +9,7 @@ from threading import Lock
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from propensity.db import utcnow
 from propensity.errors import Conflict, NotFound
@@ -98,13 +98,22 @@ def list_versions(
 def active_version(
     session: Session, *, prediction_type: str, population: str | None = None
 ) -> ModelVersion | None:
-    query = sa.select(ModelVersion).where(
-        ModelVersion.prediction_type == prediction_type,
-        ModelVersion.status == ModelStatus.ACTIVE.value,
+    """The one active model of this type (and population): the registry's only resolver.
+
+    The two large JSON columns (feature statistics and specs, ~60 kB on the demo) load on
+    first access: serving reads neither (the artifact has them), and decoding them was a
+    fifth of a single-entity request."""
+    query = (
+        sa.select(ModelVersion)
+        .where(
+            ModelVersion.prediction_type == prediction_type,
+            ModelVersion.status == ModelStatus.ACTIVE.value,
+        )
+        .options(defer(ModelVersion.feature_stats), defer(ModelVersion.feature_specs))
     )
     if population:
         query = query.where(ModelVersion.population == population)
-    return session.scalars(query.order_by(ModelVersion.activated_at.desc())).first()
+    return session.scalars(query.order_by(ModelVersion.activated_at.desc()).limit(1)).first()
 
 
 @dataclass(frozen=True)

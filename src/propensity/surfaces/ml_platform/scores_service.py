@@ -23,14 +23,14 @@ from propensity.modeling import load_model
 from propensity.models import Lead, ModelStatus, ModelVersion, Prediction, PredictionStatus
 from propensity.predictions.scoring import (
     ScoringRun,
-    active_scoring_version,
     model_frame,
     score_frame,
-    serving_version,
 )
 from propensity.predictions.service import record_run
-from propensity.registry.service import artifact_cache
+from propensity.registry.service import active_version, artifact_cache
+from propensity.serving import serving_models
 from propensity.settings import Settings
+from propensity.vocabulary import PredictionType
 
 PREDICTION_TYPE = "CONVERSION"
 POPULATION = "lead"
@@ -71,7 +71,7 @@ def model_label(version: ModelVersion) -> str:
 
 
 def active_conversion_model(session: Session) -> ModelVersion | None:
-    return active_scoring_version(session, prediction_type=PREDICTION_TYPE, population=POPULATION)
+    return active_version(session, prediction_type=PREDICTION_TYPE, population=POPULATION)
 
 
 def resolve_model(session: Session, requested: str | None) -> ModelVersion:
@@ -231,7 +231,9 @@ def lead_score(
     served_as: str | None = None
     if requested_model is None or not requested_model.strip():
         # A running champion/challenger deployment decides, lead by lead (ADR 0008).
-        version, served_as = serving_version(session, version=version, entity_id=lead.id)
+        version, served_as = serving_models(
+            session, prediction_type=PredictionType.CONVERSION, population=POPULATION
+        ).for_entity(lead.id)
     if not refresh:
         cached = cached_prediction(
             session, lead_id=lead.id, version=version, config=config, now=now

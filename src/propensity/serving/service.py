@@ -1,0 +1,363 @@
+"""The data plane: "this entity's prediction of this type", for every surface and page.
+
+One rule decides whether a stored prediction is still the answer (`find_valid`): it is
+ACTIVE, inside its validity window, made by the model that serves the entity now (the active
+model, or the challenger its sticky split routes the entity to; or the version asked for), it
+carries its explanation when one is wanted, and it is no older than an optional maximum age.
+Otherwise (or when forced) the entity is scored by that model, recorded through the one
+recording path (`predictions.service.record_run`, which supersedes the older ones) and
+committed, so the next call on any surface finds it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from propensity.errors import NotFound, PropensityError, Unavailable
+from propensity.modeling import load_model
+from propensity.models import ModelStatus, ModelVersion, Prediction, PredictionStatus
+from propensity.predictions.scoring import ScoringRun, model_frame, score_frame
+from propensity.predictions.service import record_run
+from propensity.registry.service import artifact_cache
+from propensity.serving.routing import (
+    CHAMPION,
+    REQUESTED,
+    RULES,
+    SCORABLE,
+    ServingModels,
+    serving_models,
+    serving_models_or_none,
+)
+from propensity.settings import Settings
+from propensity.vocabulary import Population, PredictionType
+
+# Called with the number of fresh predictions about to be made (quotas count those only).
+Spend = Callable[[int], None]
+
+
+class ScoringTimedOut(PropensityError):
+    status_code = 504
+    code = "PREDICTION_TIMEOUT"
+
+
+@dataclass(frozen=True)
+class Served:
+    """One entity's answer: the stored prediction, the model that made it (None for the
+    rule-based scorer), its role, and whether it was served from what was stored."""
+
+    prediction: Prediction
+    model: ModelVersion | None
+    role: str
+    cached: bool
+    # Measured scoring time of a fresh prediction (its share of the run), else None.
+    latency_ms: float | None = None
+
+
+def subject_column(population: str) -> sa.orm.InstrumentedAttribute[int | None]:
+    return Prediction.lead_id if population == Population.LEAD.value else Prediction.customer_id
+
+
+def find_valid(
+    session: Session,
+    *,
+    prediction_type: PredictionType,
+    population: str,
+    serving: dict[int, int | None],
+    now: datetime,
+    explained: bool = True,
+    max_age: timedelta | None = None,
+) -> dict[int, Prediction]:
+    """The one validity rule. `serving` maps each entity id to the id of the model version
+    that serves it now (None: the rule-based scorer). Returns the entities whose stored
+    prediction is still the answer, with it."""
+    if not serving:
+        return {}
+    subject = subject_column(population)
+    conditions = [
+        subject.in_(list(serving)),
+        Prediction.prediction_type == prediction_type.value,
+        Prediction.status == PredictionStatus.ACTIVE.value,
+        Prediction.valid_until > now,
+    ]
+    if explained:
+        # Batch runs store the narrative only for the entities at risk; the others are
+        # scored afresh when someone asks for their explanation.
+        conditions.append(Prediction.explanation.is_not(None))
+    if max_age is not None:
+        conditions.append(Prediction.predicted_at >= now - max_age)
+    rows = session.scalars(
+        sa.select(Prediction)
+        .where(*conditions)
+        .order_by(Prediction.predicted_at.desc(), Prediction.id.desc())
+    )
+    found: dict[int, Prediction] = {}
+    seen: set[int] = set()
+    for prediction in rows:
+        entity_id = _entity_of(prediction, population)
+        # Only the newest ACTIVE one can be current: recording supersedes the older ones.
+        if entity_id in seen:
+            continue
+        seen.add(entity_id)
+        wanted = serving[entity_id]
+        if wanted is None:
+            if prediction.model_version_id is None and prediction.served_by == RULES:
+                found[entity_id] = prediction
+        elif prediction.model_version_id == wanted:
+            found[entity_id] = prediction
+    return found
+
+
+def _entity_of(prediction: Prediction, population: str) -> int:
+    entity_id = (
+        prediction.lead_id if population == Population.LEAD.value else prediction.customer_id
+    )
+    assert entity_id is not None
+    return entity_id
+
+
+def latest_recorded(
+    session: Session,
+    *,
+    prediction_type: PredictionType,
+    population: str,
+    entity_ids: Sequence[int],
+    as_of: datetime,
+) -> dict[int, Prediction]:
+    """The predictions a run at `as_of` recorded for these entities."""
+    subject = subject_column(population)
+    rows = session.scalars(
+        sa.select(Prediction)
+        .where(
+            subject.in_(list(entity_ids)),
+            Prediction.prediction_type == prediction_type.value,
+            Prediction.status == PredictionStatus.ACTIVE.value,
+            Prediction.predicted_at == as_of,
+        )
+        .order_by(Prediction.id.desc())
+    )
+    out: dict[int, Prediction] = {}
+    for prediction in rows:
+        out.setdefault(_entity_of(prediction, population), prediction)
+    return out
+
+
+def score_with(
+    session: Session,
+    *,
+    version: ModelVersion,
+    role: str,
+    entity_ids: Sequence[int],
+    now: datetime,
+    settings: Settings,
+) -> float:
+    """Scores these entities with `version`, explained, and records them as served in
+    `role`. Flushes. Returns the measured scoring time per entity in ms."""
+    started = time.perf_counter()
+    model = artifact_cache.get(session, version=version, loader=load_model)
+    frame = model_frame(
+        session, version=version, model=model, entity_ids=list(entity_ids), as_of=now
+    )
+    results = score_frame(model=model, version=version, frame=frame)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    if len(results) < len(entity_ids):
+        missing = sorted(set(entity_ids) - {r.entity_id for r in results})
+        raise Unavailable(
+            "Could not be scored: no features at this time",
+            code="PREDICTION_FAILED",
+            details={"entityIds": missing[:20], "modelId": str(version.id)},
+        )
+    results = [replace(r, served_by=role, model_version_id=version.id) for r in results]
+    share = elapsed_ms / max(len(results), 1)
+    record_run(
+        session,
+        run=ScoringRun(version=version, as_of=now, results=results),
+        settings=settings,
+        latency_ms=round(share, 3),
+    )
+    return share
+
+
+def requested_version(
+    session: Session, *, prediction_type: PredictionType, population: str, requested: str
+) -> ModelVersion:
+    """A scorable version of this type and population by its id or as "vN"."""
+    text = requested.strip()
+    query = sa.select(ModelVersion).where(
+        ModelVersion.prediction_type == prediction_type.source.value,
+        ModelVersion.population == population,
+        ModelVersion.status.in_(SCORABLE),
+    )
+    number = text[1:] if text[:1] in ("v", "V") else None
+    if number is not None and number.isascii() and number.isdigit():
+        query = query.where(ModelVersion.version_number == int(number))
+    elif text.isascii() and text.isdigit() and len(text) < 19:
+        query = query.where(ModelVersion.id == int(text))
+    else:
+        query = query.where(sa.false())
+    version = session.scalars(query.limit(1)).first()
+    if version is None:
+        raise NotFound(
+            "ML model not found",
+            code="MODEL_NOT_FOUND",
+            details={
+                "modelId": text,
+                "hint": f"Give a {prediction_type.source.value} {population} model's id "
+                "or its version as vN",
+            },
+        )
+    return version
+
+
+def serve_many(
+    session: Session,
+    *,
+    prediction_type: PredictionType,
+    population: str,
+    entity_ids: Sequence[int],
+    now: datetime,
+    settings: Settings,
+    force: bool = False,
+    explained: bool = True,
+    max_age: timedelta | None = None,
+    version: ModelVersion | None = None,
+    spend: Spend | None = None,
+    deadline_ms: float | None = None,
+) -> dict[int, Served]:
+    """Each entity's answer by the model that serves it (or by `version` when one was asked
+    for), served from what was stored when still valid, otherwise scored, recorded and
+    committed. The entities must exist in the caller's tenant (the caller looked them up).
+
+    `spend` is called once with the number of fresh predictions before any is made; with
+    `deadline_ms`, fresh scoring slower than that per entity raises ScoringTimedOut and
+    nothing is recorded."""
+    ids = list(dict.fromkeys(int(i) for i in entity_ids))
+    if not ids:
+        return {}
+    route: dict[int, tuple[ModelVersion, str]]
+    if version is not None:
+        models: ServingModels | None = None
+        role = CHAMPION if version.status == ModelStatus.ACTIVE.value else REQUESTED
+        route = {i: (version, role) for i in ids}
+    else:
+        models = serving_models(session, prediction_type=prediction_type, population=population)
+        route = models.route(ids)
+    cached = (
+        {}
+        if force
+        else find_valid(
+            session,
+            prediction_type=prediction_type,
+            population=population,
+            serving={i: v.id for i, (v, _) in route.items()},
+            now=now,
+            explained=explained,
+            max_age=max_age,
+        )
+    )
+    out = {i: Served(p, route[i][0], route[i][1], True) for i, p in cached.items()}
+    missing = [i for i in ids if i not in cached]
+    if not missing:
+        return out
+    if spend is not None:
+        spend(len(missing))
+    by_version: dict[int, list[int]] = {}
+    for i in missing:
+        by_version.setdefault(route[i][0].id, []).append(i)
+    latency: dict[int, float] = {}
+    for group in by_version.values():
+        serving_version, role = route[group[0]]
+        share = score_with(
+            session,
+            version=serving_version,
+            role=role,
+            entity_ids=group,
+            now=now,
+            settings=settings,
+        )
+        latency.update(dict.fromkeys(group, share))
+        if deadline_ms is not None and share > deadline_ms:
+            session.rollback()
+            raise ScoringTimedOut(
+                "ML prediction timed out",
+                details={
+                    "timeout": deadline_ms,
+                    "modelId": str(serving_version.id),
+                    "elapsedMs": round(share),
+                },
+            )
+    fresh = latest_recorded(
+        session,
+        prediction_type=prediction_type,
+        population=population,
+        entity_ids=missing,
+        as_of=now,
+    )
+    session.commit()
+    for i in missing:
+        out[i] = Served(fresh[i], route[i][0], route[i][1], False, latency[i])
+    return out
+
+
+def serve(
+    session: Session,
+    *,
+    prediction_type: PredictionType,
+    population: str,
+    entity_id: int,
+    now: datetime,
+    settings: Settings,
+    force: bool = False,
+    explained: bool = True,
+    max_age: timedelta | None = None,
+    version: ModelVersion | None = None,
+    spend: Spend | None = None,
+    deadline_ms: float | None = None,
+) -> Served:
+    """One entity's answer: serve_many for one."""
+    return serve_many(
+        session,
+        prediction_type=prediction_type,
+        population=population,
+        entity_ids=[entity_id],
+        now=now,
+        settings=settings,
+        force=force,
+        explained=explained,
+        max_age=max_age,
+        version=version,
+        spend=spend,
+        deadline_ms=deadline_ms,
+    )[int(entity_id)]
+
+
+def current(
+    session: Session,
+    *,
+    prediction_type: PredictionType,
+    population: str,
+    entity_id: int,
+    now: datetime,
+    explained: bool = False,
+) -> Served | None:
+    """The entity's valid stored answer, without scoring; None when there is none (or no
+    model is trained)."""
+    models = serving_models_or_none(session, prediction_type=prediction_type, population=population)
+    if models is None:
+        return None
+    serving_version, role = models.for_entity(entity_id)
+    found = find_valid(
+        session,
+        prediction_type=prediction_type,
+        population=population,
+        serving={int(entity_id): serving_version.id},
+        now=now,
+        explained=explained,
+    )
+    prediction = found.get(int(entity_id))
+    return None if prediction is None else Served(prediction, serving_version, role, True)
