@@ -20,6 +20,7 @@ from typing import Any, TypedDict, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session
 
+from propensity.crm.lookup import find_account
 from propensity.ctas.rules import DEFAULT_RULES, CtaRules, choose_cta, due_date_for
 from propensity.errors import Conflict, InvalidInput, NotFound
 from propensity.models import (
@@ -195,8 +196,8 @@ def generate_cta(
 
 
 def get_account(session: Session, *, account_id: int) -> Customer:
-    customer = session.get(Customer, account_id)
-    if customer is None or customer.kind != CustomerKind.ACCOUNT.value:
+    customer = find_account(session, account_id=account_id)
+    if customer is None:
         raise NotFound(f"Account {account_id} not found", code="ACCOUNT_NOT_FOUND")
     return customer
 

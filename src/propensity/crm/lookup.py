@@ -1,0 +1,58 @@
+"""Finding one entity of the caller's tenant by its id. The tenant session scopes every
+lookup, so another tenant's entity is not found either. Each returns None when there is no
+such entity: the surfaces word their own 404s."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from propensity.models import Customer, Lead
+from propensity.vocabulary import Population
+
+# Larger ids cannot be stored (BIGINT); they name no entity rather than overflow a driver.
+MAX_ID = 2**63 - 1
+
+
+def parse_id(raw: object) -> int | None:
+    """A positive integer id from a path or query value; None when it is not one (ASCII
+    digits only: '²'.isdigit() is true, and int() would then fail)."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        value = raw
+    elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
+        value = int(raw.strip())
+    else:
+        return None
+    return value if 0 < value <= MAX_ID else None
+
+
+def find_customer(
+    session: Session, *, customer_id: int, kind: str | None = None
+) -> Customer | None:
+    """The customer with this id (of this kind: account or subscriber, when given)."""
+    customer = session.get(Customer, customer_id)
+    if customer is None or (kind is not None and customer.kind != kind):
+        return None
+    return customer
+
+
+def find_account(session: Session, *, account_id: int) -> Customer | None:
+    return find_customer(session, customer_id=account_id, kind=Population.ACCOUNT.value)
+
+
+def find_lead(session: Session, *, lead_id: int) -> Lead | None:
+    return session.get(Lead, lead_id)
+
+
+def find_subscriber(session: Session, *, key: str) -> Customer | None:
+    """By external id first; a number that is no external id is read as the internal id."""
+    subscribers = Customer.kind == Population.SUBSCRIBER.value
+    by_external = session.scalars(
+        sa.select(Customer).where(subscribers, Customer.external_id == key)
+    ).first()
+    if by_external is not None:
+        return by_external
+    internal = parse_id(key)
+    if internal is None:
+        return None
+    return find_customer(session, customer_id=internal, kind=Population.SUBSCRIBER.value)
