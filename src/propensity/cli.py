@@ -10,7 +10,7 @@ from rich.console import Console
 
 from propensity.db import get_database
 from propensity.errors import PropensityError
-from propensity.migrate import upgrade
+from propensity.migrate import migrate_database
 from propensity.models import Tenant
 from propensity.settings import get_settings
 from propensity.tenancy.passwords import generate_password
@@ -45,12 +45,6 @@ TenantOpt = Annotated[str, typer.Option("--tenant", "-t", help="Tenant name")]
 def fail(message: str, code: int = 1) -> typer.Exit:
     err_console.print(f"[red]error:[/red] {message}")
     return typer.Exit(code)
-
-
-def migrate_database() -> None:
-    settings = get_settings()
-    get_database(settings)  # creates the home folder for a SQLite database
-    upgrade(settings.resolved_database_url)
 
 
 @db_app.command("upgrade")

@@ -31,6 +31,16 @@ def upgrade(url: str, revision: str = "head") -> None:
         engine.dispose()
 
 
+def migrate_database() -> None:
+    """Migrates the configured database (creating a SQLite database's home folder first)."""
+    from propensity.db import get_database
+    from propensity.settings import get_settings
+
+    settings = get_settings()
+    get_database(settings)
+    upgrade(settings.resolved_database_url)
+
+
 def downgrade(url: str, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
 

@@ -42,6 +42,11 @@ from propensity.features.snapshots import (
 from propensity.features.windows import FloatArray, IntArray, days
 from propensity.vocabulary import PredictionType
 
+# Models train on rows sampled down to this many (uniformly over entities and snapshot
+# times): on the demo's subscribers 30k rows gave a held-out AUC of 0.70, 50k gave 0.68,
+# while training time grows linearly with five inner folds per candidate.
+DEFAULT_MAX_ROWS = 30_000
+
 
 @dataclass(frozen=True, kw_only=True)
 class DataSummary:

@@ -113,7 +113,7 @@ class JobQueue:
         return run
 
     def _recover(self) -> None:
-        from propensity.jobs.recovery import recover_interrupted_jobs  # imports this module
+        from propensity.jobs.recovery import recover_interrupted_jobs
 
         # Lost messages are looked for at start only: that reads the whole queue.
         recover_interrupted_jobs(self.database, self.settings, queue=self, resend_lost=False)

@@ -15,15 +15,19 @@ import socket
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from propensity.db import Database, utcnow
 from propensity.jobs import chunks, store
-from propensity.jobs.queue import JobQueue, get_queue
 from propensity.logs import get_logger
 from propensity.models import Job, JobStatus
 from propensity.settings import Settings
+
+if TYPE_CHECKING:
+    # The queue calls recovery periodically; recovery is handed the queue it repairs.
+    from propensity.jobs.queue import JobQueue
 
 log = get_logger(__name__)
 
@@ -59,10 +63,9 @@ def recover_interrupted_jobs(
     database: Database,
     settings: Settings,
     *,
-    queue: JobQueue | None = None,
+    queue: JobQueue,
     resend_lost: bool = True,
 ) -> RecoveryReport:
-    queue = queue or get_queue(settings, database)
     report = RecoveryReport()
     now = utcnow()
     stale_before = now - timedelta(seconds=settings.job_stale_after_seconds)

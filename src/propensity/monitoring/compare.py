@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from propensity.errors import InvalidInput
 from propensity.features import build_training_set
+from propensity.features.training import DEFAULT_MAX_ROWS
 from propensity.modeling import BinaryModel
 from propensity.modeling.encoding import timestamps_ns
 from propensity.modeling.metrics import binary_metrics, log_loss
@@ -35,7 +36,6 @@ from propensity.modeling.splits import DEFAULT_TEST_FRACTION, holdout_split
 from propensity.models import ModelVersion
 from propensity.monitoring import performance as perf
 from propensity.monitoring.service import load_version_model
-from propensity.training.service import DEFAULT_MAX_ROWS
 
 QUALITY = ("accuracy", "precision", "recall", "f1", "auc")
 METRICS = (*QUALITY, "latency")

@@ -26,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from propensity.jobs.stats import scoring_error_rate
 from propensity.models import Job, JobStatus, ModelStatus, ModelVersion, Prediction
 from propensity.monitoring import performance as perf
 from propensity.monitoring.report import model_performance
@@ -61,20 +62,6 @@ def queue_depth(session: Session) -> int:
         session.scalar(sa.select(sa.func.count(Job.id)).where(Job.status == JobStatus.QUEUED.value))
         or 0
     )
-
-
-def jobs_error_rate(session: Session, *, start: datetime, end: datetime) -> float | None:
-    statuses = session.scalars(
-        sa.select(Job.status).where(
-            Job.type.in_(perf.SCORING_JOBS),
-            Job.finished_at > start,
-            Job.finished_at <= end,
-            Job.status.in_((JobStatus.COMPLETED.value, JobStatus.FAILED.value)),
-        )
-    ).all()
-    if not statuses:
-        return None
-    return round(sum(1 for s in statuses if s == JobStatus.FAILED.value) / len(statuses), 4)
 
 
 def _day(value: datetime) -> str:
@@ -177,7 +164,7 @@ def dashboard(
             "cpuUsage": cpu_usage(),
             "memoryUsage": memory_usage(),
             "queueDepth": queue_depth(session),
-            "errorRate": jobs_error_rate(session, start=start, end=now),
+            "errorRate": scoring_error_rate(session, start=start, end=now),
         },
         "trends": trends(session, version_ids=ids, start=start, end=now)
         if ids

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from propensity.errors import InvalidInput
 from propensity.mlconfig.service import MlConfig
-from propensity.models import Job, JobStatus, ModelVersion, Prediction
+from propensity.models import ModelVersion, Prediction
 from propensity.timefmt import iso_z
 
 PERIODS: dict[str, timedelta] = {
@@ -38,7 +38,6 @@ PERIODS: dict[str, timedelta] = {
     "7d": timedelta(days=7),
     "30d": timedelta(days=30),
 }
-SCORING_JOBS = ("score_portfolio",)
 
 
 def parse_period(value: str | None, *, default: str = "24h") -> tuple[str, timedelta]:
@@ -137,28 +136,6 @@ def validated_quality(
         precision=None if precision is None else round(precision, 4),
         recall=None if recall is None else round(recall, 4),
     )
-
-
-def error_rate(
-    session: Session, *, prediction_type: str, start: datetime, end: datetime
-) -> float | None:
-    """Failed over finished scoring jobs of this prediction type in the period (see module doc)."""
-    jobs = session.execute(
-        sa.select(Job.status, Job.params).where(
-            Job.type.in_(SCORING_JOBS),
-            Job.finished_at > start,
-            Job.finished_at <= end,
-            Job.status.in_((JobStatus.COMPLETED.value, JobStatus.FAILED.value)),
-        )
-    ).all()
-    mine = [
-        status
-        for status, params in jobs
-        if str((params or {}).get("predictionType", "")).upper() == prediction_type
-    ]
-    if not mine:
-        return None
-    return round(sum(1 for s in mine if s == JobStatus.FAILED.value) / len(mine), 4)
 
 
 def alerts(

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from propensity.db import utcnow
+from propensity.jobs.stats import scoring_error_rate
 from propensity.mlconfig.service import load_ml_config
 from propensity.models import ModelVersion
 from propensity.monitoring import performance as perf
@@ -55,7 +56,7 @@ def model_performance(
         "metrics": {
             "predictionCount": count,
             "averageLatency": latency.average,
-            "errorRate": perf.error_rate(
+            "errorRate": scoring_error_rate(
                 session, prediction_type=version.prediction_type, start=start, end=end
             ),
             "accuracy": validated.accuracy,

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from propensity.db import utcnow
 from propensity.errors import Conflict, InvalidInput
+from propensity.jobs.stats import scoring_error_rate
 from propensity.models import Deployment, DeploymentStatus, ModelStatus, ModelVersion, Prediction
-from propensity.monitoring.performance import error_rate
 from propensity.registry.routing import running_deployment
 from propensity.registry.service import activate, active_version, get_version
 
@@ -180,7 +180,7 @@ def evaluate(
     now = now or utcnow()
     champion = arm_stats(session, deployment=deployment, arm="champion")
     challenger = arm_stats(session, deployment=deployment, arm="challenger")
-    errors = error_rate(
+    errors = scoring_error_rate(
         session, prediction_type=deployment.prediction_type, start=deployment.started_at, end=now
     )
     limits = deployment.guardrails or guardrails()

@@ -102,7 +102,7 @@ def _tenant_id(tenant: str) -> int:
 
 
 def _prepare() -> None:
-    from propensity.cli import migrate_database
+    from propensity.migrate import migrate_database
 
     migrate_database()
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from propensity.predictions.risk import RiskCutoffs
+from propensity.narratives.risk import RiskCutoffs
 from propensity.settings import Settings, get_settings
 from propensity.timefmt import iso_z
 from propensity.webhooks.events import emit_event, wants

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from propensity.db import Database
 from propensity.models import ModelVersion, Prediction
-from propensity.predictions.risk import RiskCutoffs
+from propensity.narratives.risk import RiskCutoffs
 from propensity.settings import Settings
 from tests.surfaces.customer_success.helpers import account_ids, call, trained_accounts
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from propensity.models import Customer, HealthSnapshot, Prediction
 from propensity.narratives import health_narrative
-from propensity.predictions.risk import RiskCutoffs, urgency
+from propensity.narratives.risk import RiskCutoffs, urgency
 from propensity.registry.service import ActiveModel
 from propensity.settings import Settings
 from propensity.timefmt import iso_z

@@ -21,7 +21,7 @@ from propensity.ctas.service import CtaOutcome, generate_cta
 from propensity.errors import InvalidInput
 from propensity.llm.status import llm_status
 from propensity.models import Customer, ModelStatus, ModelVersion, Prediction, PredictionStatus
-from propensity.predictions.risk import RiskCutoffs
+from propensity.narratives.risk import RiskCutoffs
 from propensity.settings import Settings
 from propensity.surfaces.customer_success.accounts import ACCOUNT_TYPES, POPULATION
 from propensity.timefmt import iso_z
