@@ -203,6 +203,18 @@ class Database:
             yield session
 
     @contextmanager
+    def request_session(self, tenant_id: int) -> Iterator[Session]:
+        """A request's session for one tenant: the core commits what it writes; whatever is
+        left open when the request ends (a read, or a write abandoned by an error) is rolled
+        back."""
+        with self.session(tenant_id=tenant_id) as session:
+            try:
+                yield session
+            finally:
+                if session.in_transaction():
+                    session.rollback()
+
+    @contextmanager
     def system_session(self) -> Iterator[Session]:
         with self.session(system=True) as session, session.begin():
             yield session

@@ -95,12 +95,8 @@ Admin = Annotated[Principal, Depends(require_role(Role.ADMIN))]
 
 def get_tenant_session(principal: CurrentPrincipal, database: AppDatabase) -> Iterator[Session]:
     """A session scoped to the caller's tenant. Writers commit explicitly before responding."""
-    with database.session(tenant_id=principal.tenant_id) as session:
-        try:
-            yield session
-        finally:
-            if session.in_transaction():
-                session.rollback()
+    with database.request_session(principal.tenant_id) as session:
+        yield session
 
 
 TenantSession = Annotated[Session, Depends(get_tenant_session)]

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from fastapi import Depends
-from sqlalchemy.orm import Session
 
+from propensity.db import Session
 from propensity.deps import AppDatabase, AppSettings
 from propensity.errors import Forbidden
 from propensity.models import Role
@@ -52,11 +52,7 @@ def surface_context(
                 f"This action needs the '{role.value}' role; you have '{caller.role.value}'",
                 code="FORBIDDEN",
             )
-        with database.session(tenant_id=caller.tenant_id) as session:
-            try:
-                yield SurfaceContext(principal=caller, session=session, settings=settings)
-            finally:
-                if session.in_transaction():
-                    session.rollback()
+        with database.request_session(caller.tenant_id) as session:
+            yield SurfaceContext(principal=caller, session=session, settings=settings)
 
     return dependency
