@@ -11,11 +11,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from propensity import __version__
 from propensity.db import Database, get_database
-from propensity.errors import InvalidInput, PropensityError, Unavailable
+from propensity.errors import PropensityError, Unavailable
 from propensity.logs import configure_logging, get_logger
 from propensity.request_context import RequestContextMiddleware
 from propensity.settings import Settings, get_settings
-from propensity.surfaces.envelopes import error_response, not_found_message, surface_for_path
+from propensity.surfaces.envelopes import (
+    error_response,
+    invalid_request,
+    not_found_message,
+    surface_for_path,
+)
 
 log = get_logger(__name__)
 
@@ -24,6 +29,8 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, list[dict[str
     problems = []
     for error in exc.errors():
         location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+        if error.get("type") == "json_invalid":
+            location = ""  # its location is a character offset: the body is what is wrong
         problems.append({"field": location or "body", "problem": str(error.get("msg", "invalid"))})
     if any(e.get("type") == "json_invalid" for e in exc.errors()):
         return "Request body is not valid JSON", problems
@@ -39,8 +46,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         message, problems = _validation_message(exc)
-        err = InvalidInput(message, details={"errors": problems})
-        return error_response(request.url.path, err)
+        return error_response(
+            request.url.path, invalid_request(request.url.path, message, problems)
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import (
 from sqlalchemy.orm import Session as Session  # re-exported: surfaces type the session
 from sqlalchemy.types import TypeDecorator
 
+from propensity.errors import Unavailable
 from propensity.settings import Settings, get_settings
 
 NAMING_CONVENTION = {
@@ -219,8 +220,28 @@ class Database:
         with self.session(system=True) as session, session.begin():
             yield session
 
+    def reachable(self) -> bool:
+        """Whether the database answers a trivial query now (health checks)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError:
+            return False
+        return True
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def unavailable_on_outage(message: str) -> Iterator[None]:
+    """Turns a database that cannot be reached or fails to answer (OperationalError) inside
+    the block into the core's 503 Unavailable (code DATABASE_UNAVAILABLE) with `message`,
+    for the documents that word that outage themselves."""
+    try:
+        yield
+    except sa.exc.OperationalError as exc:
+        raise Unavailable(message, code="DATABASE_UNAVAILABLE") from exc
 
 
 _databases: dict[str, Database] = {}

@@ -209,8 +209,8 @@ def _train_and_score(
 def _customer_success_actions(database: Database, settings: Settings, tenant_id: int) -> str:
     """Judges the back-filled predictions against what happened and opens CTAs for the
     riskiest accounts, as a customer-success team would after the first scoring."""
+    from propensity.ctas.candidates import generate_ctas
     from propensity.predictions.validation import validate_expired
-    from propensity.surfaces.customer_success.portfolio import generate_ctas
 
     now = utcnow()
     with database.tenant_session(tenant_id) as session:

@@ -89,8 +89,8 @@ def load_ml_config(session: Session, *, tenant_id: int) -> MlConfig:
 
 
 def update_ml_config(session: Session, *, tenant_id: int, patch: Any) -> MlConfig:
-    """Merges `patch` into the tenant's configuration, validates the whole and stores it
-    (flushes; the caller commits)."""
+    """Merges `patch` into the tenant's configuration, validates the whole, stores it and
+    commits (a PUT is its own unit of work); returns the configuration now in force."""
     if not isinstance(patch, dict) or not patch:
         raise InvalidInput(
             'Send a JSON object with the parts to change, e.g. {"scoring": {"maxBatchSize": 1500}}',
@@ -115,5 +115,5 @@ def update_ml_config(session: Session, *, tenant_id: int, patch: Any) -> MlConfi
             details={"errors": problems},
         ) from exc
     tenant.settings = {**(tenant.settings or {}), SETTINGS_KEY: updated.model_dump()}
-    session.flush()
+    session.commit()
     return updated

@@ -1,1 +1,2 @@
-"""Portfolio history: daily snapshots of the churn portfolio's scores, for trend charts."""
+"""Churn portfolios: the subscribers' (risk rules, current reads, on-request sample scoring,
+daily snapshots and back-filled history) and the accounts' (accounts.py)."""

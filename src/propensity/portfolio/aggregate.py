@@ -14,6 +14,7 @@ from propensity.portfolio.cohorts import (
     Profile,
     cohort_of,
 )
+from propensity.portfolio.risk import is_at_risk
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,10 +60,6 @@ class PortfolioFigures:
 
 def _percent(part: int, whole: int) -> float:
     return 100.0 * part / whole if whole else 0.0
-
-
-def is_at_risk(probability: float, threshold: float) -> bool:
-    return probability >= threshold
 
 
 def aggregate(

@@ -29,28 +29,21 @@ from propensity.models import (
     ModelVersion,
     PortfolioSnapshot,
     Prediction,
-    PredictionStatus,
 )
 from propensity.portfolio.aggregate import PortfolioFigures, ScoredCustomer, aggregate
 from propensity.portfolio.cohorts import DEFAULT_RULES, CohortRules, Profile
+from propensity.portfolio.risk import threshold_of
+from propensity.portfolio.subscribers import (
+    POPULATION,
+    PREDICTION_TYPE,
+    is_current_churn,
+    is_subscriber,
+)
 from propensity.predictions.scoring import resolve_model
 from propensity.registry.service import active_version
 
-PREDICTION_TYPE = "CHURN"
-POPULATION = "subscriber"
 PURCHASE_EVENT = "purchase"
-# A binary model always has a learned threshold; this only guards a malformed registry row.
-FALLBACK_THRESHOLD = 0.5
 DAYS_PER_YEAR = 365.25
-
-
-def churn_model(session: Session) -> ModelVersion | None:
-    """The active subscriber CHURN model, if the tenant has trained one."""
-    return active_version(session, prediction_type=PREDICTION_TYPE, population=POPULATION)
-
-
-def threshold_of(version: ModelVersion) -> float:
-    return version.threshold if version.threshold is not None else FALLBACK_THRESHOLD
 
 
 def _live_at(as_of: datetime) -> sa.ColumnElement[bool]:
@@ -62,12 +55,7 @@ def latest_prediction_time(session: Session) -> datetime | None:
     return session.scalar(
         sa.select(sa.func.max(Prediction.predicted_at))
         .join(Customer, Customer.id == Prediction.customer_id)
-        .where(
-            Prediction.prediction_type == PREDICTION_TYPE,
-            Prediction.status == PredictionStatus.ACTIVE.value,
-            Prediction.probability.is_not(None),
-            Customer.kind == POPULATION,
-        )
+        .where(is_current_churn(), is_subscriber())
     )
 
 
@@ -87,13 +75,7 @@ def active_population(session: Session, *, as_of: datetime) -> list[ScoredCustom
     rows = session.execute(
         sa.select(Customer, Prediction.probability)
         .join(Prediction, Prediction.customer_id == Customer.id)
-        .where(
-            Prediction.prediction_type == PREDICTION_TYPE,
-            Prediction.status == PredictionStatus.ACTIVE.value,
-            Prediction.probability.is_not(None),
-            Customer.kind == POPULATION,
-            _live_at(as_of),
-        )
+        .where(is_current_churn(), is_subscriber(), _live_at(as_of))
     ).all()
     return [
         ScoredCustomer(customer_id=c.id, probability=float(p or 0.0), profile=_profile(c))
@@ -166,7 +148,7 @@ def record_portfolio_snapshot(
 
     None when the tenant has no active subscriber churn model.
     """
-    version = churn_model(session)
+    version = active_version(session, prediction_type=PREDICTION_TYPE, population=POPULATION)
     if version is None:
         return None
     figures = aggregate(
@@ -192,7 +174,7 @@ def _purchases_around(
             sa.func.sum(after),
         )
         .join(Customer, Customer.id == Event.customer_id)
-        .where(Event.type == PURCHASE_EVENT, Customer.kind == POPULATION)
+        .where(Event.type == PURCHASE_EVENT, is_subscriber())
         .group_by(Event.customer_id)
     ).all()
     last = {int(cid): stamp for cid, stamp, _ in rows if cid is not None and stamp is not None}
@@ -245,7 +227,7 @@ def point_in_time_population(
     last_purchase, later_purchases = _purchases_around(session, as_of=as_of)
     customers = session.scalars(
         sa.select(Customer).where(
-            Customer.kind == POPULATION,
+            is_subscriber(),
             _live_at(as_of),
             sa.or_(Customer.created_at.is_(None), Customer.created_at <= as_of),
         )
@@ -302,7 +284,7 @@ def backfill_history(
     snapshots written, oldest first; none when there is no active subscriber churn model.
     """
     with database.tenant_session(tenant_id) as session:
-        if churn_model(session) is None:
+        if active_version(session, prediction_type=PREDICTION_TYPE, population=POPULATION) is None:
             return []
         end = end or latest_prediction_time(session) or utcnow()
     written: list[PortfolioSnapshot] = []

@@ -12,7 +12,8 @@ from propensity.db import Database, utcnow
 from propensity.errors import PropensityError
 from propensity.jobs import periodic_task
 from propensity.models import ModelStatus, ModelVersion
-from propensity.portfolio.service import POPULATION, PREDICTION_TYPE, record_portfolio_snapshot
+from propensity.portfolio.service import record_portfolio_snapshot
+from propensity.portfolio.subscribers import POPULATION, PREDICTION_TYPE
 from propensity.settings import Settings
 
 log = logging.getLogger(__name__)

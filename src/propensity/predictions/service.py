@@ -1,7 +1,9 @@
-"""Recording predictions: validity windows, superseding, history."""
+"""Recording predictions: validity windows, superseding (the one writer,
+record_predictions), history."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -9,11 +11,11 @@ from sqlalchemy.orm import Session
 
 from propensity.crm.writer import session_tenant
 from propensity.models import Prediction, PredictionStatus
-from propensity.predictions.scoring import ScoringRun, score_entities
+from propensity.predictions.scoring import Scored, ScoringRun, score_entities
 from propensity.settings import Settings, get_settings
+from propensity.vocabulary import LEAD_TYPES, Population
 from propensity.webhooks import hooks as webhook_hooks
 
-LEAD_TYPES = frozenset({"CONVERSION", "TIME_TO_CLOSE", "SCORE", "PRIORITY"})
 INSERT_CHUNK = 2000
 
 
@@ -49,29 +51,66 @@ def record_run(
     settings: Settings | None = None,
     latency_ms: float | None = None,
 ) -> int:
-    """Stores every result of `run` as a new ACTIVE prediction and supersedes the older ones
-    of the same type and entity. Returns the number of predictions written. `latency_ms` is
-    the measured scoring time of a request's run, stored on its rows for monitoring.
+    """Stores every result of `run` as a new ACTIVE prediction of its model's type
+    (record_predictions) and announces them to webhooks. Returns the number written.
+    `latency_ms` is the measured scoring time of a request's run, stored on its rows for
+    monitoring.
 
     Each row stores what its `Scored` carries. Single-entity and `score_entities` runs carry
     everything; the batch job (batch.py) carries the explanation (top contributions, their
     values, group sums) and the narrative only for rows at risk (`scoring.at_risk`: flagged
     churn or conversion, declining health, every time to close), and for the others the
-    prediction, confidence and outputs with empty contributions and no explanation text.
+    prediction, confidence and outputs with empty contributions and no explanation text."""
+    version = run.version
+    written = record_predictions(
+        session,
+        prediction_type=version.prediction_type,
+        population=version.population,
+        as_of=run.as_of,
+        results=run.results,
+        model_version_id=version.id,
+        settings=settings,
+        latency_ms=latency_ms,
+    )
+    if written:
+        webhook_hooks.predictions_recorded(session, run=run, settings=settings)
+    return written
+
+
+def record_predictions(
+    session: Session,
+    *,
+    prediction_type: str,
+    population: str,
+    as_of: datetime,
+    results: Sequence[Scored],
+    model_version_id: int | None = None,
+    settings: Settings | None = None,
+    latency_ms: float | None = None,
+) -> int:
+    """The one writer of predictions: stores each result as a new ACTIVE prediction of
+    `prediction_type` made at `as_of` (valid for validity_for(prediction_type)) and supersedes
+    the older ACTIVE ones of the same type and entity. Returns the number written. Writes in
+    the session's transaction and never commits: the caller owns the unit of work.
+
+    record_run writes a model's run through it; the lead types made without a model run go
+    through it directly (serving/leads.py): the rule-based CONVERSION (no model), and SCORE
+    and PRIORITY derived from a CONVERSION prediction (the model that made it). A result's
+    own `model_version_id` wins over the run's `model_version_id` (a challenger's rows).
 
     Rows go in as one executemany per INSERT_CHUNK through the table (Core), not through the
     ORM's bulk path, which costs more than the database does for a whole portfolio."""
-    if not run.results:
+    if not results:
         return 0
-    version = run.version
-    subject = Prediction.lead_id if version.population == "lead" else Prediction.customer_id
-    subject_key = "lead_id" if version.population == "lead" else "customer_id"
-    ids = [r.entity_id for r in run.results]
+    lead = population == Population.LEAD.value
+    subject = Prediction.lead_id if lead else Prediction.customer_id
+    subject_key = "lead_id" if lead else "customer_id"
+    ids = [r.entity_id for r in results]
     for start in range(0, len(ids), INSERT_CHUNK):
         session.execute(
             sa.update(Prediction)
             .where(
-                Prediction.prediction_type == version.prediction_type,
+                Prediction.prediction_type == prediction_type,
                 subject.in_(ids[start : start + INSERT_CHUNK]),
                 # Wrapped so that no index on status applies: without fresh statistics SQLite
                 # otherwise walks the (tenant, type, status) index, i.e. every active
@@ -82,28 +121,29 @@ def record_run(
             .values(status=PredictionStatus.SUPERSEDED.value)
             .execution_options(synchronize_session=False)
         )
-    valid_until = run.as_of + validity_for(version.prediction_type, settings)
+    valid_until = as_of + validity_for(prediction_type, settings)
     tenant_id = session_tenant(session)
     rows = [
         {
             "tenant_id": tenant_id,
-            "prediction_type": version.prediction_type,
+            "prediction_type": prediction_type,
             subject_key: r.entity_id,
-            "model_version_id": r.model_version_id or version.id,
+            "model_version_id": r.model_version_id or model_version_id,
             "probability": r.probability,
             "predicted_value": r.predicted_value,
             "confidence": r.confidence,
             "outputs": r.outputs,
             "contributions": {**r.contributions, "values": r.values},
             "explanation": r.explanation,
-            "predicted_at": run.as_of,
+            "predicted_at": as_of,
             "valid_until": valid_until,
             "status": PredictionStatus.ACTIVE.value,
-            # "challenger" for rows a running deployment routed to it (ADR 0008).
+            # "challenger" for rows a running deployment routed to it (ADR 0008), "rules"
+            # for the rule-based scorer's.
             "served_by": r.served_by,
             "latency_ms": latency_ms,
         }
-        for r in run.results
+        for r in results
     ]
     connection = session.connection()
     table = Prediction.__table__
@@ -111,8 +151,49 @@ def record_run(
     insert = sa.insert(table)
     for start in range(0, len(rows), INSERT_CHUNK):
         connection.execute(insert, rows[start : start + INSERT_CHUNK])
-    webhook_hooks.predictions_recorded(session, run=run, settings=settings)
     return len(rows)
+
+
+def latest_predictions(
+    session: Session,
+    *,
+    population: str,
+    entity_ids: Sequence[int],
+    prediction_type: str,
+) -> dict[int, Prediction]:
+    """Each entity's newest prediction of the type (by predicted_at, then id), whatever its
+    status or validity: its history, not its current answer (serving decides that). For the
+    lead-ml document's latest-prediction endpoint, which says whether it has expired, and
+    its bulk request's minScore filter, which reads the score last predicted."""
+    ids = list(dict.fromkeys(int(i) for i in entity_ids))
+    if not ids:
+        return {}
+    lead = population == Population.LEAD.value
+    subject = Prediction.lead_id if lead else Prediction.customer_id
+    newest = (
+        sa.select(
+            Prediction.id,
+            sa.func.row_number()
+            .over(
+                partition_by=subject,
+                order_by=(Prediction.predicted_at.desc(), Prediction.id.desc()),
+            )
+            .label("position"),
+        )
+        .where(subject.in_(ids), Prediction.prediction_type == prediction_type)
+        .subquery()
+    )
+    rows = session.scalars(
+        sa.select(Prediction)
+        .join(newest, newest.c.id == Prediction.id)
+        .where(newest.c.position == 1)
+    )
+    found: dict[int, Prediction] = {}
+    for prediction in rows:
+        entity_id = prediction.lead_id if lead else prediction.customer_id
+        if entity_id is not None:
+            found[int(entity_id)] = prediction
+    return found
 
 
 def score_and_record(

@@ -80,8 +80,9 @@ def start_deployment(
     validation_results: dict[str, Any],
     user_id: int | None,
 ) -> Deployment:
-    """`traffic_split` None deploys at once: `challenger` becomes the active model and the one
-    it replaces stays inactive, the rollback target (recorded as a promoted deployment)."""
+    """Starts deploying `challenger` and commits; returns the deployment. `traffic_split`
+    None deploys at once: `challenger` becomes the active model and the one it replaces stays
+    inactive, the rollback target (recorded as a promoted deployment)."""
     if challenger.status in (ModelStatus.TRAINING.value, ModelStatus.FAILED.value):
         raise Conflict(
             f"A model in status '{challenger.status}' cannot be deployed",
@@ -139,7 +140,7 @@ def start_deployment(
             created_by_user_id=user_id,
         )
         session.add(deployment)
-        session.flush()
+        session.commit()
         return deployment
     deployment = Deployment(
         prediction_type=challenger.prediction_type,
@@ -158,7 +159,7 @@ def start_deployment(
     )
     activate(session, version=challenger)
     session.add(deployment)
-    session.flush()
+    session.commit()
     return deployment
 
 
@@ -174,10 +175,17 @@ def evaluate(
     session: Session, *, deployment: Deployment, now: datetime | None = None, force: bool = False
 ) -> Deployment:
     """Applies the guardrail and, once the duration is over (or `force`), the final decision
-    (module docstring). A deployment that is not running is returned unchanged."""
+    (module docstring), and commits. A deployment that is not running is returned unchanged."""
     if deployment.status != DeploymentStatus.RUNNING.value:
         return deployment
-    now = now or utcnow()
+    evaluated = _evaluate(session, deployment=deployment, now=now or utcnow(), force=force)
+    session.commit()
+    return evaluated
+
+
+def _evaluate(
+    session: Session, *, deployment: Deployment, now: datetime, force: bool
+) -> Deployment:
     champion = arm_stats(session, deployment=deployment, arm="champion")
     challenger = arm_stats(session, deployment=deployment, arm="challenger")
     errors = scoring_error_rate(
@@ -219,13 +227,16 @@ def evaluate(
 
 
 def roll_back(session: Session, *, deployment: Deployment, reason: str) -> Deployment:
+    """Ends a running deployment now, the champion staying active, and commits."""
     if deployment.status != DeploymentStatus.RUNNING.value:
         raise Conflict(
             f"The deployment is already {deployment.status}",
             code="INVALID_STATUS_TRANSITION",
             details={"deploymentId": deployment.id, "status": deployment.status},
         )
-    return _decide(session, deployment, "rolled_back", reason, {})
+    rolled_back = _decide(session, deployment, "rolled_back", reason, {})
+    session.commit()
+    return rolled_back
 
 
 def _decide(

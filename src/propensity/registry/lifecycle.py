@@ -87,11 +87,21 @@ def change_status(
     return version
 
 
+def set_status(
+    session: Session, *, version: ModelVersion, status: str, reason: str, user_id: int | None
+) -> ModelVersion:
+    """`change_status` as a unit of work of its own (the model API's status change): commits,
+    and returns the version in its new status."""
+    change_status(session, version=version, status=status, reason=reason, user_id=user_id)
+    session.commit()
+    return version
+
+
 def delete_version(session: Session, *, version: ModelVersion) -> None:
-    """Deletes an inactive version and its artifact. Its predictions stay for history with no
-    model; those still ACTIVE (a challenger's leads after a rollback, a model scored on
-    request) are superseded first, so no cached answer is served from a model that is gone
-    and the next request scores afresh with the active one."""
+    """Deletes an inactive version and its artifact, and commits. Its predictions stay for
+    history with no model; those still ACTIVE (a challenger's leads after a rollback, a model
+    scored on request) are superseded first, so no cached answer is served from a model that
+    is gone and the next request scores afresh with the active one."""
     if version.status in (ModelStatus.ACTIVE.value, ModelStatus.TRAINING.value):
         raise Conflict(
             f"Only inactive models can be deleted; this one is {version.status}",
@@ -116,4 +126,4 @@ def delete_version(session: Session, *, version: ModelVersion) -> None:
     )
     session.execute(sa.delete(ModelArtifact).where(ModelArtifact.model_version_id == version.id))
     session.delete(version)
-    session.flush()
+    session.commit()

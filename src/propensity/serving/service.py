@@ -37,6 +37,8 @@ from propensity.serving.routing import (
 from propensity.settings import Settings
 from propensity.vocabulary import Population, PredictionType
 
+# Entity ids per IN list: well under every backend's bound-parameter limit.
+ID_CHUNK = 5000
 # Called with the number of fresh predictions about to be made (quotas count those only).
 Spend = Callable[[int], None]
 
@@ -44,6 +46,20 @@ Spend = Callable[[int], None]
 class ScoringTimedOut(PropensityError):
     status_code = 504
     code = "PREDICTION_TIMEOUT"
+
+
+def check_timeout(*, elapsed_ms: float, timeout_ms: float, model_id: int) -> None:
+    """ScoringTimedOut when scoring took longer than `timeout_ms`. Measured after the fact:
+    a scoring thread is never killed midway."""
+    if elapsed_ms > timeout_ms:
+        raise ScoringTimedOut(
+            "ML prediction timed out",
+            details={
+                "timeout": timeout_ms,
+                "modelId": str(model_id),
+                "elapsedMs": round(elapsed_ms),
+            },
+        )
 
 
 @dataclass(frozen=True)
@@ -76,11 +92,46 @@ def find_valid(
     """The one validity rule. `serving` maps each entity id to the id of the model version
     that serves it now (None: the rule-based scorer). Returns the entities whose stored
     prediction is still the answer, with it."""
-    if not serving:
-        return {}
-    subject = subject_column(population)
+    found: dict[int, Prediction] = {}
+    ids = list(serving)
+    for start in range(0, len(ids), ID_CHUNK):
+        rows = session.scalars(
+            _valid_query(
+                prediction_type=prediction_type,
+                population=population,
+                entity_ids=ids[start : start + ID_CHUNK],
+                now=now,
+                explained=explained,
+                max_age=max_age,
+            )
+        )
+        seen: set[int] = set()
+        for prediction in rows:
+            entity_id = _entity_of(prediction, population)
+            # Only the newest ACTIVE one can be current: recording supersedes the older ones.
+            if entity_id in seen:
+                continue
+            seen.add(entity_id)
+            wanted = serving[entity_id]
+            if wanted is None:
+                if prediction.model_version_id is None and prediction.served_by == RULES:
+                    found[entity_id] = prediction
+            elif prediction.model_version_id == wanted:
+                found[entity_id] = prediction
+    return found
+
+
+def _valid_query(
+    *,
+    prediction_type: PredictionType,
+    population: str,
+    entity_ids: list[int],
+    now: datetime,
+    explained: bool,
+    max_age: timedelta | None,
+) -> sa.Select[Prediction]:
     conditions = [
-        subject.in_(list(serving)),
+        subject_column(population).in_(entity_ids),
         Prediction.prediction_type == prediction_type.value,
         Prediction.status == PredictionStatus.ACTIVE.value,
         Prediction.valid_until > now,
@@ -91,26 +142,11 @@ def find_valid(
         conditions.append(Prediction.explanation.is_not(None))
     if max_age is not None:
         conditions.append(Prediction.predicted_at >= now - max_age)
-    rows = session.scalars(
+    return (
         sa.select(Prediction)
         .where(*conditions)
         .order_by(Prediction.predicted_at.desc(), Prediction.id.desc())
     )
-    found: dict[int, Prediction] = {}
-    seen: set[int] = set()
-    for prediction in rows:
-        entity_id = _entity_of(prediction, population)
-        # Only the newest ACTIVE one can be current: recording supersedes the older ones.
-        if entity_id in seen:
-            continue
-        seen.add(entity_id)
-        wanted = serving[entity_id]
-        if wanted is None:
-            if prediction.model_version_id is None and prediction.served_by == RULES:
-                found[entity_id] = prediction
-        elif prediction.model_version_id == wanted:
-            found[entity_id] = prediction
-    return found
 
 
 def _entity_of(prediction: Prediction, population: str) -> int:
@@ -228,6 +264,7 @@ def serve_many(
     version: ModelVersion | None = None,
     spend: Spend | None = None,
     deadline_ms: float | None = None,
+    run_deadline_ms: float | None = None,
 ) -> dict[int, Served]:
     """Each entity's answer by the model that serves it (or by `version` when one was asked
     for), served from what was stored when still valid, otherwise scored, recorded and
@@ -235,7 +272,8 @@ def serve_many(
 
     `spend` is called once with the number of fresh predictions before any is made; with
     `deadline_ms`, fresh scoring slower than that per entity raises ScoringTimedOut and
-    nothing is recorded."""
+    nothing is recorded; `run_deadline_ms` is the same for the fresh scoring of all the
+    entities together (a many-entity request's timeout)."""
     ids = list(dict.fromkeys(int(i) for i in entity_ids))
     if not ids:
         return {}
@@ -281,16 +319,18 @@ def serve_many(
             settings=settings,
         )
         latency.update(dict.fromkeys(group, share))
-        if deadline_ms is not None and share > deadline_ms:
+        try:
+            if deadline_ms is not None:
+                check_timeout(elapsed_ms=share, timeout_ms=deadline_ms, model_id=serving_version.id)
+            if run_deadline_ms is not None:
+                check_timeout(
+                    elapsed_ms=sum(latency.values()),
+                    timeout_ms=run_deadline_ms,
+                    model_id=(models.active if models is not None else serving_version).id,
+                )
+        except ScoringTimedOut:
             session.rollback()
-            raise ScoringTimedOut(
-                "ML prediction timed out",
-                details={
-                    "timeout": deadline_ms,
-                    "modelId": str(serving_version.id),
-                    "elapsedMs": round(share),
-                },
-            )
+            raise
     fresh = latest_recorded(
         session,
         prediction_type=prediction_type,
@@ -336,6 +376,51 @@ def serve(
     )[int(entity_id)]
 
 
+def current_many(
+    session: Session,
+    *,
+    prediction_type: PredictionType,
+    population: str,
+    entity_ids: Sequence[int],
+    now: datetime,
+    explained: bool = False,
+    rules: bool = False,
+) -> dict[int, Served]:
+    """Each entity's valid stored answer, without scoring (cached=True); entities without
+    one are left out, and so is every entity when no model of the type is trained for the
+    population. With `rules`, an entity with no valid answer by its model may be answered by
+    a valid rule-based one (the lead document's scorer). What portfolio, ranked and candidate
+    reads filter and rank, so that a prediction made by any path is theirs."""
+    ids = list(dict.fromkeys(int(i) for i in entity_ids))
+    models = serving_models_or_none(session, prediction_type=prediction_type, population=population)
+    found: dict[int, Served] = {}
+    if models is not None:
+        route = models.route(ids)
+        valid = find_valid(
+            session,
+            prediction_type=prediction_type,
+            population=population,
+            serving={i: version.id for i, (version, _) in route.items()},
+            now=now,
+            explained=explained,
+        )
+        found.update(
+            (i, Served(prediction, route[i][0], route[i][1], True))
+            for i, prediction in valid.items()
+        )
+    if rules:
+        by_rules = find_valid(
+            session,
+            prediction_type=prediction_type,
+            population=population,
+            serving={i: None for i in ids if i not in found},
+            now=now,
+            explained=explained,
+        )
+        found.update((i, Served(p, None, RULES, True)) for i, p in by_rules.items())
+    return found
+
+
 def current(
     session: Session,
     *,
@@ -347,17 +432,11 @@ def current(
 ) -> Served | None:
     """The entity's valid stored answer, without scoring; None when there is none (or no
     model is trained)."""
-    models = serving_models_or_none(session, prediction_type=prediction_type, population=population)
-    if models is None:
-        return None
-    serving_version, role = models.for_entity(entity_id)
-    found = find_valid(
+    return current_many(
         session,
         prediction_type=prediction_type,
         population=population,
-        serving={int(entity_id): serving_version.id},
+        entity_ids=[entity_id],
         now=now,
         explained=explained,
-    )
-    prediction = found.get(int(entity_id))
-    return None if prediction is None else Served(prediction, serving_version, role, True)
+    ).get(int(entity_id))

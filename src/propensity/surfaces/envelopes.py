@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from propensity.errors import PropensityError, RateLimited
+from propensity.errors import InvalidInput, PropensityError, RateLimited
 
 Renderer = Callable[[PropensityError], dict[str, Any]]
 
@@ -77,13 +77,17 @@ class Surface:
     name: str
     prefix: str
     render: Renderer
+    # The code of a request the framework could not read (not JSON, a body of the wrong
+    # shape) where the surface's document has its own; such a surface's checks name the
+    # field in `details.field`, and so does this error. None: BAD_REQUEST.
+    invalid_code: str | None = None
 
 
 SURFACES: tuple[Surface, ...] = (
     Surface("customer_success", "/api/crm/accounts", _customer_success),
     Surface("lead_ml", "/api/lead-scoring", _lead_ml),
     Surface("churn_kpi", "/api/kpi/churn", _churn_kpi),
-    Surface("ml_platform", "/api/ml", _ml_platform),
+    Surface("ml_platform", "/api/ml", _ml_platform, invalid_code="VALIDATION_ERROR"),
     Surface("native", "/api/v1", _native),
     Surface("retainstream", "/api", _retainstream),
 )
@@ -100,6 +104,18 @@ def surface_for_path(path: str) -> Surface:
 
 def not_found_message(surface: Surface) -> str:
     return "Route not found" if surface.name == "retainstream" else "Not found"
+
+
+def invalid_request(path: str, message: str, problems: list[dict[str, str]]) -> InvalidInput:
+    """The 400 for a request the framework could not read, as the surface at `path` words it;
+    `problems` are {"field", "problem"}, the first field named when the surface names one."""
+    surface = surface_for_path(path)
+    if surface.invalid_code is None:
+        return InvalidInput(message, details={"errors": problems})
+    field = problems[0]["field"] if problems else "body"
+    return InvalidInput(
+        message, code=surface.invalid_code, details={"field": field, "errors": problems}
+    )
 
 
 def error_response(path: str, err: PropensityError) -> JSONResponse:

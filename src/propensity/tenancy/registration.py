@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from propensity.db import Database
 from propensity.errors import Forbidden
 from propensity.models import Role, Tenant, User
 from propensity.tenancy.service import create_user, get_tenant
@@ -30,3 +31,18 @@ def register_user(
     return create_user(
         session, tenant=tenant, email=email, password=password, role=Role.VIEWER, name=name
     )
+
+
+def register(
+    database: Database, *, email: str, password: str, name: str, configured_tenant: str | None
+) -> None:
+    """Self-registration in its own system unit of work: a new viewer of the configured (or
+    the only) tenant, committed. Raises what register_user raises (403, 409, 400)."""
+    with database.system_session() as session:
+        register_user(
+            session,
+            email=email,
+            password=password,
+            name=name,
+            configured_tenant=configured_tenant,
+        )

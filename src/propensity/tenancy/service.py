@@ -9,7 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.db import utcnow
+from propensity.db import Database, utcnow
 from propensity.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from propensity.models import ApiKey, Role, Tenant, User
 from propensity.tenancy.passwords import (
@@ -137,6 +137,23 @@ def token_for(*, user: User, key: str, lifetime: timedelta) -> str:
         user_id=user.id, tenant_id=user.tenant_id, role=user.role, email=user.email
     )
     return issue_token(claims=claims, key=key, lifetime=lifetime)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Login:
+    user: User
+    token: str
+
+
+def log_in(
+    database: Database, *, email: str, password: str, key: str, lifetime: timedelta
+) -> Login:
+    """A login by email and password in its own system unit of work (the login time is
+    recorded and committed): the user and a token signed with `key`, valid for `lifetime`.
+    Raises Unauthenticated for an unknown email, a wrong password or an inactive user."""
+    with database.system_session() as session:
+        user, _tenant = authenticate(session, email=email, password=password)
+        return Login(user=user, token=token_for(user=user, key=key, lifetime=lifetime))
 
 
 def principal_for_user(session: Session, *, user_id: int, tenant_id: int) -> Principal:

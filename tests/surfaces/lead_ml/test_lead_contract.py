@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 
 from propensity.db import Database
 from propensity.models import Prediction
+from propensity.predictions.lead_scores import GROUPS, MAX_DAYS
 from propensity.settings import Settings
-from propensity.surfaces.lead_ml.priority import GROUPS, MAX_DAYS
 from tests.surfaces.lead_ml.helpers import call, lead_tenant, open_lead_ids
 
 RISK_KEYS = {"factor", "impact", "currentValue", "trend", "description"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from propensity.surfaces.lead_ml import rules
-from propensity.surfaces.lead_ml.priority import (
+from propensity.predictions import lead_rules as rules
+from propensity.predictions.lead_scores import (
     MAX_DAYS,
     Days,
     largest_remainder,
@@ -17,7 +17,7 @@ from propensity.surfaces.lead_ml.priority import (
     tier_for_rank,
     value_reference,
 )
-from propensity.surfaces.lead_ml.ranking import distinct_patterns
+from propensity.serving.lead_ranking import distinct_patterns
 
 HOT_LEAD = {
     "demographic": {

@@ -13,12 +13,13 @@ from fastapi.testclient import TestClient
 from propensity.db import Database, utcnow
 from propensity.models import Lead, ModelVersion, Prediction
 from propensity.predictions.batch import score_portfolio
-from propensity.predictions.scoring import serving_version
 from propensity.predictions.service import score_and_record
 from propensity.registry.routing import to_challenger
 from propensity.registry.tasks import evaluate_due
+from propensity.serving import serving_models
 from propensity.settings import Settings
 from propensity.training.service import train_prediction_type
+from propensity.vocabulary import Population, PredictionType
 from tests.factories import TenantUser, make_simulated_tenant
 from tests.surfaces.ml_platform.helpers_monitoring import assert_error
 
@@ -277,8 +278,12 @@ def test_single_entity_paths_get_the_same_model_as_batches(
         active = session.get(ModelVersion, champion)
         assert active is not None
         routed = to_challenger(deployed["deploymentId"], 0.1, leads)
+        serving = serving_models(
+            session, prediction_type=PredictionType.CONVERSION, population=Population.LEAD.value
+        )
+        assert serving.active.id == active.id
         for lead, to_new in zip(leads, routed, strict=True):
-            version, served_by = serving_version(session, version=active, entity_id=lead)
+            version, served_by = serving.for_entity(lead)
             assert (version.id, served_by) == (
                 (challenger, "challenger") if to_new else (champion, "champion")
             )

@@ -9,8 +9,9 @@ from fastapi.testclient import TestClient
 
 from propensity.db import Database
 from propensity.models import Lead, ModelVersion, Prediction
+from propensity.serving import ScoringTimedOut as PredictionTimeout
+from propensity.serving.service import check_timeout
 from propensity.settings import Settings
-from propensity.surfaces.ml_platform.scores_service import PredictionTimeout, check_timeout
 from tests.factories import make_simulated_tenant
 from tests.surfaces.ml_platform.helpers_scores import call, error_of, lead_ids, trained_leads
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from propensity.models import ModelVersion
+from propensity.portfolio.risk import risk_level
 from propensity.surfaces.retainstream.modelinfo import (
     Comparison,
     auc_status,
@@ -13,7 +14,6 @@ from propensity.surfaces.retainstream.modelinfo import (
     feature_title,
 )
 from propensity.surfaces.retainstream.present import ago, signed
-from propensity.surfaces.retainstream.service import risk_level
 
 
 def _version(auc: float) -> ModelVersion:

@@ -21,10 +21,9 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from fastapi import APIRouter
-from sqlalchemy.exc import OperationalError
 
+from propensity.db import unavailable_on_outage
 from propensity.deps import TenantSession, Viewer
-from propensity.errors import Unavailable
 from propensity.surfaces.churn_kpi import schemas, service
 
 router = APIRouter(prefix="/api/kpi/churn", tags=["churn-kpi"])
@@ -33,10 +32,8 @@ T = TypeVar("T")
 
 
 def _guarded(message: str, compute: Callable[[], T]) -> T:
-    try:
+    with unavailable_on_outage(message):
         return compute()
-    except OperationalError as exc:
-        raise Unavailable(message, code="DATABASE_UNAVAILABLE") from exc
 
 
 @router.get("/summary", response_model=schemas.ChurnSummary)

@@ -7,21 +7,21 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session
-
+from propensity.db import Session
 from propensity.errors import InvalidInput, Unavailable
 from propensity.models import ModelVersion, PortfolioSnapshot
 from propensity.portfolio.aggregate import CohortStats
 from propensity.portfolio.cohorts import AT_RISK, EXCLUSIVE_COHORTS
+from propensity.portfolio.risk import threshold_of
 from propensity.portfolio.service import (
-    churn_model,
     current_portfolio,
     latest_prediction_time,
     latest_snapshot,
     snapshots_between,
-    threshold_of,
 )
+from propensity.registry.service import active_version
 from propensity.surfaces.churn_kpi import schemas
+from propensity.vocabulary import Population, PredictionType
 
 SUMMARY_UNAVAILABLE = "Unable to connect to database or load model"
 COHORTS_UNAVAILABLE = "Unable to load cohort data"
@@ -66,7 +66,12 @@ def _r(value: float, digits: int = 2) -> float:
 
 
 def _model(session: Session, message: str) -> ModelVersion:
-    version = churn_model(session)
+    """The active subscriber churn model; the document's 503 with `message` without one."""
+    version = active_version(
+        session,
+        prediction_type=PredictionType.CHURN.value,
+        population=Population.SUBSCRIBER.value,
+    )
     if version is None:
         raise Unavailable(message, code="MODEL_UNAVAILABLE")
     return version

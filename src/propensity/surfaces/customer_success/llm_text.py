@@ -8,8 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
+from propensity.db import Session
 from propensity.llm.config import LlmConfig
 from propensity.llm.facts import Facts, candidate_recommendations
 from propensity.llm.stored import (
@@ -20,6 +19,7 @@ from propensity.llm.stored import (
 )
 from propensity.models import Prediction
 from propensity.settings import Settings
+from propensity.vocabulary import Population, PredictionType
 
 CHURN_FIGURES = (
     "predictionType",
@@ -42,7 +42,7 @@ HEALTH_FIGURES = (
 
 
 def account_facts(session: Session, data: dict[str, Any], *, prediction: Prediction) -> Facts:
-    health = prediction.prediction_type == "HEALTH_TREND"
+    health = prediction.prediction_type == PredictionType.HEALTH_TREND.value
     figures = HEALTH_FIGURES if health else CHURN_FIGURES
     context: list[str] = []
     if health:
@@ -54,9 +54,9 @@ def account_facts(session: Session, data: dict[str, Any], *, prediction: Predict
             context.append("Risk areas: " + ", ".join(data["riskAreas"]))
     return Facts(
         task="health" if health else "churn",
-        subject="account",
+        subject=Population.ACCOUNT.value,
         prediction={k: data.get(k) for k in figures},
-        contributions=prediction_contributions(session, prediction, kind="account"),
+        contributions=prediction_contributions(session, prediction, kind=Population.ACCOUNT.value),
         candidates=candidate_recommendations(data.get("recommendations") or []),
         context=context,
     )

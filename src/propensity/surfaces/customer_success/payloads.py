@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
-from propensity.models import Customer, HealthSnapshot, Prediction
+from propensity.crm.health import health_history
+from propensity.db import Session
+from propensity.models import Customer, ModelVersion, Prediction
 from propensity.narratives import health_narrative
 from propensity.narratives.risk import RiskCutoffs, urgency
-from propensity.registry.service import ActiveModel
 from propensity.settings import Settings
 from propensity.timefmt import iso_z
+from propensity.vocabulary import PredictionType
 
-DIMENSIONS = ("engagement", "product_adoption", "support_satisfaction", "executive_relationship")
 RISK_FACTOR_KEYS = ("factor", "impact", "description")
 DEFAULT_HEALTH_HORIZON = 30
 
 
-def _common(prediction: Prediction, version: ActiveModel) -> dict[str, Any]:
+def _common(prediction: Prediction, version: ModelVersion) -> dict[str, Any]:
     return {
         "predictionId": prediction.id,
         "predictionType": prediction.prediction_type,
@@ -36,7 +34,7 @@ def _common(prediction: Prediction, version: ActiveModel) -> dict[str, Any]:
 def churn_data(
     prediction: Prediction,
     *,
-    version: ActiveModel,
+    version: ModelVersion,
     account: Customer,
     settings: Settings,
     now: datetime,
@@ -60,48 +58,22 @@ def churn_data(
     }
 
 
-def health_history(
-    session: Session, *, account_id: int, before: datetime
-) -> tuple[dict[date, float], dict[str, dict[date, float]]]:
-    """The account's overall and per-dimension scores recorded up to `before`."""
-    rows = session.execute(
-        sa.select(
-            HealthSnapshot.snapshot_date,
-            HealthSnapshot.overall_score,
-            *[getattr(HealthSnapshot, d) for d in DIMENSIONS],
-        )
-        .where(
-            HealthSnapshot.customer_id == account_id, HealthSnapshot.snapshot_date <= before.date()
-        )
-        .order_by(HealthSnapshot.snapshot_date)
-    ).all()
-    overall = {row[0]: float(row[1]) for row in rows}
-    dimensions: dict[str, dict[date, float]] = {d: {} for d in DIMENSIONS}
-    for row in rows:
-        for i, dimension in enumerate(DIMENSIONS):
-            if row[2 + i] is not None:
-                dimensions[dimension][row[0]] = float(row[2 + i])
-    return overall, {d: h for d, h in dimensions.items() if h}
-
-
 def health_data(
     session: Session,
     prediction: Prediction,
     *,
-    version: ActiveModel,
+    version: ModelVersion,
     account: Customer,
 ) -> dict[str, Any]:
     outputs = prediction.outputs or {}
-    overall, dimensions = health_history(
-        session, account_id=account.id, before=prediction.predicted_at
-    )
+    history = health_history(session, customer_id=account.id, until=prediction.predicted_at.date())
     current = outputs.get("currentScore")
     if current is None:
         current = account.health_score
     predicted = prediction.predicted_value
     story = health_narrative(
-        dimensions=dimensions,
-        overall=overall or None,
+        dimensions=history.dimensions,
+        overall=history.overall or None,
         predicted_score=predicted,
         horizon_days=version.horizon_days or DEFAULT_HEALTH_HORIZON,
     )
@@ -130,12 +102,12 @@ def prediction_data(
     session: Session,
     prediction: Prediction,
     *,
-    version: ActiveModel,
+    version: ModelVersion,
     account: Customer,
     settings: Settings,
     now: datetime,
 ) -> dict[str, Any]:
-    if prediction.prediction_type == "HEALTH_TREND":
+    if prediction.prediction_type == PredictionType.HEALTH_TREND.value:
         return health_data(session, prediction, version=version, account=account)
     return churn_data(prediction, version=version, account=account, settings=settings, now=now)
 

@@ -12,22 +12,24 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from propensity.ctas.candidates import generate_portfolio_ctas
 from propensity.ctas.service import cta_stats
 from propensity.db import utcnow
-from propensity.jobs.service import enqueue_job
-from propensity.predictions.validation import accuracy_report, validate_expired
-from propensity.surfaces.customer_success import payloads, portfolio, quotas
+from propensity.llm.status import llm_status
+from propensity.portfolio import accounts as portfolio
+from propensity.predictions.validation import accuracy_report
+from propensity.surfaces.customer_success import payloads, quotas
 from propensity.surfaces.customer_success.accounts import (
     POPULATION,
     parse_prediction_type,
-    require_model,
+    require_models,
 )
 from propensity.surfaces.customer_success.context import ReadContext, WriteContext
 from propensity.surfaces.customer_success.ctas import outcome_json
 from propensity.timefmt import iso_z
+from propensity.vocabulary import ACCOUNT_TYPES
 
 router = APIRouter(prefix="/portfolio/ml")
-SCORE_PORTFOLIO = "score_portfolio"
 MAX_BATCH_ACCOUNTS = 1_000_000
 MAX_CTAS = 500
 
@@ -78,12 +80,11 @@ def batch_predict(body: BatchPredictRequest, request: Request, ctx: WriteContext
     prediction_type = parse_prediction_type(body.predictionType)
     priority = portfolio.parse_priority_filter(body.priorityFilter)
     session = ctx.session
-    require_model(session, prediction_type)
+    require_models(session, prediction_type)
     quotas.spend(request, ctx, quotas.BATCH)
-    params: dict[str, Any] = {"predictionType": prediction_type, "kind": POPULATION}
-    selected: int | None = None
+    selected: list[int] | None = None
     if priority is not None:
-        ids = portfolio.select_accounts(
+        selected = portfolio.select_accounts(
             session,
             priority_filter=priority,
             prediction_type=prediction_type,
@@ -91,19 +92,20 @@ def batch_predict(body: BatchPredictRequest, request: Request, ctx: WriteContext
             settings=ctx.settings,
             now=utcnow(),
         )
-        params["entityIds"] = ids
-        selected = len(ids)
-    else:
-        params["maxEntities"] = body.maxAccounts
-    job = enqueue_job(session, type=SCORE_PORTFOLIO, params=params, created_by=ctx.user_id)
-    session.commit()
+    job = portfolio.queue_account_scoring(
+        session,
+        prediction_type=prediction_type,
+        entity_ids=selected,
+        max_entities=body.maxAccounts,
+        user_id=ctx.user_id,
+    )
     return JSONResponse(
         {
             "message": "Batch prediction queued",
-            "predictionType": prediction_type,
+            "predictionType": prediction_type.value,
             "maxAccounts": body.maxAccounts,
             "priorityFilter": priority,
-            "selectedAccounts": selected,
+            "selectedAccounts": None if selected is None else len(selected),
             "jobId": job.id,
             "statusUrl": f"/api/v1/jobs/{job.id}",
             "note": "Scoring runs as a background job; poll statusUrl for its progress",
@@ -116,7 +118,7 @@ def batch_predict(body: BatchPredictRequest, request: Request, ctx: WriteContext
 def generate_ctas(body: GenerateCtasRequest, request: Request, ctx: WriteContext) -> dict[str, Any]:
     prediction_type = parse_prediction_type(body.predictionType)
     quotas.spend(request, ctx, quotas.CTA)
-    outcomes = portfolio.generate_ctas(
+    outcomes = generate_portfolio_ctas(
         ctx.session,
         prediction_type=prediction_type,
         max_ctas=body.maxCTAs,
@@ -124,7 +126,6 @@ def generate_ctas(body: GenerateCtasRequest, request: Request, ctx: WriteContext
         now=utcnow(),
         cooldown_days=ctx.settings.cta_cooldown_days,
     )
-    ctx.session.commit()
     generated = sum(1 for o in outcomes if o.was_created)
     return {
         "generated": generated,
@@ -135,13 +136,9 @@ def generate_ctas(body: GenerateCtasRequest, request: Request, ctx: WriteContext
 
 @router.post("/validate-predictions")
 def validate_predictions(ctx: WriteContext) -> dict[str, Any]:
-    judged = validate_expired(
-        ctx.session,
-        now=utcnow(),
-        tolerance_points=ctx.settings.health_tolerance_points,
-        kind=POPULATION,
+    judged = portfolio.validate_account_predictions(
+        ctx.session, now=utcnow(), tolerance_points=ctx.settings.health_tolerance_points
     )
-    ctx.session.commit()
     return {"validated": judged, "message": f"Validated {judged} expired predictions"}
 
 
@@ -150,7 +147,7 @@ def accuracy(
     ctx: ReadContext,
     predictionType: Annotated[str | None, Query()] = None,  # noqa: N803
 ) -> dict[str, Any]:
-    ptype = parse_prediction_type(predictionType) if predictionType is not None else None
+    ptype = parse_prediction_type(predictionType).value if predictionType is not None else None
     report = accuracy_report(ctx.session, prediction_type=ptype, kind=POPULATION)
     report["healthTolerancePoints"] = ctx.settings.health_tolerance_points
     return {"data": report}
@@ -163,4 +160,34 @@ def stats(ctx: ReadContext) -> dict[str, Any]:
 
 @router.get("/status")
 def ml_status(ctx: ReadContext) -> dict[str, Any]:
-    return portfolio.status(ctx.session, settings=ctx.settings, now=utcnow())
+    """The document's available/message are about the ML models (ADR 0006): predictions
+    never need the LLM. The LLM is reported apart, under `llm`; the document's "OpenAI API
+    key not configured" wording belongs there."""
+    llm = llm_status(ctx.session, settings=ctx.settings, now=utcnow())
+    versions = portfolio.account_models(ctx.session)
+    if not versions:
+        return {
+            "available": False,
+            "message": "ML service unavailable - no churn or health model is trained for "
+            "this tenant's accounts yet",
+            "models": [],
+            "llm": llm,
+        }
+    models = [
+        {
+            "predictionType": v.prediction_type,
+            "version": f"v{v.version_number}",
+            "algorithm": v.algorithm,
+            "trainedAt": iso_z(v.trained_at) if v.trained_at else None,
+            # Held-out quality: ROC AUC for churn, mean absolute error (points) for health.
+            "heldOutAuc": (v.metrics or {}).get("roc_auc"),
+            "heldOutMae": (v.metrics or {}).get("mae"),
+        }
+        for v in versions
+    ]
+    trained = {v.prediction_type for v in versions}
+    missing = [t.value for t in ACCOUNT_TYPES if t.value not in trained]
+    message = "ML service is available"
+    if missing:
+        message += f" ({', '.join(missing)} not trained yet)"
+    return {"available": True, "message": message, "models": models, "llm": llm}

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from propensity.ctas.service import generate_cta
+from propensity.ctas import candidates
 from propensity.db import utcnow
 from propensity.errors import InvalidInput, NotFound
-from propensity.models import ModelVersion, Prediction, PredictionStatus
+from propensity.predictions.history import customer_predictions
 from propensity.surfaces.customer_success import (
     accounts,
     llm_text,
@@ -23,6 +22,7 @@ from propensity.surfaces.customer_success import (
 )
 from propensity.surfaces.customer_success.context import CsContext, ReadContext, WriteContext
 from propensity.surfaces.customer_success.ctas import outcome_json
+from propensity.vocabulary import ACCOUNT_TYPES, PredictionType
 
 router = APIRouter(prefix="/api/crm/accounts", tags=["customer-success"])
 router.include_router(portfolio_router.router)
@@ -46,39 +46,37 @@ def _serve(
     ctx: CsContext,
     *,
     raw_id: str,
-    prediction_type: str,
+    prediction_type: PredictionType,
     force: bool,
 ) -> dict[str, Any]:
     session = ctx.session
     now = utcnow()
-    hit = None
-    if not force:
-        hit = accounts.cached_answer(
-            session, raw_id=raw_id, prediction_type=prediction_type, now=now
-        )
-    if hit is not None:
-        account, prediction, version = hit
-        cached = True
-    else:
-        account = accounts.get_account(session, raw_id)
-        prediction, version, cached = accounts.predict_account(
-            session,
-            account=account,
-            prediction_type=prediction_type,
-            force=force,
-            settings=ctx.settings,
-            now=now,
-            before_generate=lambda: quotas.spend(request, ctx, quotas.PREDICT, response),
-        )
+    account = accounts.get_account(session, raw_id)
+    served = accounts.serve_account(
+        session,
+        account=account,
+        prediction_type=prediction_type,
+        force=force,
+        settings=ctx.settings,
+        now=now,
+        spend=lambda _fresh: quotas.spend(request, ctx, quotas.PREDICT, response),
+    )
+    # Accounts are always served by a trained model (serving raised 503 otherwise).
+    assert served.model is not None
     data = payloads.prediction_data(
-        session, prediction, version=version, account=account, settings=ctx.settings, now=now
+        session,
+        served.prediction,
+        version=served.model,
+        account=account,
+        settings=ctx.settings,
+        now=now,
     )
     # After the prediction is committed: no write transaction waits on the LLM's answer.
     llm_text.word_account_answer(
-        session, data, prediction=prediction, settings=ctx.settings, now=now
+        session, data, prediction=served.prediction, settings=ctx.settings, now=now
     )
     body: dict[str, Any] = {"data": data}
-    if cached:
+    if served.cached:
         body["cached"] = True
     return body
 
@@ -105,7 +103,14 @@ def predict(
 def churn_risk(
     account_id: str, request: Request, response: Response, ctx: ReadContext
 ) -> JSONResponse:
-    served = _serve(request, response, ctx, raw_id=account_id, prediction_type="CHURN", force=False)
+    served = _serve(
+        request,
+        response,
+        ctx,
+        raw_id=account_id,
+        prediction_type=PredictionType.CHURN,
+        force=False,
+    )
     served.setdefault("cached", False)
     return _json(served, response)
 
@@ -115,7 +120,12 @@ def health_insights(
     account_id: str, request: Request, response: Response, ctx: ReadContext
 ) -> JSONResponse:
     served = _serve(
-        request, response, ctx, raw_id=account_id, prediction_type="HEALTH_TREND", force=False
+        request,
+        response,
+        ctx,
+        raw_id=account_id,
+        prediction_type=PredictionType.HEALTH_TREND,
+        force=False,
     )
     served.setdefault("cached", False)
     return _json(served, response)
@@ -141,59 +151,45 @@ def list_predictions(
     """Newest first. Without includeExpired only the predictions in force now (ACTIVE and
     inside their validity); with it, every prediction kept for the account, superseded and
     expired ones included, with their validation outcome."""
-    session = ctx.session
-    account = accounts.get_account(session, account_id)
-    query = sa.select(Prediction).where(Prediction.customer_id == account.id)
-    if type is not None:
-        query = query.where(Prediction.prediction_type == accounts.parse_prediction_type(type))
-    else:
-        query = query.where(Prediction.prediction_type.in_(accounts.ACCOUNT_TYPES))
-    if not includeExpired:
-        query = query.where(
-            Prediction.status == PredictionStatus.ACTIVE.value, Prediction.valid_until > utcnow()
-        )
-    rows = session.scalars(
-        query.order_by(Prediction.predicted_at.desc(), Prediction.id.desc()).limit(limit)
-    ).all()
+    account = accounts.get_account(ctx.session, account_id)
+    types = ACCOUNT_TYPES if type is None else (accounts.parse_prediction_type(type),)
+    rows = customer_predictions(
+        ctx.session,
+        customer_id=account.id,
+        prediction_types=types,
+        include_expired=includeExpired,
+        now=utcnow(),
+        limit=limit,
+    )
     return {"data": [payloads.listed(p) for p in rows]}
 
 
 @router.post("/{account_id}/ml/generate-cta", status_code=201)
 def generate_account_cta(account_id: str, request: Request, ctx: WriteContext) -> JSONResponse:
-    """A CTA from the account's latest prediction (churn first, else health)."""
+    """A CTA from the account's current prediction (churn first, else health)."""
     session = ctx.session
     account = accounts.get_account(session, account_id)
     now = utcnow()
-    prediction = accounts.latest_prediction(
-        session, account_id=account.id, prediction_type="CHURN", valid_at=now
-    ) or accounts.latest_prediction(
-        session, account_id=account.id, prediction_type="HEALTH_TREND", valid_at=now
-    )
-    if prediction is None:
+    source = candidates.cta_source(session, account_id=account.id, now=now)
+    if source is None:
         raise NotFound(
             "No prediction found",
             code="PREDICTION_NOT_FOUND",
             details={"hint": f"Generate one first: POST /api/crm/accounts/{account.id}/ml/predict"},
         )
     quotas.spend(request, ctx, quotas.CTA)
-    threshold = session.scalar(
-        sa.select(ModelVersion.threshold).where(ModelVersion.id == prediction.model_version_id)
-    )
-    outcome = generate_cta(
+    outcome = candidates.generate_account_cta(
         session,
-        customer=account,
-        prediction=prediction,
-        threshold=threshold,
+        account=account,
+        source=source,
         user_id=ctx.user_id,
         now=now,
         cooldown_days=ctx.settings.cta_cooldown_days,
     )
     if not outcome.was_created:
-        session.rollback()
         raise InvalidInput(
             "CTA not created",
             code="CTA_NOT_CREATED",
-            details={"reason": outcome.skipped_reason, "predictionId": prediction.id},
+            details={"reason": outcome.skipped_reason, "predictionId": outcome.prediction_id},
         )
-    session.commit()
     return JSONResponse({"data": outcome_json(outcome)}, status_code=201)

@@ -2,13 +2,14 @@
 
 Selection: the configuration's open leads by id, skipping those whose latest CONVERSION
 score (100 x probability) is below minScore (never-scored leads are kept), at most `limit`.
-A lead with a valid prediction by the active model (or a valid rule-based one with
-ruleBasedOnly) is answered from it unless forceRefresh. Each lead scored afresh counts one
-against the tenant's rate limits, checked before scoring: when the limits run out part-way
-the remaining leads get the error "Rate limit reached" and nothing is stored for them; when
-not even the first fits, the request is refused with 429. The time to close is scored with
-the conversion (no extra count), and the configuration is re-ranked: every lead answered
-gets a PRIORITY prediction with its rank, tier and priorityScore.
+Each lead is answered as `POST /leads/:id/ml/predict` would answer it (serving.leads: a
+valid stored answer by the model serving it, or a valid rule-based one with ruleBasedOnly,
+unless forceRefresh). Each lead scored afresh counts one against the tenant's rate limits,
+checked before scoring: when the limits run out part-way the remaining leads get the error
+"Rate limit reached" and nothing is stored for them; when not even the first fits, the
+request is refused with 429. The time to close is served with the conversion (no extra
+count), and the configuration is re-ranked: every lead answered gets a PRIORITY prediction
+with its rank, tier and priorityScore.
 """
 
 from __future__ import annotations
@@ -17,42 +18,39 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from fastapi import Request, Response
-from sqlalchemy.orm import Session
-
+from propensity.crm.lead_configs import open_leads
+from propensity.db import Session
 from propensity.errors import RateLimited
 from propensity.models import Lead, LeadScoringConfig
-from propensity.predictions.service import score_and_record
+from propensity.predictions.lead_scores import lead_score
+from propensity.predictions.service import latest_predictions
+from propensity.serving.lead_ranking import record_priorities
+from propensity.serving.leads import LEAD, serve_conversions, times_to_close
 from propensity.settings import Settings
-from propensity.surfaces.lead_ml import leads, payloads, quotas, ranking
-from propensity.surfaces.lead_ml.context import LeadContext
-from propensity.surfaces.lead_ml.priority import lead_score
-from propensity.surfaces.lead_serving import serving_model_ids
+from propensity.surfaces.lead_ml import payloads
+from propensity.vocabulary import PredictionType
 
 RATE_LIMITED = "Rate limit reached; not scored"
-NOT_SCORED = "Lead could not be scored"
-
-
-def try_spend(request: Request, ctx: LeadContext, response: Response) -> None:
-    quotas.spend(request, ctx, response=response)
 
 
 def _select(
-    session: Session, *, config: LeadScoringConfig, limit: int, min_score: float, now: datetime
+    session: Session, *, config: LeadScoringConfig, limit: int, min_score: float
 ) -> list[Lead]:
+    candidates = open_leads(session, config_id=config.id)
+    if min_score <= 0:
+        return candidates[:limit]
     # Only a score filter needs the leads' latest predictions (their JSON is not small).
-    latest = (
-        ranking.latest_predictions(session, config_id=config.id, prediction_type="CONVERSION")
-        if min_score > 0
-        else {}
+    latest = latest_predictions(
+        session,
+        population=LEAD,
+        entity_ids=[lead.id for lead in candidates],
+        prediction_type=PredictionType.CONVERSION.value,
     )
     chosen: list[Lead] = []
-    open_leads: list[Lead] = list(session.scalars(ranking.open_leads(config.id)))
-    for lead in open_leads:
+    for lead in candidates:
         prediction = latest.get(lead.id)
         if (
-            min_score > 0
-            and prediction is not None
+            prediction is not None
             and prediction.probability is not None
             and lead_score(float(prediction.probability)) < min_score
         ):
@@ -61,6 +59,25 @@ def _select(
         if len(chosen) >= limit:
             break
     return chosen
+
+
+def quota(spend: Callable[[], None]) -> Callable[[list[int]], list[int]]:
+    """serving.leads' `admit`: one `spend` per lead in order, up to the first the limits
+    refuse; refused at the first lead, the whole request is (429)."""
+
+    def admit(lead_ids: list[int]) -> list[int]:
+        allowed: list[int] = []
+        for lead_id in lead_ids:
+            try:
+                spend()
+            except RateLimited:
+                if not allowed:
+                    raise
+                break
+            allowed.append(lead_id)
+        return allowed
+
+    return admit
 
 
 def bulk_predict(
@@ -75,160 +92,36 @@ def bulk_predict(
     now: datetime,
     spend: Callable[[], None],
 ) -> dict[str, Any]:
-    selected = _select(session, config=config, limit=limit, min_score=min_score, now=now)
-    ids = [lead.id for lead in selected]
-    serving: dict[int, int | None] = (
-        dict.fromkeys(ids)
-        if rule_based
-        else dict(
-            serving_model_ids(
-                session,
-                model_id=leads.require_model(session, "CONVERSION").id,
-                prediction_type="CONVERSION",
-                lead_ids=ids,
-            )
-        )
+    selected = _select(session, config=config, limit=limit, min_score=min_score)
+    answers = serve_conversions(
+        session,
+        leads=selected,
+        now=now,
+        settings=settings,
+        force=force,
+        rule_based=rule_based,
+        admit=quota(spend),
     )
-    valid = ranking.valid_predictions(
-        session, config_id=config.id, prediction_type="CONVERSION", now=now
-    )
-    cached_ids = {
-        lead.id
-        for lead in selected
-        if not force and leads.reusable(valid.get(lead.id), serving[lead.id])
-    }
-    allowed: list[Lead] = []
-    refused: set[int] = set()
-    for lead in selected:
-        if lead.id in cached_ids:
-            continue
-        if refused:
-            refused.add(lead.id)
-            continue
-        try:
-            spend()
-        except RateLimited:
-            if not allowed:
-                raise
-            refused.add(lead.id)
-            continue
-        allowed.append(lead)
-    if rule_based:
-        for lead in allowed:
-            leads.by_rules(session, lead=lead, force=True, settings=settings, now=now)
-    elif allowed:
-        score_and_record(
-            session,
-            prediction_type="CONVERSION",
-            entity_ids=[lead.id for lead in allowed],
-            as_of=now,
-            settings=settings,
-        )
-    answered = [lead for lead in selected if lead.id not in refused]
-    times = _times(
-        session, config=config, lead_ids=[lead.id for lead in answered], settings=settings, now=now
-    )
-    conversions = ranking.valid_predictions(
-        session, config_id=config.id, prediction_type="CONVERSION", now=now
-    )
-    _record_priority(
-        session, config=config, lead_ids={lead.id for lead in answered}, settings=settings, now=now
-    )
+    answered = list(answers.served)
+    times = times_to_close(session, lead_ids=answered, now=now, settings=settings)
+    record_priorities(session, config_id=config.id, lead_ids=answered, now=now, settings=settings)
     results: list[dict[str, Any]] = []
     for lead in selected:
-        prediction = conversions.get(lead.id)
-        if lead.id in refused or prediction is None:
-            error = RATE_LIMITED if lead.id in refused else NOT_SCORED
-            results.append({"leadId": lead.id, "result": None, "error": error})
+        served = answers.served.get(lead.id)
+        if served is None:
+            results.append({"leadId": lead.id, "result": None, "error": RATE_LIMITED})
             continue
-        body = payloads.conversion(prediction, time_to_close=times.get(lead.id), settings=settings)
-        body["cached"] = lead.id in cached_ids
+        body = payloads.conversion(
+            served.prediction, time_to_close=times.get(lead.id), settings=settings
+        )
+        body["cached"] = served.cached
         results.append({"leadId": lead.id, "result": body, "error": None})
     successful = sum(1 for r in results if r["error"] is None)
     return {
         "processed": len(results),
         "successful": successful,
         "failed": len(results) - successful,
-        "scored": len(allowed),
-        "cached": len(cached_ids),
+        "scored": answers.fresh,
+        "cached": answers.cached,
         "predictions": results,
     }
-
-
-def _times(
-    session: Session,
-    *,
-    config: LeadScoringConfig,
-    lead_ids: list[int],
-    settings: Settings,
-    now: datetime,
-) -> dict[int, Any]:
-    """Valid TIME_TO_CLOSE predictions of these leads, scoring the missing ones when that
-    model is active."""
-    model = leads.active_model(session, "TIME_TO_CLOSE")
-    if model is None:
-        return {}
-    valid = ranking.valid_predictions(
-        session, config_id=config.id, prediction_type="TIME_TO_CLOSE", now=now
-    )
-    serving = serving_model_ids(
-        session, model_id=model.id, prediction_type="TIME_TO_CLOSE", lead_ids=lead_ids
-    )
-    missing = [
-        i for i in lead_ids if valid.get(i) is None or valid[i].model_version_id != serving[i]
-    ]
-    if missing:
-        score_and_record(
-            session,
-            prediction_type="TIME_TO_CLOSE",
-            entity_ids=missing,
-            as_of=now,
-            settings=settings,
-        )
-        valid = ranking.valid_predictions(
-            session, config_id=config.id, prediction_type="TIME_TO_CLOSE", now=now
-        )
-    return {i: valid[i] for i in lead_ids if i in valid}
-
-
-def _record_priority(
-    session: Session,
-    *,
-    config: LeadScoringConfig,
-    lead_ids: set[int],
-    settings: Settings,
-    now: datetime,
-) -> None:
-    ranked = ranking.rank(session, config=config, settings=settings, now=now)
-    for item in ranked:
-        if item.lead.id not in lead_ids:
-            continue
-        leads.store(
-            session,
-            lead_id=item.lead.id,
-            prediction_type="PRIORITY",
-            now=now,
-            settings=settings,
-            model_version_id=item.conversion.model_version_id,
-            probability=item.probability,
-            predicted_value=item.priority_score,
-            confidence=item.conversion.confidence,
-            outputs={
-                # The priority rests on the conversion: its drivers and advice are the lead's.
-                "riskFactors": (item.conversion.outputs or {}).get("riskFactors") or [],
-                "recommendations": (item.conversion.outputs or {}).get("recommendations") or [],
-                "priorityRank": item.rank,
-                "priorityTier": item.tier,
-                "rankedLeads": len(ranked),
-                "predictedDays": item.days,
-                "conversionPredictionId": item.conversion.id,
-                "configId": config.id,
-            },
-            contributions={},
-            explanation=(
-                f"Rank {item.rank} of {len(ranked)} open leads in this configuration "
-                f"(tier {item.tier}) by expected value: conversion probability, deal value "
-                "and time to close."
-            ),
-            served_by=item.conversion.served_by,
-        )

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from propensity.db import utcnow
-from propensity.models import Lead
-from propensity.predictions.lead_validation import validate_expired_leads
-from propensity.surfaces.lead_ml import bulk, insights, ranking
+from propensity.predictions.lead_accuracy import config_accuracy
+from propensity.serving import serving_models
+from propensity.serving.lead_ranking import Reasoner, rank_config
+from propensity.serving.leads import LEAD
+from propensity.surfaces.lead_ml import bulk, insights, params, payloads, quotas
 from propensity.surfaces.lead_ml.context import ReadContext, WriteContext
+from propensity.vocabulary import PredictionType
 
 router = APIRouter()
 MAX_LISTED = 500
@@ -36,20 +38,19 @@ def bulk_predict(
     body: BulkBody | None = None,
 ) -> dict[str, Any]:
     options = body or BulkBody()
-    config = ranking.get_config(ctx.session, config_id)
-    result = bulk.bulk_predict(
-        ctx.session,
-        config=config,
-        limit=options.limit,
-        min_score=options.minScore,
-        force=options.forceRefresh,
-        rule_based=options.ruleBasedOnly,
-        settings=ctx.settings,
-        now=utcnow(),
-        spend=lambda: bulk.try_spend(request, ctx, response),
-    )
-    ctx.session.commit()
-    return result
+    config = params.get_config(ctx.session, config_id)
+    with params.rules_offered():
+        return bulk.bulk_predict(
+            ctx.session,
+            config=config,
+            limit=options.limit,
+            min_score=options.minScore,
+            force=options.forceRefresh,
+            rule_based=options.ruleBasedOnly,
+            settings=ctx.settings,
+            now=utcnow(),
+            spend=lambda: quotas.spend(request, ctx, response=response),
+        )
 
 
 @router.get("/{config_id}/ml/ranked-leads")
@@ -61,7 +62,7 @@ def ranked_leads(
     minProbability: Annotated[float, Query(ge=0, le=1)] = 0,  # noqa: N803
     useLLM: Annotated[bool, Query()] = True,  # noqa: N803
 ) -> dict[str, Any]:
-    config = ranking.get_config(ctx.session, config_id)
+    config = params.get_config(ctx.session, config_id)
     return insights.ranked(
         ctx.session,
         config=config,
@@ -78,11 +79,14 @@ def ranked_leads(
 def top_leads(
     config_id: str, ctx: ReadContext, n: Annotated[int, Query(ge=1, le=MAX_LISTED)] = 10
 ) -> dict[str, Any]:
-    config = ranking.get_config(ctx.session, config_id)
-    ranked = ranking.rank(ctx.session, config=config, settings=ctx.settings, now=utcnow())
-    reasoner = ranking.Reasoner(ctx.session)
+    config = params.get_config(ctx.session, config_id)
+    ranked = rank_config(ctx.session, config_id=config.id, now=utcnow(), settings=ctx.settings)
+    reasoner = Reasoner(ctx.session)
     return {
-        "leads": [ranking.entry(r, reasoner=reasoner, settings=ctx.settings) for r in ranked[:n]]
+        "leads": [
+            payloads.ranked_lead(r, reasoner=reasoner, settings=ctx.settings)
+            for r in ranked.leads[:n]
+        ]
     }
 
 
@@ -93,16 +97,17 @@ def leads_by_tier(
     tier: Annotated[str | None, Query(description="top, high, medium or low")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LISTED)] = MAX_LISTED,
 ) -> dict[str, Any]:
-    chosen = ranking.parse_tier(tier)
-    config = ranking.get_config(ctx.session, config_id)
-    ranked = ranking.rank(ctx.session, config=config, settings=ctx.settings, now=utcnow())
-    reasoner = ranking.Reasoner(ctx.session)
-    in_tier = [r for r in ranked if r.tier == chosen]
+    chosen = params.parse_tier(tier)
+    config = params.get_config(ctx.session, config_id)
+    ranked = rank_config(ctx.session, config_id=config.id, now=utcnow(), settings=ctx.settings)
+    reasoner = Reasoner(ctx.session)
+    in_tier = [r for r in ranked.leads if r.tier == chosen]
     return {
         "tier": chosen,
         "count": len(in_tier),
         "leads": [
-            ranking.entry(r, reasoner=reasoner, settings=ctx.settings) for r in in_tier[:limit]
+            payloads.ranked_lead(r, reasoner=reasoner, settings=ctx.settings)
+            for r in in_tier[:limit]
         ],
     }
 
@@ -117,15 +122,14 @@ def accuracy(
     """Judges the configuration's expired predictions whose outcome is now known first (the
     judgement only records facts already in the data), then counts."""
     start, end = insights.parse_period(startDate, endDate)
-    config = ranking.get_config(ctx.session, config_id)
-    now = utcnow()
-    members = sa.select(Lead.id).where(Lead.config_id == config.id)
-    validate_expired_leads(ctx.session, now=now, lead_ids=members)
-    ctx.session.commit()
-    return insights.accuracy(ctx.session, config_id=config.id, start=start, end=end)
+    config = params.get_config(ctx.session, config_id)
+    counts = config_accuracy(ctx.session, config_id=config.id, start=start, end=end, now=utcnow())
+    return insights.accuracy(counts)
 
 
 @router.get("/{config_id}/ml/feature-importance")
 def feature_importance(config_id: str, ctx: ReadContext) -> dict[str, Any]:
-    ranking.get_config(ctx.session, config_id)
-    return {"importance": insights.feature_importance(ctx.session)}
+    """The active CONVERSION model's global importance (503 when none is trained)."""
+    params.get_config(ctx.session, config_id)
+    models = serving_models(ctx.session, prediction_type=PredictionType.CONVERSION, population=LEAD)
+    return {"importance": insights.feature_importance(models.active)}

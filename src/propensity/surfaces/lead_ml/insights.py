@@ -1,22 +1,22 @@
-"""Ranked leads with their insights, accuracy over a period, and global feature importance."""
+"""Ranked leads with their insights, accuracy over a period, and global feature importance,
+in the document's shapes."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
+from propensity.db import Session
 from propensity.errors import InvalidInput
 from propensity.llm.config import LlmConfig
-from propensity.models import Lead, LeadScoringConfig, ModelVersion, Prediction
+from propensity.models import LeadScoringConfig, ModelVersion
 from propensity.narratives.scene import Scene, humanize
 from propensity.narratives.wording import describe
+from propensity.predictions.lead_accuracy import AccuracyCounts
+from propensity.serving.lead_ranking import Reasoner, rank_config, top_patterns
 from propensity.settings import Settings
-from propensity.surfaces.lead_ml import leads, llm_text, ranking
+from propensity.surfaces.lead_ml import llm_text, payloads
 
-JUDGED = ("CONVERSION", "TIME_TO_CLOSE")
 NO_LLM = (
     "No LLM is configured (PROPENSITY_LLM_BASE_URL, PROPENSITY_LLM_MODEL, PROPENSITY_LLM_API_KEY); "
     "reasoning comes from templates"
@@ -36,28 +36,23 @@ def ranked(
 ) -> dict[str, Any]:
     """The ranking filtered and cut to `limit`; insights over the top tier of the whole
     ranking: its size, mean conversion probability and the patterns it shares."""
-    everyone = ranking.rank(session, config=config, settings=settings, now=now)
+    ranking = rank_config(session, config_id=config.id, now=now, settings=settings)
+    everyone = ranking.leads
     chosen = [r for r in everyone if r.score >= min_score and r.probability >= min_probability][
         :limit
     ]
-    reasoner = ranking.Reasoner(session)
+    reasoner = Reasoner(session)
     top = [r for r in everyone if r.tier == "top"]
-    open_count = int(
-        session.scalar(
-            sa.select(sa.func.count()).select_from(ranking.open_leads(config.id).subquery())
-        )
-        or 0
-    )
     body: dict[str, Any] = {
-        "rankings": [ranking.entry(r, reasoner=reasoner, settings=settings) for r in chosen],
+        "rankings": [payloads.ranked_lead(r, reasoner=reasoner, settings=settings) for r in chosen],
         "insights": {
             "topLeadCount": len(top),
             "avgConversionProbability": (
                 round(sum(r.probability for r in top) / len(top), 4) if top else None
             ),
-            "commonPatterns": ranking.patterns(session, ranked=everyone, now=now),
+            "commonPatterns": top_patterns(session, ranked=everyone, now=now),
             "rankedLeadCount": len(everyone),
-            "unscoredLeadCount": open_count - len(everyone),
+            "unscoredLeadCount": ranking.open_count - len(everyone),
         },
         "textSource": "template",
         "llmMetadata": None,
@@ -102,41 +97,25 @@ def parse_period(start: str | None, end: str | None) -> tuple[datetime | None, d
     return start_at, end_at
 
 
-def accuracy(
-    session: Session, *, config_id: int, start: datetime | None, end: datetime | None
-) -> dict[str, Any]:
-    """Predictions of the configuration's leads made in the period; validated ones are those
-    judged (automatically or by a person) with a verdict; byType counts validated ones."""
-    query = (
-        sa.select(Prediction.prediction_type, Prediction.was_accurate, sa.func.count())
-        .join(Lead, Lead.id == Prediction.lead_id)
-        .where(Lead.config_id == config_id)
-        .group_by(Prediction.prediction_type, Prediction.was_accurate)
-    )
-    if start is not None:
-        query = query.where(Prediction.predicted_at >= start)
-    if end is not None:
-        query = query.where(Prediction.predicted_at < end)
-    total = validated = accurate = 0
-    by_type: dict[str, dict[str, Any]] = {t: {"total": 0, "accurate": 0} for t in JUDGED}
-    for ptype, was_accurate, count in session.execute(query).all():
-        total += int(count)
-        if was_accurate is None:
-            continue
-        entry = by_type.setdefault(str(ptype), {"total": 0, "accurate": 0})
-        entry["total"] += int(count)
-        validated += int(count)
-        if was_accurate:
-            entry["accurate"] += int(count)
-            accurate += int(count)
-    for entry in by_type.values():
-        entry["accuracy"] = round(entry["accurate"] / entry["total"], 4) if entry["total"] else None
+def _ratio(accurate: int, total: int) -> float | None:
+    return round(accurate / total, 4) if total else None
+
+
+def accuracy(counts: AccuracyCounts) -> dict[str, Any]:
+    """The document's accuracy answer; byType counts validated predictions."""
     return {
-        "totalPredictions": total,
-        "validatedCount": validated,
-        "accurateCount": accurate,
-        "accuracy": round(accurate / validated, 4) if validated else None,
-        "byType": by_type,
+        "totalPredictions": counts.total,
+        "validatedCount": counts.validated,
+        "accurateCount": counts.accurate,
+        "accuracy": _ratio(counts.accurate, counts.validated),
+        "byType": {
+            name: {
+                "total": tally.total,
+                "accurate": tally.accurate,
+                "accuracy": _ratio(tally.accurate, tally.total),
+            }
+            for name, tally in counts.by_type.items()
+        },
     }
 
 
@@ -148,12 +127,9 @@ def _title(name: str) -> str:
     return title
 
 
-def feature_importance(session: Session) -> list[dict[str, Any]]:
-    """The active CONVERSION model's global importance (share of mean |contribution| on its
+def feature_importance(version: ModelVersion) -> list[dict[str, Any]]:
+    """The CONVERSION model's global importance (share of mean |contribution| on its
     development data, summing to 1), largest first, with each feature's group."""
-    model = leads.require_model(session, "CONVERSION")
-    version = session.get(ModelVersion, model.id)
-    assert version is not None
     groups = {str(s.get("name")): str(s.get("group")) for s in version.feature_specs or []}
     shares = sorted(
         (

@@ -5,18 +5,13 @@ Probabilities, scores, levels, ranks and tiers stay as computed. Rule-based pred
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
 from datetime import datetime
-from threading import Lock
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from propensity.crm.writer import session_tenant
+from propensity.db import Session
 from propensity.llm.config import LlmConfig
 from propensity.llm.facts import Facts, candidate_recommendations
-from propensity.llm.service import word
+from propensity.llm.leads import ranking_wording
 from propensity.llm.stored import (
     prediction_contributions,
     reworded_recommendations,
@@ -51,10 +46,6 @@ LEAD_FIELDS = (
 # Ranked answers are not stored with a prediction; the first this many leads are worded, the
 # rest keep the template reasoning (the prompt stays small whatever the limit asked).
 MAX_WORDED_LEADS = 10
-# Identical rankings (same leads, figures and reasoning) reuse their wording in-process.
-_RANKED: OrderedDict[tuple[int, str, str], dict[str, Any]] = OrderedDict()
-_RANKED_LOCK = Lock()
-MAX_RANKED_CACHE = 256
 
 
 def word_conversion_answer(
@@ -65,7 +56,8 @@ def word_conversion_answer(
     settings: Settings,
     now: datetime,
 ) -> None:
-    """Words a CONVERSION answer in place when an LLM is configured; commits."""
+    """Words a CONVERSION answer in place when an LLM is configured (the wording is stored
+    with the prediction and committed by llm.stored)."""
     config = LlmConfig.from_settings(settings)
     if config is None or data.get("method") == "rule_based" or not data.get("explanation"):
         return
@@ -107,8 +99,8 @@ def _apply(data: dict[str, Any], entry: dict[str, Any], *, reused: bool) -> None
 def word_ranking(
     session: Session, body: dict[str, Any], *, settings: Settings, now: datetime
 ) -> None:
-    """Words a ranked-leads answer in place (useLLM with an LLM configured); commits the
-    day's usage. On failure the template reasoning stays and `llmFallback` says why."""
+    """Words a ranked-leads answer in place (useLLM with an LLM configured; llm.leads commits
+    the day's usage). On failure the template reasoning stays and `llmFallback` says why."""
     config = LlmConfig.from_settings(settings)
     if config is None:
         return
@@ -122,25 +114,10 @@ def word_ranking(
             for e in entries
         ],
     )
-    key = (
-        session_tenant(session),
-        config.model,
-        hashlib.sha256(facts.to_json().encode()).hexdigest(),
-    )
-    with _RANKED_LOCK:
-        cached = _RANKED.get(key)
-    reused = cached is not None
-    if cached is None:
-        worded = word(session, config=config, facts=facts, now=now)
-        session.commit()
-        cached = {"answer": worded.answer, "metadata": worded.metadata}
-        if worded.used:
-            with _RANKED_LOCK:
-                _RANKED[key] = cached
-                while len(_RANKED) > MAX_RANKED_CACHE:
-                    _RANKED.popitem(last=False)
-    metadata = served_metadata(cached, reused=reused)
-    answer = cached["answer"]
+    # Identical rankings (same leads, figures and reasoning) reuse their wording.
+    outcome, reused = ranking_wording(session, config=config, facts=facts, now=now)
+    metadata = served_metadata(outcome, reused=reused)
+    answer = outcome["answer"]
     body["llmMetadata"] = {**metadata, "wordedLeads": len(entries) if answer else 0}
     if not isinstance(answer, dict):
         body["textSource"] = "template"

@@ -1,14 +1,16 @@
-"""The document's JSON shapes, built from stored predictions."""
+"""The document's JSON shapes, built from stored predictions and ranked leads."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from propensity.models import Prediction
+from propensity.models import Prediction, PredictionStatus
+from propensity.predictions.lead_scores import Days, days_of, level, level_cutoffs, threshold_of
+from propensity.serving.lead_ranking import RankedLead, Reasoner
 from propensity.settings import Settings
-from propensity.surfaces.lead_ml.priority import Days, level, level_cutoffs
 from propensity.timefmt import iso_z
+from propensity.vocabulary import PredictionType
 
 RISK_FACTOR_KEYS = ("factor", "impact", "currentValue", "trend", "description")
 UNLIKELY = "Unlikely to close within a year"
@@ -21,20 +23,6 @@ def score_level(probability: float, *, threshold: float | None, settings: Settin
         threshold, hot=settings.lead_hot_probability, warm=settings.lead_warm_probability
     )
     return level(probability, hot=hot, warm=warm)
-
-
-def threshold_of(prediction: Prediction) -> float | None:
-    value = (prediction.outputs or {}).get("threshold")
-    return float(value) if isinstance(value, int | float) else None
-
-
-def days_of(prediction: Prediction) -> Days | None:
-    outputs = prediction.outputs or {}
-    if prediction.predicted_value is None or "p10Days" not in outputs:
-        return None
-    return Days.of(
-        float(prediction.predicted_value), float(outputs["p10Days"]), float(outputs["p90Days"])
-    )
 
 
 def _common(prediction: Prediction, *, explain: bool = True) -> dict[str, Any]:
@@ -158,11 +146,11 @@ def any_prediction(
     prediction: Prediction, *, settings: Settings, time_prediction: Prediction | None = None
 ) -> dict[str, Any]:
     kind = prediction.prediction_type
-    if kind == "TIME_TO_CLOSE":
+    if kind == PredictionType.TIME_TO_CLOSE:
         return time_to_close(prediction)
-    if kind == "SCORE":
+    if kind == PredictionType.SCORE:
         return score(prediction)
-    if kind == "PRIORITY":
+    if kind == PredictionType.PRIORITY:
         return priority(prediction)
     return conversion(prediction, time_to_close=time_prediction, settings=settings)
 
@@ -170,7 +158,29 @@ def any_prediction(
 def is_expired(prediction: Prediction, now: datetime) -> bool:
     valid_until = prediction.valid_until
     if valid_until.tzinfo is None:
-        from datetime import UTC
-
         valid_until = valid_until.replace(tzinfo=UTC)
-    return prediction.status != "ACTIVE" or valid_until <= now
+    return prediction.status != PredictionStatus.ACTIVE or valid_until <= now
+
+
+def ranked_lead(item: RankedLead, *, reasoner: Reasoner, settings: Settings) -> dict[str, Any]:
+    """A ranked lead (ranked-leads, top-leads, leads-by-tier)."""
+    lead = item.lead
+    return {
+        "leadId": lead.id,
+        "email": lead.email,
+        "name": lead.name,
+        "company": lead.company,
+        "title": lead.title,
+        "score": item.score,
+        "scoreLevel": score_level(
+            item.probability, threshold=threshold_of(item.conversion), settings=settings
+        ),
+        "priorityRank": item.rank,
+        "priorityTier": item.tier,
+        "priorityScore": item.priority_score,
+        "conversionProbability": item.probability,
+        "predictedDays": item.days,
+        "dealValue": lead.deal_value if lead.deal_value is not None else lead.budget,
+        "predictionId": item.conversion.id,
+        "reasoning": reasoner.reasoning(item.conversion),
+    }

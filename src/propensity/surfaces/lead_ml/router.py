@@ -9,13 +9,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, StrictBool
 
+from propensity.crm.lookup import parse_id
 from propensity.db import utcnow
 from propensity.errors import NotFound
 from propensity.features import lead_feature_groups
-from propensity.models import Prediction
-from propensity.surfaces.lead_ml import leads, llm_text, payloads, quotas
+from propensity.predictions.lead_accuracy import record_lead_verdict
+from propensity.predictions.service import latest_predictions
+from propensity.serving import current, serve
+from propensity.serving.leads import LEAD, serve_conversion, serve_score, times_to_close
+from propensity.surfaces.lead_ml import llm_text, params, payloads, quotas
 from propensity.surfaces.lead_ml.config_router import router as config_router
 from propensity.surfaces.lead_ml.context import ReadContext, WriteContext
+from propensity.vocabulary import PredictionType
 
 router = APIRouter(prefix="/api/lead-scoring", tags=["lead-ml"])
 
@@ -49,27 +54,25 @@ def predict(
     is active. `ruleBasedOnly` answers from the documented rule-based scorer instead."""
     options = body or PredictBody()
     session, now = ctx.session, utcnow()
-    lead = leads.get_lead(session, lead_id)
-    served = leads.conversion(
-        session,
-        lead=lead,
-        force=options.forceRefresh,
-        rule_based=options.ruleBasedOnly,
-        settings=ctx.settings,
-        now=now,
-        before_generate=lambda: quotas.spend(request, ctx, response=response),
-    )
-    time_prediction = leads.time_to_close_if_available(
-        session, lead=lead, settings=ctx.settings, now=now
-    )
-    session.commit()
+    lead = params.get_lead(session, lead_id)
+    with params.rules_offered():
+        served = serve_conversion(
+            session,
+            lead=lead,
+            now=now,
+            settings=ctx.settings,
+            force=options.forceRefresh,
+            rule_based=options.ruleBasedOnly,
+            spend=lambda count: quotas.spend(request, ctx, count=count, response=response),
+        )
+    times = times_to_close(session, lead_ids=[lead.id], now=now, settings=ctx.settings)
     data = payloads.conversion(
         served.prediction,
-        time_to_close=time_prediction,
+        time_to_close=times.get(lead.id),
         settings=ctx.settings,
         explain=options.includeExplanation,
     )
-    # After the commit above: no write transaction waits on the LLM's answer.
+    # After serving committed: no write transaction waits on the LLM's answer.
     llm_text.word_conversion_answer(
         session, data, prediction=served.prediction, settings=ctx.settings, now=now
     )
@@ -87,24 +90,32 @@ def latest_prediction(
 ) -> dict[str, Any]:
     """The lead's newest prediction of the type (CONVERSION by default), expired or not."""
     session, now = ctx.session, utcnow()
-    prediction_type = leads.parse_type(type)
-    lead = leads.get_lead(session, lead_id)
-    prediction = leads.latest(session, lead_id=lead.id, prediction_type=prediction_type)
+    prediction_type = params.parse_type(type)
+    lead = params.get_lead(session, lead_id)
+    prediction = latest_predictions(
+        session, population=LEAD, entity_ids=[lead.id], prediction_type=prediction_type.value
+    ).get(lead.id)
     if prediction is None:
         raise NotFound(
             "No prediction found",
             code="NOT_FOUND",
-            details={"leadId": lead.id, "type": prediction_type},
+            details={"leadId": lead.id, "type": prediction_type.value},
         )
     time_prediction = None
-    if prediction_type == "CONVERSION":
-        time_prediction = leads.latest(
-            session, lead_id=lead.id, prediction_type="TIME_TO_CLOSE", valid_at=now
+    if prediction_type is PredictionType.CONVERSION:
+        # The days it quotes: the lead's valid TIME_TO_CLOSE answer, if any (not scored).
+        stored = current(
+            session,
+            prediction_type=PredictionType.TIME_TO_CLOSE,
+            population=LEAD,
+            entity_id=lead.id,
+            now=now,
         )
+        time_prediction = None if stored is None else stored.prediction
     data = payloads.any_prediction(
         prediction, settings=ctx.settings, time_prediction=time_prediction
     )
-    if prediction_type == "CONVERSION":
+    if prediction_type is PredictionType.CONVERSION:
         llm_text.apply_stored(data, prediction=prediction, settings=ctx.settings)
     return {
         "id": prediction.id,
@@ -123,17 +134,17 @@ def predict_time(
 ) -> dict[str, Any]:
     options = body or RefreshBody()
     session, now = ctx.session, utcnow()
-    lead = leads.get_lead(session, lead_id)
-    served = leads.by_model(
+    lead = params.get_lead(session, lead_id)
+    served = serve(
         session,
-        lead=lead,
-        prediction_type="TIME_TO_CLOSE",
-        force=options.forceRefresh,
-        settings=ctx.settings,
+        prediction_type=PredictionType.TIME_TO_CLOSE,
+        population=LEAD,
+        entity_id=lead.id,
         now=now,
-        before_generate=lambda: quotas.spend(request, ctx, response=response),
+        settings=ctx.settings,
+        force=options.forceRefresh,
+        spend=lambda count: quotas.spend(request, ctx, count=count, response=response),
     )
-    session.commit()
     data = payloads.time_to_close(served.prediction)
     data["cached"] = served.cached
     return {"prediction": data}
@@ -149,16 +160,15 @@ def predict_score(
 ) -> dict[str, Any]:
     options = body or RefreshBody()
     session, now = ctx.session, utcnow()
-    lead = leads.get_lead(session, lead_id)
-    served = leads.score(
+    lead = params.get_lead(session, lead_id)
+    served = serve_score(
         session,
         lead=lead,
-        force=options.forceRefresh,
-        settings=ctx.settings,
         now=now,
-        before_generate=lambda: quotas.spend(request, ctx, response=response),
+        settings=ctx.settings,
+        force=options.forceRefresh,
+        spend=lambda count: quotas.spend(request, ctx, count=count, response=response),
     )
-    session.commit()
     data = payloads.score(served.prediction)
     data["cached"] = served.cached
     return {"prediction": data}
@@ -166,26 +176,21 @@ def predict_score(
 
 @router.get("/leads/{lead_id}/ml/features")
 def features(lead_id: str, ctx: ReadContext) -> dict[str, Any]:
-    lead = leads.get_lead(ctx.session, lead_id)
+    lead = params.get_lead(ctx.session, lead_id)
     return {"features": lead_feature_groups(ctx.session, lead_id=lead.id, as_of=utcnow())}
 
 
 @router.post("/predictions/{prediction_id}/validate")
 def validate(prediction_id: str, body: ValidateBody, ctx: WriteContext) -> dict[str, Any]:
     """Records a person's verdict on a lead prediction (it overrides an automatic one)."""
-    session = ctx.session
-    try:
-        key = int(prediction_id)
-    except ValueError:
-        key = 0
-    prediction = session.get(Prediction, key) if key > 0 else None
-    if prediction is None or prediction.lead_id is None:
+    key = parse_id(prediction_id)
+    recorded = key is not None and record_lead_verdict(
+        ctx.session, prediction_id=key, was_accurate=body.wasAccurate, now=utcnow()
+    )
+    if not recorded:
         raise NotFound(
             "Prediction not found", code="NOT_FOUND", details={"predictionId": prediction_id}
         )
-    prediction.was_accurate = body.wasAccurate
-    prediction.validated_at = utcnow()
-    session.commit()
     return {"success": True}
 
 

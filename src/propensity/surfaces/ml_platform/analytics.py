@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query
 
 from propensity.db import utcnow
 from propensity.deps import TenantSession, Viewer
-from propensity.models import ModelStatus, ModelVersion
+from propensity.models import ModelStatus
 from propensity.monitoring.compare import compare_models
 from propensity.monitoring.dashboard import dashboard
 from propensity.monitoring.performance import parse_period
+from propensity.registry.service import list_versions
 from propensity.surfaces.ml_platform.common import limited, ok
 from propensity.surfaces.ml_platform.models_monitoring_lookup import (
     comma_ints,
@@ -39,13 +39,8 @@ def get_dashboard(
     if ids:
         versions = [version_or_404(session, i) for i in ids]
     else:
-        versions = list(
-            session.scalars(
-                sa.select(ModelVersion)
-                .where(ModelVersion.status == ModelStatus.ACTIVE.value)
-                .order_by(ModelVersion.id)
-            )
-        )
+        active = list_versions(session, status=ModelStatus.ACTIVE.value)
+        versions = sorted(active, key=lambda v: v.id)
     data = dashboard(session, versions=versions, period=period, now=utcnow())
     for row in data.get("modelPerformance") or []:
         row["modelId"] = str(row["modelId"])  # as GET /models names it

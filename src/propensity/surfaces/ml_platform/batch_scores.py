@@ -1,9 +1,9 @@
 """`POST /api/ml/leads/batch-score` and `GET /api/ml/batch/{jobId}/results`.
 
-A batch is the real `score_portfolio` job (predictions/tasks.py) over the requested leads
-that the tenant has, scored as of the request time by the active CONVERSION model. Results
-are the predictions that job stored (`predicted_at` == the job's asOf, by the champion or,
-during a deployment, the challenger each lead is routed to), read per
+A batch is the real `score_portfolio` job (predictions/lead_batches.py) over the requested
+leads that the tenant has, scored as of the request time by the active CONVERSION model.
+Results are the predictions that job stored (`predicted_at` == the job's asOf, by the champion
+or, during a deployment, the challenger each lead is routed to), read per
 page (`page`, `limit`: beyond the document, so 100,000 leads never come back in one body);
 the summary covers every requested lead. A requested id that is not one of the tenant's
 leads is a result with `error: "Lead not found"`.
@@ -21,26 +21,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 
-from propensity.db import utcnow
+from propensity.db import Session, utcnow
 from propensity.deps import Analyst, TenantSession, Viewer
 from propensity.errors import InvalidInput, NotFound
-from propensity.jobs import Job, JobStatus, enqueue_job, get_job
+from propensity.jobs import Job, JobStatus, get_job
 from propensity.mlconfig import load_ml_config
-from propensity.models import Prediction
+from propensity.models import ModelStatus, ModelVersion
+from propensity.predictions.lead_batches import batch_scores, batch_summary, queue_lead_scoring
 from propensity.predictions.tasks import SCORE_PORTFOLIO
-from propensity.surfaces.ml_platform.batch_scores_input import (
-    body_object,
-    known_lead_ids,
-    parse_lead_ids,
-)
-from propensity.surfaces.ml_platform.common import limited, ok, pagination
-from propensity.surfaces.ml_platform.scores_service import model_label, resolve_model
+from propensity.serving import requested_version, serving_models
+from propensity.surfaces.ml_platform.batch_scores_input import bounded_lead_ids
+from propensity.surfaces.ml_platform.common import limited, model_label, ok, pagination
+from propensity.surfaces.ml_platform.schemas import BatchScoreRequest
 from propensity.timefmt import iso_z
+from propensity.vocabulary import Population, PredictionType
 
 router = APIRouter()
 
@@ -64,8 +61,8 @@ def estimated_completion(now: datetime, leads: int) -> datetime:
     return now + timedelta(seconds=JOB_START_SECONDS + leads / LEADS_PER_SECOND)
 
 
-def parse_priority(value: Any) -> str:
-    text = "normal" if value is None else str(value).strip().lower()
+def parse_priority(value: str | None) -> str:
+    text = "normal" if value is None else value.strip().lower()
     if text not in PRIORITIES:
         raise InvalidInput(
             f"Invalid priority '{value}': use one of {', '.join(PRIORITIES)}",
@@ -75,49 +72,56 @@ def parse_priority(value: Any) -> str:
     return text
 
 
-@router.post("/leads/batch-score", status_code=202)
-def batch_score(
-    principal: Analyst,
-    session: TenantSession,
-    _limit: Annotated[None, Depends(limited("batch"))],
-    body: Annotated[Any, Body()] = None,
-) -> JSONResponse:
-    fields = body_object(body)
-    config = load_ml_config(session, tenant_id=principal.tenant_id)
-    lead_ids = parse_lead_ids(fields.get("leadIds"), max_size=config.scoring.maxBatchSize)
-    priority = parse_priority(fields.get("priority"))
-    requested = fields.get("model")
-    version = resolve_model(session, None if requested is None else str(requested))
-    if version.status != "active":
+def batch_model(session: Session, requested: str | int | None) -> ModelVersion:
+    """The active CONVERSION lead model: batches score with it (and its challenger during a
+    deployment). Naming another one is a 400; an unknown one 404; none trained 503."""
+    text = None if requested is None else str(requested)
+    if text is None or not text.strip():
+        return serving_models(
+            session, prediction_type=PredictionType.CONVERSION, population=Population.LEAD.value
+        ).active
+    version = requested_version(
+        session,
+        prediction_type=PredictionType.CONVERSION,
+        population=Population.LEAD.value,
+        requested=text,
+    )
+    if version.status != ModelStatus.ACTIVE.value:
         raise InvalidInput(
             f"Batch scoring uses the active model ({model_label(version)} is not active): "
             "omit model, or deploy this one first",
             code="VALIDATION_ERROR",
             details={"field": "model", "modelId": version.id},
         )
-    known = known_lead_ids(session, lead_ids)
+    return version
+
+
+@router.post("/leads/batch-score", status_code=202)
+def batch_score(
+    principal: Analyst,
+    session: TenantSession,
+    _limit: Annotated[None, Depends(limited("batch"))],
+    body: Annotated[BatchScoreRequest, Body()],
+) -> JSONResponse:
+    config = load_ml_config(session, tenant_id=principal.tenant_id)
+    lead_ids = bounded_lead_ids(body.lead_ids, max_size=config.scoring.maxBatchSize)
+    priority = parse_priority(body.priority)
+    version = batch_model(session, body.model)
     now = utcnow()
-    job = enqueue_job(
+    queued = queue_lead_scoring(
         session,
-        type=SCORE_PORTFOLIO,
-        params={
-            "predictionType": "CONVERSION",
-            "entityIds": [i for i in lead_ids if i in known],
-            "asOf": now.isoformat(),
-            "source": SOURCE,
-            "leadIds": lead_ids,
-            "priority": priority,
-            "modelId": version.id,
-        },
-        total=len(known),
-        created_by=principal.user_id,
+        lead_ids=lead_ids,
+        model=version,
+        as_of=now,
         priority=QUEUE_PRIORITY[priority],
+        user_id=principal.user_id,
+        tags={"source": SOURCE, "priority": priority},
     )
-    session.commit()
+    job = queued.job
     data = {
         "jobId": job.id,
         "status": STATUS[job.status],
-        "estimatedCompletion": iso_z(estimated_completion(now, len(known))),
+        "estimatedCompletion": iso_z(estimated_completion(now, queued.known)),
         "totalLeads": len(lead_ids),
         "completed": job.completed,
         "priority": priority,
@@ -133,37 +137,32 @@ def batch_job(session: Session, job_id: str) -> Job:
     return job
 
 
-def _job_rows(session: Session, job: Job) -> Any:
-    params = job.params or {}
-    # Not filtered by model: during a champion/challenger deployment the job's leads are
-    # scored by either (ADR 0008); the job's own scoring time identifies its rows.
-    return sa.and_(
-        Prediction.prediction_type == "CONVERSION",
-        Prediction.predicted_at == datetime.fromisoformat(str(params["asOf"])),
-    )
-
-
 def summary(session: Session, job: Job, *, total: int, unknown: int) -> dict[str, Any]:
     done = job.status == JobStatus.COMPLETED.value
-    count, mean_probability, mean_confidence = (
-        session.execute(
-            sa.select(
-                sa.func.count(Prediction.id),
-                sa.func.avg(Prediction.probability),
-                sa.func.avg(Prediction.confidence),
-            ).where(_job_rows(session, job))
-        ).one()
-        if done
-        else (0, None, None)
-    )
+    if not done:
+        # Unfinished: only the ids known to fail so far.
+        return {
+            "total": total,
+            "successful": 0,
+            "failed": unknown,
+            "averageScore": None,
+            "averageConfidence": None,
+        }
+    stored = batch_summary(session, as_of=as_of(job))
+    mean_probability, mean_confidence = stored.mean_probability, stored.mean_confidence
     return {
         "total": total,
-        "successful": int(count),
-        # Unfinished: only the ids known to fail so far.
-        "failed": total - int(count) if done else unknown,
+        "successful": stored.scored,
+        "failed": total - stored.scored,
         "averageScore": None if mean_probability is None else round(100 * mean_probability, 2),
         "averageConfidence": None if mean_confidence is None else round(mean_confidence, 3),
     }
+
+
+def as_of(job: Job) -> datetime:
+    """The time the job scored as of: its rows carry it (not filtered by model: during a
+    champion/challenger deployment the job's leads are scored by either, ADR 0008)."""
+    return datetime.fromisoformat(str((job.params or {})["asOf"]))
 
 
 @router.get("/batch/{job_id}/results")
@@ -181,14 +180,7 @@ def batch_results(
     known = {int(i) for i in params.get("entityIds") or []}
     shown = requested[(page - 1) * limit : page * limit]
     done = job.status == JobStatus.COMPLETED.value
-    stored: dict[int, tuple[float | None, float | None]] = {}
-    if done and shown:
-        rows = session.execute(
-            sa.select(Prediction.lead_id, Prediction.probability, Prediction.confidence).where(
-                _job_rows(session, job), Prediction.lead_id.in_(shown)
-            )
-        )
-        stored = {int(lead): (p, c) for lead, p, c in rows if lead is not None}
+    stored = batch_scores(session, as_of=as_of(job), lead_ids=shown) if done else {}
     results = []
     for lead_id in shown:
         probability, confidence = stored.get(lead_id, (None, None))

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import Request, Response
 
 from propensity.deps import get_principal
+from propensity.models import ModelVersion
 from propensity.ratelimit import consume
 from propensity.settings import Settings
 
@@ -18,6 +19,11 @@ LIMIT_CLASSES = ("scoring", "batch", "management", "analytics")
 
 def ok(data: Any, **extra: Any) -> dict[str, Any]:
     return {"success": True, "data": data, **extra}
+
+
+def model_label(version: ModelVersion) -> str:
+    """A model's version as the document writes it: "v3"."""
+    return f"v{version.version_number}"
 
 
 def pagination(*, page: int, limit: int, total: int) -> dict[str, int]:

@@ -3,7 +3,7 @@
 
 Where it applies: `scoring.maxBatchSize` bounds batch-score and predict/conversion,
 `scoring.timeout` raises PREDICTION_TIMEOUT, `scoring.caching` drives the score cache
-(scores_service.py); training and monitoring thresholds are read by retraining and alerts.
+(scores.py); training and monitoring thresholds are read by retraining and alerts.
 """
 
 from __future__ import annotations
@@ -11,31 +11,42 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
-from sqlalchemy.orm import Session
 
+from propensity.db import Session
 from propensity.deps import Admin, TenantSession, Viewer
 from propensity.errors import InvalidInput
 from propensity.mlconfig import MlConfig, load_ml_config, update_ml_config
-from propensity.surfaces.ml_platform.common import limited, ok
-from propensity.surfaces.ml_platform.scores_service import active_conversion_model
+from propensity.models import ModelVersion
+from propensity.registry.service import active_version
+from propensity.surfaces.ml_platform.common import limited, model_label, ok
+from propensity.surfaces.ml_platform.schemas import ConfigUpdate
+from propensity.vocabulary import Population, PredictionType
 
 router = APIRouter()
 
-# The lead-ml surface's documented rule-based scorer (surfaces/lead_ml/rules.py) answers when
-# no trained model does (`ruleBasedOnly` there).
+# The lead-ml surface's documented rule-based scorer answers when no trained model does
+# (`ruleBasedOnly` there).
 FALLBACK_MODEL = "rule_based"
 # Parts of GET's answer that are not settings: they report which model is active.
 READ_ONLY = ("activeModel", "activeModelVersion", "fallbackModel")
 
 
-def config_body(session: Session, config: MlConfig) -> dict[str, Any]:
-    active = active_conversion_model(session)
+def active_conversion_model(session: Session) -> ModelVersion | None:
+    return active_version(
+        session, prediction_type=PredictionType.CONVERSION.value, population=Population.LEAD.value
+    )
+
+
+def read_only(active: ModelVersion | None) -> dict[str, Any]:
     return {
         "activeModel": None if active is None else str(active.id),
-        "activeModelVersion": None if active is None else f"v{active.version_number}",
+        "activeModelVersion": None if active is None else model_label(active),
         "fallbackModel": FALLBACK_MODEL,
-        **config.model_dump(),
     }
+
+
+def config_body(active: ModelVersion | None, config: MlConfig) -> dict[str, Any]:
+    return {**read_only(active), **config.model_dump()}
 
 
 @router.get("/config")
@@ -44,7 +55,8 @@ def get_config(
     session: TenantSession,
     _limit: Annotated[None, Depends(limited("management"))],
 ) -> dict[str, Any]:
-    return ok(config_body(session, load_ml_config(session, tenant_id=principal.tenant_id)))
+    config = load_ml_config(session, tenant_id=principal.tenant_id)
+    return ok(config_body(active_conversion_model(session), config))
 
 
 @router.put("/config")
@@ -52,26 +64,22 @@ def put_config(
     principal: Admin,
     session: TenantSession,
     _limit: Annotated[None, Depends(limited("management"))],
-    patch: Annotated[Any, Body()] = None,
+    body: Annotated[ConfigUpdate | None, Body()] = None,
 ) -> dict[str, Any]:
     """Merges the sent parts into the configuration; the whole is validated before anything
     is stored, so an invalid value is a 400 naming the field and changes nothing. What GET
     answered can be sent back as it is: the read-only parts must equal the current ones."""
-    if isinstance(patch, dict):
-        patch = settings_only(session, patch, principal.tenant_id)
+    active = active_conversion_model(session)
+    patch = None if body is None else settings_only(body.model_dump(exclude_unset=True), active)
     config = update_ml_config(session, tenant_id=principal.tenant_id, patch=patch)
-    session.commit()
-    return ok(config_body(session, config))
+    return ok(config_body(active, config))
 
 
-def settings_only(session: Session, patch: dict[str, Any], tenant_id: int) -> dict[str, Any]:
+def settings_only(patch: dict[str, Any], active: ModelVersion | None) -> dict[str, Any]:
     """The patch without GET's read-only parts, which may only repeat their current values
     (a client's GET-modify-PUT round trip); changing them here is a 400 saying where."""
-    sent = {k: patch[k] for k in READ_ONLY if k in patch}
-    if not sent:
-        return patch
-    current = config_body(session, load_ml_config(session, tenant_id=tenant_id))
-    changed = [k for k, v in sent.items() if v != current[k]]
+    current = read_only(active)
+    changed = [k for k in READ_ONLY if k in patch and patch[k] != current[k]]
     if changed:
         raise InvalidInput(
             f"{', '.join(changed)} cannot be set here: activate a model with PUT "

@@ -11,103 +11,35 @@
   conversionProbability, in whole currency units; null when neither is known.
 - timeToConversion: the band of the TIME_TO_CLOSE median (conversion_timing.BANDS, beyond a
   year "over 365 days"); null without that model.
-- keyFactors: the stored CONVERSION prediction's decision factors, which reuse the score
-  cache rules of `GET /leads/{id}/score` (scores_service.py).
+- keyFactors: the decision factors of each lead's CONVERSION prediction, served as by
+  `GET /leads/{id}/score` (scores.py): by the model serving the lead (the challenger for its
+  leads during a deployment), from the score cache while valid, otherwise scored afresh (all
+  of them in one run, whose time counts against `scoring.timeout`: 504 PREDICTION_TIMEOUT).
 """
 
 from __future__ import annotations
 
-import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Body, Depends
-from sqlalchemy.orm import Session
 
+from propensity.crm.lookup import find_leads
 from propensity.db import utcnow
 from propensity.deps import AppSettings, TenantSession, Viewer
-from propensity.errors import InvalidInput, NotFound
-from propensity.mlconfig import MlConfig, load_ml_config
-from propensity.models import Lead, ModelVersion, Prediction, PredictionStatus
-from propensity.predictions.service import score_and_record
-from propensity.settings import Settings
-from propensity.surfaces.lead_serving import serving_model_ids
-from propensity.surfaces.ml_platform.batch_scores_input import body_object, parse_lead_ids
-from propensity.surfaces.ml_platform.common import limited, ok
-from propensity.surfaces.ml_platform.conversion_timing import band, parse_timeframe, timings
-from propensity.surfaces.ml_platform.scores_service import (
-    check_timeout,
-    model_label,
-    resolve_model,
-)
+from propensity.errors import NotFound
+from propensity.mlconfig import load_ml_config
+from propensity.models import Lead
+from propensity.predictions.close_within import close_within
+from propensity.serving import serve_many, serving_models
+from propensity.surfaces.ml_platform.batch_scores_input import bounded_lead_ids
+from propensity.surfaces.ml_platform.common import limited, model_label, ok
+from propensity.surfaces.ml_platform.conversion_timing import band, parse_timeframe
+from propensity.surfaces.ml_platform.schemas import ConversionRequest
 from propensity.timefmt import iso_z
+from propensity.vocabulary import Population, PredictionType
 
 router = APIRouter()
-
-
-def conversion_predictions(
-    session: Session,
-    *,
-    lead_ids: list[int],
-    version: ModelVersion,
-    config: MlConfig,
-    settings: Settings,
-    now: datetime,
-) -> dict[int, Prediction]:
-    """Each lead's CONVERSION prediction by the model serving it (`version`, or during a
-    champion/challenger deployment the challenger for its leads): a cached one (score cache
-    rules, with its explanation) or a fresh one, all missing leads scored in one run."""
-    found: dict[int, Prediction] = {}
-    serving = serving_model_ids(
-        session, model_id=version.id, prediction_type="CONVERSION", lead_ids=lead_ids
-    )
-    caching = config.scoring.caching
-    if caching.enabled and caching.ttl > 0:
-        rows = session.scalars(
-            sa.select(Prediction)
-            .where(
-                Prediction.lead_id.in_(lead_ids),
-                Prediction.prediction_type == "CONVERSION",
-                Prediction.model_version_id.in_(set(serving.values())),
-                Prediction.status == PredictionStatus.ACTIVE.value,
-                Prediction.valid_until > now,
-                Prediction.predicted_at >= now - timedelta(seconds=caching.ttl),
-            )
-            .order_by(Prediction.predicted_at.desc(), Prediction.id.desc())
-        )
-        for row in rows:
-            lead = row.lead_id
-            usable = lead is not None and row.model_version_id == serving.get(lead)
-            if usable and (row.contributions or {}).get("features"):
-                found.setdefault(int(lead or 0), row)
-    missing = [i for i in lead_ids if i not in found]
-    if missing:
-        started = time.perf_counter()
-        score_and_record(
-            session,
-            prediction_type="CONVERSION",
-            entity_ids=missing,
-            as_of=now,
-            settings=settings,
-        )
-        check_timeout(
-            elapsed_ms=(time.perf_counter() - started) * 1000,
-            timeout_ms=config.scoring.timeout,
-            model_id=version.id,
-        )
-        fresh = session.scalars(
-            sa.select(Prediction).where(
-                Prediction.lead_id.in_(missing),
-                Prediction.prediction_type == "CONVERSION",
-                Prediction.model_version_id.in_(set(serving.values())),
-                Prediction.predicted_at == now,
-            )
-        )
-        for row in fresh:
-            if row.lead_id is not None:
-                found[row.lead_id] = row
-    return found
 
 
 def estimated_value(lead: Lead, probability: float) -> float | None:
@@ -123,22 +55,12 @@ def predict_conversion(
     session: TenantSession,
     settings: AppSettings,
     _limit: Annotated[None, Depends(limited("scoring"))],
-    body: Annotated[Any, Body()] = None,
+    body: Annotated[ConversionRequest, Body()],
 ) -> dict[str, Any]:
-    fields = body_object(body)
     config = load_ml_config(session, tenant_id=principal.tenant_id)
-    lead_ids = parse_lead_ids(fields.get("leadIds"), max_size=config.scoring.maxBatchSize)
-    days = parse_timeframe(fields.get("timeframe"))
-    include_factors = fields.get("includeFactors", False)
-    if not isinstance(include_factors, bool):
-        raise InvalidInput(
-            "includeFactors must be true or false",
-            code="VALIDATION_ERROR",
-            details={"field": "includeFactors"},
-        )
-    leads = {
-        lead.id: lead for lead in session.scalars(sa.select(Lead).where(Lead.id.in_(lead_ids)))
-    }
+    lead_ids = bounded_lead_ids(body.lead_ids, max_size=config.scoring.maxBatchSize)
+    days = parse_timeframe(body.timeframe)
+    leads = find_leads(session, lead_ids=lead_ids)
     missing = [i for i in lead_ids if i not in leads]
     if missing:
         raise NotFound(
@@ -146,23 +68,33 @@ def predict_conversion(
             code="LEAD_NOT_FOUND",
             details={"leadIds": missing[:50]},
         )
-    version = resolve_model(session, None)
+    version = serving_models(
+        session, prediction_type=PredictionType.CONVERSION, population=Population.LEAD.value
+    ).active
     now = utcnow()
-    stored = conversion_predictions(
-        session, lead_ids=lead_ids, version=version, config=config, settings=settings, now=now
+    caching = config.scoring.caching
+    served = serve_many(
+        session,
+        prediction_type=PredictionType.CONVERSION,
+        population=Population.LEAD.value,
+        entity_ids=lead_ids,
+        now=now,
+        settings=settings,
+        force=not caching.enabled or caching.ttl <= 0,
+        max_age=timedelta(seconds=caching.ttl),
+        run_deadline_ms=config.scoring.timeout,
     )
-    timed = timings(session, lead_ids=lead_ids, days=days, now=now)
-    session.commit()
+    timed = close_within(session, lead_ids=lead_ids, days=days, now=now)
     ttc_version, per_lead = timed if timed is not None else (None, {})
     predictions = []
     for lead_id in lead_ids:
-        prediction = stored.get(lead_id)
+        prediction = served[lead_id].prediction
         timing = per_lead.get(lead_id)
         probability: float | None = None
         confidence: float | None = None
         if timing is not None:
             probability, confidence = timing.within, timing.confidence
-        elif prediction is not None and timed is None:
+        elif timed is None:
             probability = float(prediction.probability or 0.0)
             confidence = float(prediction.confidence or 0.0)
         entry: dict[str, Any] = {
@@ -173,11 +105,10 @@ def predict_conversion(
             if probability is None
             else estimated_value(leads[lead_id], probability),
             "timeToConversion": None if timing is None else band(timing.median_days),
-            "predictionId": None if prediction is None else prediction.id,
+            "predictionId": prediction.id,
         }
-        if include_factors:
-            outputs = {} if prediction is None else prediction.outputs or {}
-            entry["keyFactors"] = list(outputs.get("decisionFactors") or [])
+        if body.include_factors:
+            entry["keyFactors"] = list((prediction.outputs or {}).get("decisionFactors") or [])
         predictions.append(entry)
     accuracy = (version.metrics or {}).get("accuracy")
     model_info = {

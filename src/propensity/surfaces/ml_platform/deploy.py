@@ -23,6 +23,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
 
+from propensity.db import Session
 from propensity.deps import Admin, TenantSession, Viewer
 from propensity.errors import NotFound
 from propensity.models import Deployment
@@ -35,12 +36,13 @@ from propensity.registry.deployments import (
 )
 from propensity.surfaces.ml_platform.common import limited, ok
 from propensity.surfaces.ml_platform.models_monitoring_lookup import version_or_404
-from propensity.surfaces.ml_platform.models_registry_input import (
-    MAX_TEXT,
-    body_object,
-    invalid,
-    optional_object,
-    optional_text,
+from propensity.surfaces.ml_platform.models_registry_input import invalid
+from propensity.surfaces.ml_platform.schemas import (
+    ABTest,
+    DeployRequest,
+    EvaluateRequest,
+    RollbackPlan,
+    RollbackRequest,
 )
 from propensity.timefmt import iso_z
 
@@ -51,10 +53,10 @@ UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days
 MAX_PERIOD = timedelta(days=90)
 
 
-def parse_period(value: Any, field: str) -> timedelta | None:
+def parse_period(value: str | None, field: str) -> timedelta | None:
     if value is None:
         return None
-    match = re.fullmatch(r"\s*(\d{1,4})\s*([mhd])\s*", str(value))
+    match = re.fullmatch(r"\s*(\d{1,4})\s*([mhd])\s*", value)
     if not match:
         raise invalid(f"{field} must look like 30m, 24h or 7d", field)
     period = int(match.group(1)) * UNITS[match.group(2)]
@@ -63,8 +65,17 @@ def parse_period(value: Any, field: str) -> timedelta | None:
     return period
 
 
-def _split(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+def _enabled(ab: ABTest) -> bool:
+    """`enabled` as sent; when not sent, whether aBTest holds anything at all."""
+    if "enabled" not in ab.model_fields_set:
+        return bool(ab.model_fields_set or ab.model_extra)
+    if ab.enabled is None:
+        raise invalid("aBTest.enabled must be true or false", "aBTest.enabled")
+    return ab.enabled
+
+
+def _split(value: float | None) -> float:
+    if value is None or not 0 < value < 1:
         raise invalid(
             "aBTest.trafficSplit must be a number between 0 and 1 (exclusive): "
             "the challenger's share of entities",
@@ -73,7 +84,7 @@ def _split(value: Any) -> float:
     return float(value)
 
 
-def _model_id(value: Any) -> int | None:
+def _model_id(value: str | int | None) -> int | None:
     if value is None:
         return None
     text = str(value).strip()
@@ -82,7 +93,7 @@ def _model_id(value: Any) -> int | None:
     return int(text)
 
 
-def shape(session: Any, deployment: Deployment) -> dict[str, Any]:
+def shape(session: Session, deployment: Deployment) -> dict[str, Any]:
     return {
         "deploymentId": deployment.id,
         "status": deployment.status,
@@ -109,19 +120,16 @@ def deploy_model(
     principal: Admin,
     session: TenantSession,
     _limit: Management,
-    body: Annotated[Any, Body()] = None,
+    body: Annotated[DeployRequest | None, Body()] = None,
 ) -> dict[str, Any]:
-    fields = body_object(body)
-    ab = optional_object(fields, "aBTest")
-    plan = optional_object(fields, "rollbackPlan")
-    validation = optional_object(fields, "validationResults")
-    enabled = ab.get("enabled", bool(ab))
-    if not isinstance(enabled, bool):
-        raise invalid("aBTest.enabled must be true or false", "aBTest.enabled")
-    split = _split(ab.get("trafficSplit")) if enabled else None
-    duration = parse_period(ab.get("duration"), "aBTest.duration") if enabled else None
-    monitoring = parse_period(plan.get("monitoringPeriod"), "rollbackPlan.monitoringPeriod")
-    previous = _model_id(plan.get("previousModel"))
+    fields = body or DeployRequest()
+    ab = fields.ab_test or ABTest()
+    plan = fields.rollback_plan or RollbackPlan()
+    enabled = _enabled(ab)
+    split = _split(ab.traffic_split) if enabled else None
+    duration = parse_period(ab.duration, "aBTest.duration") if enabled else None
+    monitoring = parse_period(plan.monitoring_period, "rollbackPlan.monitoringPeriod")
+    previous = _model_id(plan.previous_model)
     version = version_or_404(session, model_id)
     deployment = start_deployment(
         session,
@@ -130,14 +138,13 @@ def deploy_model(
         duration=duration,
         monitoring=monitoring,
         previous_model_id=previous,
-        validation_results=validation,
+        validation_results=fields.validation_results or {},
         user_id=principal.user_id,
     )
-    session.commit()
     return ok({"modelId": str(version.id), **shape(session, deployment)})
 
 
-def _deployment(session: Any, model_id: str) -> Deployment:
+def _deployment(session: Session, model_id: str) -> Deployment:
     version = version_or_404(session, model_id)
     deployment = deployment_of(session, version=version)
     if deployment is None:
@@ -163,14 +170,11 @@ def evaluate_deployment(
     principal: Admin,
     session: TenantSession,
     _limit: Management,
-    body: Annotated[Any, Body()] = None,
+    body: Annotated[EvaluateRequest | None, Body()] = None,
 ) -> dict[str, Any]:
     del principal
-    force = body_object(body).get("force", False)
-    if not isinstance(force, bool):
-        raise invalid("force must be true or false", "force")
+    force = (body or EvaluateRequest()).force
     deployment = evaluate(session, deployment=_deployment(session, model_id), force=force)
-    session.commit()
     return ok(shape(session, deployment))
 
 
@@ -180,10 +184,13 @@ def rollback_deployment(
     principal: Admin,
     session: TenantSession,
     _limit: Management,
-    body: Annotated[Any, Body()] = None,
+    body: Annotated[RollbackRequest | None, Body()] = None,
 ) -> dict[str, Any]:
     del principal
-    reason = optional_text(body_object(body), "reason", MAX_TEXT) or "rolled back on request"
-    deployment = roll_back(session, deployment=_deployment(session, model_id), reason=reason)
-    session.commit()
+    reason = (body.reason if body is not None else None) or ""
+    deployment = roll_back(
+        session,
+        deployment=_deployment(session, model_id),
+        reason=reason.strip() or "rolled back on request",
+    )
     return ok(shape(session, deployment))

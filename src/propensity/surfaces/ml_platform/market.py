@@ -1,6 +1,6 @@
 """`GET /api/ml/insights/market` (`location`, `propertyType`, `timeframe` 7d/30d/90d): trends,
-recommendations and insights computed from the tenant's closed sales (PropertySale rows) by
-propensity.insights.market.
+recommendations and insights computed from the tenant's closed sales (PropertySale rows, read
+by propensity.insights.sales) by propensity.insights.market.
 
 The window ends at the latest recorded sale matching the filters (`period.end`), not at the
 request time: sales arrive by import, often days behind, and a window ending today would report
@@ -13,14 +13,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query
 
 from propensity.deps import TenantSession, Viewer
 from propensity.errors import InvalidInput
-from propensity.insights.market import Sale, recommendations, trends, windows
 from propensity.insights.market import insights as market_insights
-from propensity.models import PropertySale
+from propensity.insights.market import recommendations, trends, windows
+from propensity.insights.sales import market_sales
 from propensity.surfaces.ml_platform.common import limited, ok
 from propensity.timefmt import iso_z
 
@@ -40,16 +39,6 @@ def parse_market_timeframe(value: str | None) -> tuple[str, int]:
     return text, TIMEFRAMES[text]
 
 
-def _filters(location: str | None, property_type: str | None) -> list[sa.ColumnElement[bool]]:
-    # Case-insensitive: imported sales and callers spell cities differently ("Seattle").
-    out: list[sa.ColumnElement[bool]] = []
-    if location and location.strip():
-        out.append(sa.func.lower(PropertySale.location) == location.strip().lower())
-    if property_type and property_type.strip():
-        out.append(sa.func.lower(PropertySale.property_type) == property_type.strip().lower())
-    return out
-
-
 @router.get("/insights/market")
 def market_insights_endpoint(
     principal: Viewer,
@@ -60,10 +49,9 @@ def market_insights_endpoint(
     timeframe: str | None = None,
 ) -> dict[str, Any]:
     label, days = parse_market_timeframe(timeframe)
-    conditions = _filters(location, property_type)
-    end = session.scalar(sa.select(sa.func.max(PropertySale.sold_at)).where(*conditions))
+    found = market_sales(session, location=location, property_type=property_type, days=days)
     filters = {"location": location, "propertyType": property_type, "timeframe": label}
-    if end is None:
+    if found is None:
         return ok(
             {
                 "marketTrends": {
@@ -80,21 +68,9 @@ def market_insights_endpoint(
                 "message": "No closed sales match these filters: nothing to analyse",
             }
         )
+    end = found.end
     _, previous = windows(end, days)
-    rows = session.execute(
-        sa.select(
-            PropertySale.sale_price,
-            PropertySale.list_price,
-            PropertySale.listed_at,
-            PropertySale.sold_at,
-        ).where(
-            *conditions,
-            # Listings of either window count toward inventory, even sold later.
-            sa.or_(PropertySale.sold_at > previous.start, PropertySale.listed_at > previous.start),
-        )
-    )
-    sales = [Sale(float(s), None if lp is None else float(lp), la, sa_) for s, lp, la, sa_ in rows]
-    t = trends(sales, end=end, days=days)
+    t = trends(found.sales, end=end, days=days)
     return ok(
         {
             "marketTrends": {

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
+from propensity.crm.lookup import parse_id
+from propensity.db import Session
 from propensity.errors import InvalidInput, NotFound
 from propensity.models import ModelVersion
+from propensity.registry.service import get_version
 
 MAX_LIST = 100
 
@@ -20,14 +20,14 @@ def model_not_found(model_id: object) -> NotFound:
 
 def version_or_404(session: Session, model_id: str | int) -> ModelVersion:
     """The tenant's model version with this id; any other id (another tenant's included) is 404."""
-    text = str(model_id).strip()
-    if not text.isdigit():
+    version_id = parse_id(model_id)
+    if version_id is None:
         raise model_not_found(model_id)
-    # The session is scoped to the caller's tenant, so another tenant's id finds nothing.
-    version = session.scalars(sa.select(ModelVersion).where(ModelVersion.id == int(text))).first()
-    if version is None:
-        raise model_not_found(model_id)
-    return version
+    try:
+        # The session is scoped to the caller's tenant, so another tenant's id finds nothing.
+        return get_version(session, version_id=version_id)
+    except NotFound:
+        raise model_not_found(model_id) from None
 
 
 def comma_list(value: str | None, *, field: str) -> list[str]:

@@ -1,44 +1,35 @@
 """Model registry endpoints: list, detail, create (train), status, delete, retrain and
 training status. Model ids are ModelVersion ids of the caller's tenant; types and metric names
 are mapped as models_registry_shape documents; training choices and their allowed ranges are
-training.hyperparameters. Created and retrained models train as `train_model` jobs and end
-`inactive`: activate them with PUT .../status or deploy them (deploy.py). Status rules:
-registry.lifecycle."""
+training.hyperparameters. Created and retrained models train as `train_model` jobs queued by
+training.requests and end `inactive`: activate them with PUT .../status or deploy them
+(deploy.py). Status rules: registry.lifecycle."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 
 from propensity.db import utcnow
 from propensity.deps import Admin, Analyst, TenantSession, Viewer
 from propensity.errors import NotFound
-from propensity.jobs import Job, JobStatus, enqueue_job, get_job
+from propensity.jobs import JobStatus
 from propensity.models import ModelVersion
-from propensity.registry.lifecycle import SETTABLE, change_status, delete_version
+from propensity.registry.lifecycle import SETTABLE, delete_version, set_status
+from propensity.registry.versions import version_page
 from propensity.surfaces.ml_platform.common import limited, ok, pagination
 from propensity.surfaces.ml_platform.models_monitoring_lookup import version_or_404
-from propensity.surfaces.ml_platform.models_registry_eta import (
-    describe,
-    estimated_completion,
-    expected_duration,
-)
+from propensity.surfaces.ml_platform.models_registry_eta import describe, estimated_completion
 from propensity.surfaces.ml_platform.models_registry_input import (
-    MAX_NAME,
-    MAX_TEXT,
     NOT_APPLIED_CREATE,
     NOT_APPLIED_RETRAIN,
-    TrainSpec,
-    body_object,
     invalid,
+    missing_type,
     not_applied,
-    optional_text,
-    retrain_spec,
-    train_spec,
+    text_or_none,
+    training_request,
 )
 from propensity.surfaces.ml_platform.models_registry_shape import (
     detail,
@@ -48,9 +39,18 @@ from propensity.surfaces.ml_platform.models_registry_shape import (
     parse_type,
     summary,
 )
+from propensity.surfaces.ml_platform.schemas import (
+    CreateModelRequest,
+    RetrainRequest,
+    StatusRequest,
+)
 from propensity.timefmt import iso_z
-from propensity.training.service import reserve_version
-from propensity.training.tasks import TRAIN_MODEL
+from propensity.training.requests import (
+    expected_duration,
+    queue_training,
+    retrain_request,
+    training_job,
+)
 
 router = APIRouter()
 Management = Annotated[None, Depends(limited("management"))]
@@ -76,23 +76,16 @@ def list_models(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
 ) -> dict[str, Any]:
     del principal
-    wanted_status = parse_status(status)
-    types = parse_type(type)
-    where: list[Any] = []
-    if wanted_status:
-        where.append(ModelVersion.status == wanted_status)
-    if types:
-        where.append(ModelVersion.prediction_type.in_(types))
-    total = session.scalar(sa.select(sa.func.count(ModelVersion.id)).where(*where)) or 0
-    rows = session.scalars(
-        sa.select(ModelVersion)
-        .where(*where)
-        .order_by(ModelVersion.id.desc())
-        .offset((page - 1) * limit)
-        .limit(limit)
+    found = version_page(
+        session,
+        status=parse_status(status),
+        prediction_types=parse_type(type),
+        page=page,
+        limit=limit,
     )
     return ok(
-        [summary(v) for v in rows], pagination=pagination(page=page, limit=limit, total=total)
+        [summary(v) for v in found.versions],
+        pagination=pagination(page=page, limit=limit, total=found.total),
     )
 
 
@@ -104,45 +97,23 @@ def get_model(
     return ok(detail(version_or_404(session, model_id)))
 
 
-def _queue_training(
-    session: Session, *, spec: TrainSpec, name: str | None, description: str, user_id: int | None
-) -> tuple[Job, ModelVersion]:
-    """The job and the version it will train, reserved now (status training) so the response
-    can name it; both are written in the request's transaction, or neither."""
-    job = enqueue_job(
-        session,
-        type=TRAIN_MODEL,
-        params=spec.job_params(name=name, description=description),
-        total=1000,
-        created_by=user_id,
-    )
-    version = reserve_version(
-        session,
-        prediction_type=spec.prediction_type,
-        kind=spec.kind,
-        name=name,
-        description=description,
-        job_id=job.id,
-    )
-    job.params = {**job.params, "modelId": version.id}
-    return job, version
-
-
 @router.post("/models", status_code=202)
 def create_model(
     principal: Analyst,
     session: TenantSession,
     _limit: Management,
-    body: Annotated[Any, Body()] = None,
+    body: Annotated[CreateModelRequest | None, Body()] = None,
 ) -> JSONResponse:
-    fields = body_object(body)
-    name = optional_text(fields, "name", MAX_NAME)
-    description = optional_text(fields, "description", MAX_TEXT) or ""
-    spec = train_spec(fields)
-    job, version = _queue_training(
-        session, spec=spec, name=name, description=description, user_id=principal.user_id
+    if body is None:
+        raise missing_type()
+    queued = queue_training(
+        session,
+        request=training_request(body),
+        name=text_or_none(body.name),
+        description=text_or_none(body.description) or "",
+        user_id=principal.user_id,
     )
-    session.commit()
+    job, version = queued.job, queued.version
     data = {
         "modelId": str(version.id),
         "jobId": job.id,
@@ -151,11 +122,11 @@ def create_model(
         "type": doc_type(version.prediction_type),
         "predictionType": version.prediction_type,
         "population": version.population,
-        "algorithm": spec.algorithm,
+        "algorithm": queued.algorithm,
         "version": version.version,
         "statusUrl": f"/api/ml/training/{job.id}/status",
         "queuedAt": iso_z(job.created_at),
-        "notApplied": not_applied(fields, NOT_APPLIED_CREATE),
+        "notApplied": not_applied(body, NOT_APPLIED_CREATE),
     }
     return JSONResponse(ok(data), status_code=202)
 
@@ -166,22 +137,19 @@ def update_status(
     principal: Admin,
     session: TenantSession,
     _limit: Management,
-    body: Annotated[Any, Body()] = None,
+    body: Annotated[StatusRequest | None, Body()] = None,
 ) -> dict[str, Any]:
-    fields = body_object(body)
-    status = fields.get("status")
-    if not isinstance(status, str) or status.strip().lower() not in SETTABLE:
+    if body is None or body.status.strip().lower() not in SETTABLE:
         raise invalid(f"status must be one of {', '.join(SETTABLE)}", "status")
-    reason = optional_text(fields, "reason", MAX_TEXT) or ""
+    status = body.status.strip().lower()
     version = version_or_404(session, model_id)
-    change_status(
+    set_status(
         session,
         version=version,
-        status=status.strip().lower(),
-        reason=reason,
+        status=status,
+        reason=text_or_none(body.reason) or "",
         user_id=principal.user_id,
     )
-    session.commit()
     return ok(detail(version))
 
 
@@ -193,7 +161,6 @@ def delete_model(
     version = version_or_404(session, model_id)
     deleted = {"modelId": str(version.id), "version": version.version, "deleted": True}
     delete_version(session, version=version)
-    session.commit()
     return ok(deleted)
 
 
@@ -203,12 +170,13 @@ def retrain_model(
     principal: Analyst,
     session: TenantSession,
     _limit: Management,
-    body: Annotated[Any, Body()] = None,
+    body: Annotated[RetrainRequest | None, Body()] = None,
 ) -> JSONResponse:
-    fields = body_object(body)
-    reason = optional_text(fields, "reason", MAX_TEXT) or ""
+    fields = body or RetrainRequest()
+    reason = text_or_none(fields.reason) or ""
     version = version_or_404(session, model_id)
-    spec = retrain_spec(version, fields)
+    changes = fields.model_dump(by_alias=True, include={"validation_split"}, exclude_unset=True)
+    request = retrain_request(version, changes=changes)
     description = f"Retrain of {version.version} (model {version.id})" + (
         f": {reason}" if reason else ""
     )
@@ -216,33 +184,32 @@ def retrain_model(
     duration = expected_duration(
         session, prediction_type=version.prediction_type, population=version.population
     )
-    job, retrained = _queue_training(
-        session, spec=spec, name=None, description=description, user_id=principal.user_id
+    queued = queue_training(
+        session, request=request, name=None, description=description, user_id=principal.user_id
     )
-    session.commit()
+    job = queued.job
     data = {
         "jobId": job.id,
         "modelId": str(version.id),
         # The new version the job trains (the document's modelId is the model retrained).
-        "newModelId": str(retrained.id),
+        "newModelId": str(queued.version.id),
         "status": "queued",
         "estimatedDuration": None if duration is None else describe(duration),
         "estimatedDurationSeconds": None if duration is None else round(duration.total_seconds()),
         "queuedAt": iso_z(job.created_at),
         "statusUrl": f"/api/ml/training/{job.id}/status",
-        "notApplied": not_applied(fields, NOT_APPLIED_RETRAIN),
+        "notApplied": not_applied(body, NOT_APPLIED_RETRAIN),
     }
     return JSONResponse(ok(data), status_code=202)
 
 
-def _failure(session: Session, job: Job) -> dict[str, Any] | None:
-    if job.status != JobStatus.FAILED.value:
+def _failure(
+    job_status: str, version: ModelVersion | None, job_error: str | None
+) -> dict[str, Any] | None:
+    if job_status != JobStatus.FAILED.value:
         return None
-    version = session.scalars(
-        sa.select(ModelVersion).where(ModelVersion.job_id == job.id).order_by(ModelVersion.id)
-    ).first()
     stored = ((version.training_summary or {}).get("failure") if version else None) or {}
-    details: dict[str, Any] = {"reason": (version.error if version else None) or job.error}
+    details: dict[str, Any] = {"reason": (version.error if version else None) or job_error}
     if "min_rows" in stored:
         details["minSamples"] = stored["min_rows"]
     if "rows" in stored:
@@ -263,24 +230,12 @@ def training_status(
     job_id: str, principal: Viewer, session: TenantSession, _limit: Management
 ) -> dict[str, Any]:
     del principal
-    missing = NotFound("Training job not found", code="JOB_NOT_FOUND", details={"jobId": job_id})
-    try:
-        job = get_job(session, job_id=job_id)  # tenant-scoped: another tenant's is not found
-    except NotFound:
-        raise missing from None  # the document's errors name what was not found
-    if job.type != TRAIN_MODEL:
-        raise missing
-    version = session.scalars(
-        sa.select(ModelVersion).where(ModelVersion.job_id == job.id).order_by(ModelVersion.id)
-    ).first()
+    found = training_job(session, job_id=job_id)
+    if found is None:
+        # The document's errors name what was not found.
+        raise NotFound("Training job not found", code="JOB_NOT_FOUND", details={"jobId": job_id})
+    job, version = found.job, found.version
     result = job.result or {}
-    duration = (
-        expected_duration(
-            session, prediction_type=version.prediction_type, population=version.population
-        )
-        if version is not None
-        else None
-    )
     return ok(
         {
             "jobId": job.id,
@@ -292,8 +247,8 @@ def training_status(
             "metrics": None
             if result.get("metrics") is None
             else named_metrics(dict(result["metrics"])),
-            "error": _failure(session, job),
-            "estimatedCompletion": iso_z(estimated_completion(job, duration, now=utcnow())),
+            "error": _failure(job.status, version, job.error),
+            "estimatedCompletion": iso_z(estimated_completion(job, found.expected, now=utcnow())),
             "queuedAt": iso_z(job.created_at),
             "startedAt": iso_z(job.started_at),
             "finishedAt": iso_z(job.finished_at),

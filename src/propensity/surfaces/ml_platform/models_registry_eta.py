@@ -1,39 +1,13 @@
-"""How long a training job should take, for the document's `estimatedDuration` (retrain) and
-`estimatedCompletion` (training status).
-
-The estimate is measured, not guessed: the tenant's last finished training of the same
-prediction type and population, from when its version was created (queued, for API-trained
-models) to when it was trained. Without such a training there is no estimate (null).
+"""How long a training job should take, in the document's words: `estimatedDuration`
+(retrain) and `estimatedCompletion` (training status), from the measured duration of the
+tenant's last such training (training.requests.expected_duration; none: null).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
 from propensity.jobs import Job, JobStatus
-from propensity.models import ModelVersion
-
-
-def expected_duration(
-    session: Session, *, prediction_type: str, population: str
-) -> timedelta | None:
-    last = session.scalars(
-        sa.select(ModelVersion)
-        .where(
-            ModelVersion.prediction_type == prediction_type,
-            ModelVersion.population == population,
-            ModelVersion.trained_at.is_not(None),
-        )
-        .order_by(ModelVersion.trained_at.desc(), ModelVersion.id.desc())
-        .limit(1)
-    ).first()
-    if last is None or last.trained_at is None:
-        return None
-    took = last.trained_at - last.created_at
-    return took if took > timedelta(0) else None
 
 
 def describe(duration: timedelta) -> str:

@@ -1,20 +1,19 @@
-"""Request bodies of the model registry endpoints, checked before anything is written."""
+"""Request bodies of the model registry endpoints (schemas.py), checked before anything is
+written: the document's model types mapped to what the core trains, and the document's fields
+that have no effect here named back (`notApplied`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from propensity.errors import InvalidInput
 from propensity.modeling.trees import PATIENCE
-from propensity.models import ModelVersion
 from propensity.surfaces.ml_platform.models_registry_shape import DOC_TYPES
-from propensity.training.hyperparameters import TrainingChoices, parse_choices
+from propensity.surfaces.ml_platform.schemas import CreateModelRequest, RequestBody, Target
+from propensity.training.requests import TrainingRequest
 from propensity.vocabulary import PredictionType
 
 KINDS = ("account", "subscriber")
-MAX_NAME = 200
-MAX_TEXT = 2000
 DATA_SOURCE = "Models train on the tenant's own CRM data; there is no other data source"
 # Fields of the document's example requests that this service accepts but cannot act on: the
 # answer lists them (`notApplied`) rather than letting the caller believe they took effect.
@@ -37,25 +36,13 @@ def invalid(message: str, field: str, **details: Any) -> InvalidInput:
     return InvalidInput(message, code="VALIDATION_ERROR", details={"field": field, **details})
 
 
-def body_object(body: Any) -> dict[str, Any]:
-    if body is None:
-        return {}
-    if not isinstance(body, dict):
-        raise invalid("Send a JSON object", "body")
-    return body
+def text_or_none(value: str | None) -> str | None:
+    return None if value is None else value.strip() or None
 
 
-def optional_text(fields: dict[str, Any], name: str, limit: int) -> str | None:
-    value = fields.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value) > limit:
-        raise invalid(f"{name} must be text of at most {limit} characters", name)
-    return value.strip() or None
-
-
-def not_applied(fields: dict[str, Any], table: dict[str, str]) -> list[dict[str, str]]:
+def not_applied(body: RequestBody | None, table: dict[str, str]) -> list[dict[str, str]]:
     """The fields of `table` (dotted paths) the request sent, each with why it has no effect."""
+    fields = {} if body is None else body.model_dump(by_alias=True)
     out = []
     for path, reason in table.items():
         value: Any = fields
@@ -66,45 +53,15 @@ def not_applied(fields: dict[str, Any], table: dict[str, str]) -> list[dict[str,
     return out
 
 
-def optional_object(fields: dict[str, Any], name: str) -> dict[str, Any]:
-    value = fields.get(name)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise invalid(f"{name} must be an object", name)
-    return value
+def missing_type() -> InvalidInput:
+    return invalid(f"type is required: one of {', '.join(DOC_TYPES)}", "type")
 
 
-@dataclass(frozen=True, kw_only=True)
-class TrainSpec:
-    prediction_type: str
-    kind: str | None
-    choices: TrainingChoices
-    algorithm: str
-    hyperparameters: dict[str, Any]
-    validation_split: float | None
-
-    def job_params(self, *, name: str | None, description: str) -> dict[str, Any]:
-        return {
-            "predictionType": self.prediction_type,
-            "kind": self.kind,
-            "name": name,
-            "description": description,
-            "algorithm": self.algorithm,
-            "hyperparameters": self.hyperparameters,
-            "validationSplit": self.validation_split,
-            # Trained models wait, inactive, to be deployed or activated.
-            "activate": False,
-        }
-
-
-def _target(fields: dict[str, Any]) -> tuple[str, str | None]:
-    type_name = fields.get("type")
-    if not isinstance(type_name, str) or type_name.strip().lower() not in DOC_TYPES:
-        raise invalid(f"type is required: one of {', '.join(DOC_TYPES)}", "type")
+def _target(type_name: str, target: Target) -> tuple[str, str | None]:
+    if type_name.strip().lower() not in DOC_TYPES:
+        raise missing_type()
     candidates = DOC_TYPES[type_name.strip().lower()]
-    target = optional_object(fields, "target")
-    requested = target.get("predictionType")
+    requested = target.prediction_type
     if requested is None:
         if len(candidates) > 1:
             raise invalid(
@@ -114,7 +71,7 @@ def _target(fields: dict[str, Any]) -> tuple[str, str | None]:
             )
         prediction_type = candidates[0]
     else:
-        prediction_type = str(requested).strip().upper()
+        prediction_type = requested.strip().upper()
         if prediction_type not in candidates:
             raise invalid(
                 f"target.predictionType of a {type_name} model must be one of "
@@ -122,7 +79,7 @@ def _target(fields: dict[str, Any]) -> tuple[str, str | None]:
                 "target.predictionType",
                 allowed=list(candidates),
             )
-    kind = target.get("kind")
+    kind = target.kind
     if prediction_type != PredictionType.CHURN.value:
         if kind is not None:
             raise invalid("target.kind applies to classification (churn) models only", "kind")
@@ -132,50 +89,15 @@ def _target(fields: dict[str, Any]) -> tuple[str, str | None]:
     return prediction_type, kind
 
 
-def train_spec(fields: dict[str, Any]) -> TrainSpec:
-    prediction_type, kind = _target(fields)
-    algorithm = fields.get("algorithm")
-    if algorithm is not None and not isinstance(algorithm, str):
-        raise invalid("algorithm must be text", "algorithm")
-    hyperparameters = optional_object(fields, "hyperparameters")
-    config = optional_object(fields, "trainingConfig")
-    split = config.get("validationSplit")
-    choices = parse_choices(
-        prediction_type=prediction_type,
-        algorithm=algorithm,
-        hyperparameters=hyperparameters,
-        validation_split=split,
-    )
-    return TrainSpec(
+def training_request(body: CreateModelRequest) -> TrainingRequest:
+    """What a create request asks to train (its algorithm and hyperparameters are checked
+    when it is queued: training.requests)."""
+    prediction_type, kind = _target(body.type, body.target or Target())
+    config = body.training_config
+    return TrainingRequest(
         prediction_type=prediction_type,
         kind=kind,
-        choices=choices,
-        algorithm=(algorithm or "auto").strip().lower(),
-        hyperparameters=hyperparameters,
-        validation_split=split,
-    )
-
-
-def retrain_spec(version: ModelVersion, fields: dict[str, Any]) -> TrainSpec:
-    """The version's own spec (type, population, requested algorithm and hyperparameters),
-    with `validationSplit` from the body when given."""
-    requested = (version.training_config or {}).get("requested") or {}
-    stored = dict(requested.get("api") or {})
-    split = fields.get("validationSplit", stored.get("validationSplit"))
-    hyperparameters = dict(stored.get("hyperparameters") or {})
-    algorithm = str(stored.get("algorithm") or "auto")
-    choices = parse_choices(
-        prediction_type=version.prediction_type,
-        algorithm=algorithm,
-        hyperparameters=hyperparameters,
-        validation_split=split,
-    )
-    kind = version.population if version.prediction_type == PredictionType.CHURN.value else None
-    return TrainSpec(
-        prediction_type=version.prediction_type,
-        kind=kind,
-        choices=choices,
-        algorithm=algorithm,
-        hyperparameters=hyperparameters,
-        validation_split=split,
+        algorithm=body.algorithm,
+        hyperparameters=body.hyperparameters or {},
+        validation_split=None if config is None else config.validation_split,
     )

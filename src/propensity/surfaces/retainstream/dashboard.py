@@ -11,7 +11,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from propensity.deps import Analyst, TenantSession, Viewer
-from propensity.surfaces.retainstream import modelinfo, service
+from propensity.portfolio import subscribers
+from propensity.portfolio.risk import threshold_of
+from propensity.portfolio.scoring import score_sample
+from propensity.portfolio.versions import previous_version
+from propensity.surfaces.retainstream import modelinfo
 from propensity.surfaces.retainstream.payloads import (
     BucketOut,
     ChurnRateOut,
@@ -37,11 +41,11 @@ TOP_FACTORS = 5
 @router.get("/metrics", response_model=MetricsResponse)
 def metrics(_viewer: Viewer, session: TenantSession) -> MetricsResponse:
     version = modelinfo.require_model(session)
-    threshold = service.threshold_of(version)
-    rates = service.churn_rates(session)
-    flagged = service.flagged_count(session, threshold=threshold)
-    before = service.previous_run_flagged(session, threshold=threshold)
-    comparison = modelinfo.compare(version, modelinfo.previous_version(session, version))
+    threshold = threshold_of(version)
+    rates = subscribers.churn_rates(session)
+    flagged = subscribers.flagged_count(session, threshold=threshold)
+    before = subscribers.previous_run_flagged(session, threshold=threshold)
+    comparison = modelinfo.compare(version, previous_version(session, version=version))
     auc = modelinfo.metric(version, "roc_auc")
     return MetricsResponse(
         data=MetricsData(
@@ -65,7 +69,7 @@ def metrics(_viewer: Viewer, session: TenantSession) -> MetricsResponse:
 @router.get("/distribution", response_model=DistributionResponse)
 def distribution(_viewer: Viewer, session: TenantSession) -> DistributionResponse:
     modelinfo.require_model(session)
-    buckets = service.distribution(session)
+    buckets = subscribers.distribution(session)
     return DistributionResponse(data=[BucketOut(bucket=b, count=n) for b, n in buckets])
 
 
@@ -82,7 +86,7 @@ def predict(
 ) -> PredictRunResponse:
     modelinfo.require_model(session)
     size = (body or SampleRequest()).sample_size
-    summary = service.score_sample(session, size=size)
+    summary = score_sample(session, size=size)
     return PredictRunResponse(
         data=ScoringData(
             predictions_generated=summary.generated,

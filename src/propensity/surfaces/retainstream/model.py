@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from propensity.deps import Admin, AppDatabase, TenantSession, Viewer
 from propensity.errors import InvalidInput
+from propensity.portfolio.versions import previous_version
 from propensity.registry.service import get_version
 from propensity.surfaces.retainstream import modelinfo
 from propensity.surfaces.retainstream.payloads import (
@@ -29,7 +30,7 @@ router = APIRouter(prefix="/model", route_class=RateLimitedRoute)
 @router.get("/status", response_model=StatusResponse)
 def status(_viewer: Viewer, session: TenantSession) -> StatusResponse:
     version = modelinfo.require_model(session)
-    comparison = modelinfo.compare(version, modelinfo.previous_version(session, version))
+    comparison = modelinfo.compare(version, previous_version(session, version=version))
     return StatusResponse(
         data=StatusData(
             version=version.version,
@@ -57,8 +58,8 @@ def train(principal: Admin, database: AppDatabase, session: TenantSession) -> Tr
     outcome = train_prediction_type(
         database,
         tenant_id=principal.tenant_id,
-        prediction_type=modelinfo.PREDICTION_TYPE,
-        kind=modelinfo.POPULATION,
+        prediction_type=modelinfo.PREDICTION_TYPE.value,
+        kind=modelinfo.POPULATION.value,
     )
     version = get_version(session, version_id=outcome.version_id)
     return TrainResponse(

@@ -7,15 +7,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
+from propensity.db import Session
 from propensity.errors import Unavailable
-from propensity.models import ModelStatus, ModelVersion
+from propensity.models import ModelVersion
 from propensity.registry.service import active_version
+from propensity.vocabulary import Population, PredictionType
 
-PREDICTION_TYPE = "CHURN"
-POPULATION = "subscriber"
+PREDICTION_TYPE = PredictionType.CHURN
+POPULATION = Population.SUBSCRIBER
 # modelAuc.status: "Degraded" when the held-out ROC-AUC fell by more than this against the
 # previous trained version; otherwise (or with no previous version) "Stable".
 AUC_DROP_TOLERANCE = 0.02
@@ -60,29 +59,15 @@ class Comparison:
 
 
 def require_model(session: Session) -> ModelVersion:
-    version = active_version(session, prediction_type=PREDICTION_TYPE, population=POPULATION)
+    version = active_version(
+        session, prediction_type=PREDICTION_TYPE.value, population=POPULATION.value
+    )
     if version is None:
         raise Unavailable(
             "No trained churn model for subscribers yet: train one with POST /api/model/train",
             code="MODEL_UNAVAILABLE",
         )
     return version
-
-
-def previous_version(session: Session, version: ModelVersion) -> ModelVersion | None:
-    """The latest successfully trained version before `version` (any status but failed or
-    still training), which is what a new version is judged against."""
-    query = (
-        sa.select(ModelVersion)
-        .where(
-            ModelVersion.prediction_type == PREDICTION_TYPE,
-            ModelVersion.population == POPULATION,
-            ModelVersion.version_number < version.version_number,
-            ModelVersion.status.not_in([ModelStatus.FAILED.value, ModelStatus.TRAINING.value]),
-        )
-        .order_by(ModelVersion.version_number.desc())
-    )
-    return session.scalars(query).first()
 
 
 def metric(version: ModelVersion, name: str) -> float | None:

@@ -8,7 +8,9 @@ from fastapi import APIRouter
 from propensity.db import utcnow
 from propensity.deps import Analyst, TenantSession, Viewer
 from propensity.errors import InvalidInput
-from propensity.surfaces.retainstream import modelinfo, service
+from propensity.portfolio import subscribers
+from propensity.portfolio.scoring import score_sample
+from propensity.surfaces.retainstream import modelinfo
 from propensity.surfaces.retainstream.payloads import (
     GenerateResponse,
     PerformanceData,
@@ -38,7 +40,7 @@ def results(_viewer: Viewer, session: TenantSession, limit: str = "") -> Results
     if not 1 <= size <= MAX_RESULTS:
         raise InvalidInput(f"limit must be an integer between 1 and {MAX_RESULTS}")
     modelinfo.require_model(session)
-    rows = service.latest_results(session, limit=size)
+    rows = subscribers.latest_results(session, limit=size)
     predictions = [
         ResultOut(
             customer_id=external_id,
@@ -51,7 +53,7 @@ def results(_viewer: Viewer, session: TenantSession, limit: str = "") -> Results
     return ResultsResponse(
         data=ResultsData(
             predictions=predictions,
-            total=service.active_count(session),
+            total=subscribers.scored_count(session),
             timestamp=iso_z(utcnow()) or "",
         )
     )
@@ -62,7 +64,7 @@ def generate(
     _analyst: Analyst, session: TenantSession, body: SampleRequest | None = None
 ) -> GenerateResponse:
     modelinfo.require_model(session)
-    summary = service.score_sample(session, size=(body or SampleRequest()).sample_size)
+    summary = score_sample(session, size=(body or SampleRequest()).sample_size)
     return GenerateResponse(
         data=ScoringData(
             predictions_generated=summary.generated,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from propensity.db import utcnow
+from propensity.models import Customer
 
 
 def _aware(value: datetime) -> datetime:
@@ -48,3 +49,12 @@ def whole(value: float | None) -> int | None:
 
 def percent(value: float | None) -> str:
     return "n/a" if value is None else f"{round(value * 100)}%"
+
+
+def subscription_age_months(customer: Customer, now: datetime | None = None) -> int | None:
+    """Whole 30-day months from sign-up to churn (or now); the recorded tenure when the
+    sign-up date is unknown."""
+    if customer.created_at is None:
+        return whole(customer.tenure_months)
+    end = customer.churned_at or now or utcnow()
+    return max(0, (_aware(end) - _aware(customer.created_at)).days // 30)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -30,7 +29,7 @@ from propensity.surfaces.retainstream.schemas import (
     UserOut,
 )
 from propensity.tenancy import registration
-from propensity.tenancy.service import authenticate, token_for
+from propensity.tenancy.service import log_in
 from propensity.timefmt import iso_z
 
 RATE_LIMIT_SCOPE = "retainstream"
@@ -56,44 +55,43 @@ def login(
     body: LoginRequest, response: Response, db: AppDatabase, settings: AppSettings
 ) -> LoginResponse:
     lifetime = timedelta(minutes=settings.token_lifetime_minutes)
-    with db.system_session() as session:
-        user, _tenant = authenticate(session, email=body.email, password=body.password)
-        token = token_for(user=user, key=settings.signing_key(), lifetime=lifetime)
-        user_out = UserOut(id=user.id, email=user.email, name=user.name, role=user.role)
+    signed_in = log_in(
+        db,
+        email=body.email,
+        password=body.password,
+        key=settings.signing_key(),
+        lifetime=lifetime,
+    )
+    user = signed_in.user
+    user_out = UserOut(id=user.id, email=user.email, name=user.name, role=user.role)
     response.set_cookie(
         "token",
-        token,
+        signed_in.token,
         max_age=int(lifetime.total_seconds()),
         httponly=True,
         samesite="lax",
         secure=settings.environment == "production",
     )
-    return LoginResponse(data=LoginData(token=token, user=user_out))
+    return LoginResponse(data=LoginData(token=signed_in.token, user=user_out))
 
 
 @router.post("/auth/register", response_model=MessageResponse, status_code=201)
 def register(body: RegisterRequest, db: AppDatabase, settings: AppSettings) -> MessageResponse:
     if not settings.registration_enabled:
         raise Forbidden("Registration is disabled", code="REGISTRATION_DISABLED")
-    with db.system_session() as session:
-        registration.register_user(
-            session,
-            email=body.email,
-            password=body.password,
-            name=body.name,
-            configured_tenant=settings.registration_tenant,
-        )
+    registration.register(
+        db,
+        email=body.email,
+        password=body.password,
+        name=body.name,
+        configured_tenant=settings.registration_tenant,
+    )
     return MessageResponse(message="User registered successfully")
 
 
 @router.get("/health", response_model=HealthResponse)
 def health(db: AppDatabase) -> Response:
-    try:
-        with db.engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-        status, code = "OK", 200
-    except sa.exc.SQLAlchemyError:
-        status, code = "ERROR", 503
+    status, code = ("OK", 200) if db.reachable() else ("ERROR", 503)
     body = HealthResponse(
         status=status, timestamp=iso_z(utcnow()), service="RetainStream API", version=__version__
     )

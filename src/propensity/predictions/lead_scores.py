@@ -1,4 +1,7 @@
-"""The lead-ml numbers this surface derives from the models' outputs. Pure functions.
+"""The lead numbers derived from the models' outputs: SCORE (0-100 and its breakdown),
+PRIORITY (expected value, rank, tier), capped days to close and the HOT/WARM/COLD level.
+Pure functions (DESIGN.md "Prediction types": SCORE and PRIORITY derive from CONVERSION);
+serving/leads.py and serving/lead_ranking.py serve and record them.
 
 Lead score (SCORE, ranked leads' `score`)
     score = round(100 x calibrated conversion probability), 0-100.
@@ -53,6 +56,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from propensity.models import Prediction
+
 GROUPS = ("demographic", "behavioral", "temporal", "engagement")
 MAX_DAYS = 365
 TIERS = ("top", "high", "medium", "low")
@@ -105,6 +110,24 @@ class Days:
             return int(min(MAX_DAYS, max(0, round(x))))
 
         return cls(cap(median), cap(low), cap(high), capped=median > MAX_DAYS)
+
+
+def days_of(prediction: Prediction) -> Days | None:
+    """The capped days of a stored TIME_TO_CLOSE prediction (median and p10-p90); None when
+    it carries no interval."""
+    outputs = prediction.outputs or {}
+    if prediction.predicted_value is None or "p10Days" not in outputs:
+        return None
+    return Days.of(
+        float(prediction.predicted_value), float(outputs["p10Days"]), float(outputs["p90Days"])
+    )
+
+
+def threshold_of(prediction: Prediction) -> float | None:
+    """The decision threshold stored with a CONVERSION prediction (its model's, or the
+    rule-based scorer's), which the HOT/WARM/COLD level is cut at."""
+    value = (prediction.outputs or {}).get("threshold")
+    return float(value) if isinstance(value, int | float) else None
 
 
 def value_reference(known_values: Sequence[float]) -> tuple[float | None, float | None]:

@@ -1,5 +1,7 @@
-"""The documented rule-based lead scorer (`ruleBasedOnly: true`): points from fit and
-engagement signals, no trained model. Pure: the lead's feature groups in, a score out.
+"""The documented rule-based lead scorer (the lead-ml document's `ruleBasedOnly: true`):
+points from fit and engagement signals, no trained model. Pure: the lead's feature groups in,
+a score out (serving/leads.py serves and records it as a CONVERSION prediction without a
+model, served by "rules").
 
 Inputs are the four groups of `GET /leads/:id/ml/features` (features.lead_feature_groups).
 Points per rule (a rule whose input is unknown scores nothing and counts as unknown):
@@ -28,6 +30,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from propensity.predictions.lead_scores import DEFAULT_THRESHOLD
 
 MAX_POINTS = 100
 # A rule-based score is a prior, not a measured model: it never claims more than this.
@@ -182,9 +186,10 @@ class RuleScore:
         return [s.recommendation() for s in self.shortfalls[:MAX_RECOMMENDATIONS]]
 
     def outputs(self) -> dict[str, Any]:
-        """As stored with the prediction (JSON)."""
+        """As stored with the prediction (JSON); its level is cut at DEFAULT_THRESHOLD."""
         return {
             "method": "rule_based",
+            "threshold": DEFAULT_THRESHOLD,
             "points": self.points,
             "pointsByGroup": self.by_group,
             "rulesFired": self.fired,
@@ -192,6 +197,13 @@ class RuleScore:
             "riskFactors": self.risk_factors(),
             "recommendations": self.recommendations(),
         }
+
+    def explanation(self) -> str:
+        fired = ", ".join(f"{f['rule'].lower()} (+{f['points']})" for f in self.fired)
+        return (
+            f"Rule-based score of {self.points} points out of 100 from fit and engagement "
+            f"signals: {fired or 'no rule applies to this lead'}. Not a trained model's estimate."
+        )
 
 
 def _is_missing(value: Any) -> bool:
