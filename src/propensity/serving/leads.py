@@ -11,7 +11,7 @@ function that writes commits, so the next call on any surface finds the answer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +25,7 @@ from propensity.predictions.scoring import Scored
 from propensity.predictions.service import record_predictions
 from propensity.serving.routing import CHAMPION, RULES, serving_models, serving_models_or_none
 from propensity.serving.service import (
+    Admit,
     Served,
     Spend,
     find_valid,
@@ -39,10 +40,6 @@ LEAD = Population.LEAD.value
 CONVERSION = PredictionType.CONVERSION
 TIME_TO_CLOSE = PredictionType.TIME_TO_CLOSE
 SCORE = PredictionType.SCORE
-
-# Given the leads that need a fresh prediction, in order, returns those that may get one now
-# (a quota spent one lead at a time); the others are refused and nothing is recorded for them.
-Admit = Callable[[list[int]], list[int]]
 
 
 def _recorded(
@@ -81,11 +78,12 @@ def rule_answers(
     settings: Settings,
     force: bool = False,
     spend: Spend | None = None,
+    admit: Admit | None = None,
 ) -> dict[int, Served]:
     """Each lead's CONVERSION by the rule-based scorer (predictions/lead_rules.py), for the
     lead-ml document's `ruleBasedOnly`: the stored rule-based one while valid, otherwise
-    scored from the lead's features, recorded without a model and committed. `spend` as in
-    serve_many: called once with the number of fresh predictions before any is made."""
+    scored from the lead's features, recorded without a model and committed. `spend` and
+    `admit` as in serve_many."""
     by_id = {lead.id: lead for lead in leads}
     rules: dict[int, int | None] = dict.fromkeys(by_id)
     cached = (
@@ -97,6 +95,8 @@ def rule_answers(
     )
     out = {i: Served(p, None, RULES, True) for i, p in cached.items()}
     missing = [i for i in by_id if i not in cached]
+    if admit is not None and missing:
+        missing = admit(missing)
     if not missing:
         return out
     if spend is not None:
@@ -170,55 +170,26 @@ def serve_conversions(
 ) -> Answers:
     """Many leads' CONVERSION answers (the lead-ml document's bulk request): as
     serve_conversion for each, in one scoring run, where `admit` decides which of the leads
-    without a valid answer may be scored now (a rate limit cut part-way); the others get no
-    answer."""
-    by_id = {lead.id: lead for lead in leads}
-    ids = list(by_id)
-    route = (
-        None
-        if rule_based
-        else serving_models(session, prediction_type=CONVERSION, population=LEAD).route(ids)
-    )
-    serving: dict[int, int | None] = (
-        dict.fromkeys(ids) if route is None else {i: v.id for i, (v, _) in route.items()}
-    )
-    cached = (
-        {}
-        if force
-        else find_valid(
-            session, prediction_type=CONVERSION, population=LEAD, serving=serving, now=now
+    without a valid answer may be scored now (a rate limit cut part-way); the others, and
+    leads that cannot be scored now, get no answer."""
+    if rule_based:
+        return Answers(
+            served=rule_answers(
+                session, leads=leads, now=now, settings=settings, force=force, admit=admit
+            )
+        )
+    return Answers(
+        served=serve_many(
+            session,
+            prediction_type=CONVERSION,
+            population=LEAD,
+            entity_ids=[lead.id for lead in leads],
+            now=now,
+            settings=settings,
+            force=force,
+            admit=admit,
         )
     )
-    served = {
-        i: Served(p, None, RULES, True)
-        if route is None
-        else Served(p, route[i][0], route[i][1], True)
-        for i, p in cached.items()
-    }
-    missing = [i for i in ids if i not in cached]
-    allowed = admit(missing) if admit is not None and missing else missing
-    if allowed:
-        # find_valid answered none of these: they are scored (force), not looked up again.
-        if route is None:
-            fresh = rule_answers(
-                session,
-                leads=[by_id[i] for i in allowed],
-                now=now,
-                settings=settings,
-                force=True,
-            )
-        else:
-            fresh = serve_many(
-                session,
-                prediction_type=CONVERSION,
-                population=LEAD,
-                entity_ids=allowed,
-                now=now,
-                settings=settings,
-                force=True,
-            )
-        served.update(fresh)
-    return Answers(served=served)
 
 
 def times_to_close(

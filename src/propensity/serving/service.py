@@ -39,6 +39,9 @@ from propensity.vocabulary import Population, PredictionType
 
 # Entity ids per IN list: well under every backend's bound-parameter limit.
 ID_CHUNK = 5000
+# Given the entities that need a fresh prediction, in order, returns those that may get one now
+# (a quota spent one entity at a time); the others get no answer.
+Admit = Callable[[list[int]], list[int]]
 # Called with the number of fresh predictions about to be made (quotas count those only).
 Spend = Callable[[int], None]
 
@@ -191,9 +194,10 @@ def score_with(
     entity_ids: Sequence[int],
     now: datetime,
     settings: Settings,
-) -> float:
+) -> tuple[float, list[int]]:
     """Scores these entities with `version`, explained, and records them as served in
-    `role`. Flushes. Returns the measured scoring time per entity in ms."""
+    `role`. Flushes. Returns the measured scoring time per entity in ms and the entities
+    scored: one with no features at this time (say, created after it) is left out."""
     started = time.perf_counter()
     model = artifact_cache.get(session, version=version, loader=load_model)
     frame = model_frame(
@@ -201,13 +205,6 @@ def score_with(
     )
     results = score_frame(model=model, version=version, frame=frame)
     elapsed_ms = (time.perf_counter() - started) * 1000
-    if len(results) < len(entity_ids):
-        missing = sorted(set(entity_ids) - {r.entity_id for r in results})
-        raise Unavailable(
-            "Could not be scored: no features at this time",
-            code="PREDICTION_FAILED",
-            details={"entityIds": missing[:20], "modelId": str(version.id)},
-        )
     results = [replace(r, served_by=role, model_version_id=version.id) for r in results]
     share = elapsed_ms / max(len(results), 1)
     record_run(
@@ -216,7 +213,7 @@ def score_with(
         settings=settings,
         latency_ms=round(share, 3),
     )
-    return share
+    return share, [r.entity_id for r in results]
 
 
 def requested_version(
@@ -263,6 +260,7 @@ def serve_many(
     max_age: timedelta | None = None,
     version: ModelVersion | None = None,
     spend: Spend | None = None,
+    admit: Admit | None = None,
     deadline_ms: float | None = None,
     run_deadline_ms: float | None = None,
 ) -> dict[int, Served]:
@@ -270,6 +268,9 @@ def serve_many(
     for), served from what was stored when still valid, otherwise scored, recorded and
     committed. The entities must exist in the caller's tenant (the caller looked them up).
 
+    Entities that need a fresh prediction go through `admit` first, when given (a quota
+    spent entity by entity): those it refuses get no answer and nothing is recorded for them;
+    so does an entity that cannot be scored now (no features at this time).
     `spend` is called once with the number of fresh predictions before any is made; with
     `deadline_ms`, fresh scoring slower than that per entity raises ScoringTimedOut and
     nothing is recorded; `run_deadline_ms` is the same for the fresh scoring of all the
@@ -300,6 +301,8 @@ def serve_many(
     )
     out = {i: Served(p, route[i][0], route[i][1], True) for i, p in cached.items()}
     missing = [i for i in ids if i not in cached]
+    if admit is not None and missing:
+        missing = admit(missing)
     if not missing:
         return out
     if spend is not None:
@@ -310,7 +313,7 @@ def serve_many(
     latency: dict[int, float] = {}
     for group in by_version.values():
         serving_version, role = route[group[0]]
-        share = score_with(
+        share, scored = score_with(
             session,
             version=serving_version,
             role=role,
@@ -318,7 +321,7 @@ def serve_many(
             now=now,
             settings=settings,
         )
-        latency.update(dict.fromkeys(group, share))
+        latency.update(dict.fromkeys(scored, share))
         try:
             if deadline_ms is not None:
                 check_timeout(elapsed_ms=share, timeout_ms=deadline_ms, model_id=serving_version.id)
@@ -335,11 +338,11 @@ def serve_many(
         session,
         prediction_type=prediction_type,
         population=population,
-        entity_ids=missing,
+        entity_ids=list(latency),
         as_of=now,
     )
     session.commit()
-    for i in missing:
+    for i in latency:
         out[i] = Served(fresh[i], route[i][0], route[i][1], False, latency[i])
     return out
 
@@ -359,8 +362,9 @@ def serve(
     spend: Spend | None = None,
     deadline_ms: float | None = None,
 ) -> Served:
-    """One entity's answer: serve_many for one."""
-    return serve_many(
+    """One entity's answer: serve_many for one; 503 PREDICTION_FAILED when it cannot be
+    scored now."""
+    served = serve_many(
         session,
         prediction_type=prediction_type,
         population=population,
@@ -373,7 +377,14 @@ def serve(
         version=version,
         spend=spend,
         deadline_ms=deadline_ms,
-    )[int(entity_id)]
+    ).get(int(entity_id))
+    if served is None:
+        raise Unavailable(
+            "Could not be scored: no features at this time",
+            code="PREDICTION_FAILED",
+            details={"entityId": int(entity_id), "predictionType": prediction_type.value},
+        )
+    return served
 
 
 def current_many(

@@ -6,7 +6,8 @@ Each lead is answered as `POST /leads/:id/ml/predict` would answer it (serving.l
 valid stored answer by the model serving it, or a valid rule-based one with ruleBasedOnly,
 unless forceRefresh). Each lead scored afresh counts one against the tenant's rate limits,
 checked before scoring: when the limits run out part-way the remaining leads get the error
-"Rate limit reached" and nothing is stored for them; when not even the first fits, the
+"Rate limit reached" and nothing is stored for them (a lead that cannot be scored now gets
+"Lead could not be scored"); when not even the first fits, the
 request is refused with 429. The time to close is served with the conversion (no extra
 count), and the configuration is re-ranked: every lead answered gets a PRIORITY prediction
 with its rank, tier and priorityScore.
@@ -31,6 +32,7 @@ from propensity.surfaces.lead_ml import payloads
 from propensity.vocabulary import PredictionType
 
 RATE_LIMITED = "Rate limit reached; not scored"
+NOT_SCORED = "Lead could not be scored"
 
 
 def _select(
@@ -61,9 +63,10 @@ def _select(
     return chosen
 
 
-def quota(spend: Callable[[], None]) -> Callable[[list[int]], list[int]]:
-    """serving.leads' `admit`: one `spend` per lead in order, up to the first the limits
-    refuse; refused at the first lead, the whole request is (429)."""
+def quota(spend: Callable[[], None], refused: set[int]) -> Callable[[list[int]], list[int]]:
+    """serving's `admit`: one `spend` per lead in order, up to the first the limits refuse
+    (those left are added to `refused`); refused at the first lead, the whole request is
+    (429)."""
 
     def admit(lead_ids: list[int]) -> list[int]:
         allowed: list[int] = []
@@ -73,6 +76,7 @@ def quota(spend: Callable[[], None]) -> Callable[[list[int]], list[int]]:
             except RateLimited:
                 if not allowed:
                     raise
+                refused.update(lead_ids[len(allowed) :])
                 break
             allowed.append(lead_id)
         return allowed
@@ -93,6 +97,7 @@ def bulk_predict(
     spend: Callable[[], None],
 ) -> dict[str, Any]:
     selected = _select(session, config=config, limit=limit, min_score=min_score)
+    refused: set[int] = set()
     answers = serve_conversions(
         session,
         leads=selected,
@@ -100,7 +105,7 @@ def bulk_predict(
         settings=settings,
         force=force,
         rule_based=rule_based,
-        admit=quota(spend),
+        admit=quota(spend, refused),
     )
     answered = list(answers.served)
     times = times_to_close(session, lead_ids=answered, now=now, settings=settings)
@@ -109,7 +114,8 @@ def bulk_predict(
     for lead in selected:
         served = answers.served.get(lead.id)
         if served is None:
-            results.append({"leadId": lead.id, "result": None, "error": RATE_LIMITED})
+            error = RATE_LIMITED if lead.id in refused else NOT_SCORED
+            results.append({"leadId": lead.id, "result": None, "error": error})
             continue
         body = payloads.conversion(
             served.prediction, time_to_close=times.get(lead.id), settings=settings

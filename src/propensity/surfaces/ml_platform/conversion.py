@@ -88,13 +88,14 @@ def predict_conversion(
     ttc_version, per_lead = timed if timed is not None else (None, {})
     predictions = []
     for lead_id in lead_ids:
-        prediction = served[lead_id].prediction
+        answer = served.get(lead_id)  # None: the lead cannot be scored now
+        prediction = None if answer is None else answer.prediction
         timing = per_lead.get(lead_id)
         probability: float | None = None
         confidence: float | None = None
         if timing is not None:
             probability, confidence = timing.within, timing.confidence
-        elif timed is None:
+        elif prediction is not None and timed is None:
             probability = float(prediction.probability or 0.0)
             confidence = float(prediction.confidence or 0.0)
         entry: dict[str, Any] = {
@@ -105,10 +106,11 @@ def predict_conversion(
             if probability is None
             else estimated_value(leads[lead_id], probability),
             "timeToConversion": None if timing is None else band(timing.median_days),
-            "predictionId": prediction.id,
+            "predictionId": None if prediction is None else prediction.id,
         }
         if body.include_factors:
-            entry["keyFactors"] = list((prediction.outputs or {}).get("decisionFactors") or [])
+            outputs = {} if prediction is None else prediction.outputs or {}
+            entry["keyFactors"] = list(outputs.get("decisionFactors") or [])
         predictions.append(entry)
     accuracy = (version.metrics or {}).get("accuracy")
     model_info = {
