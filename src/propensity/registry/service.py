@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from threading import Lock
 from typing import Any, TypeVar
 
@@ -114,39 +113,6 @@ def active_version(
     if population:
         query = query.where(ModelVersion.population == population)
     return session.scalars(query.order_by(ModelVersion.activated_at.desc()).limit(1)).first()
-
-
-@dataclass(frozen=True)
-class ActiveModel:
-    """The few columns request paths need of the active model; not its JSON statistics,
-    which cost more to decode than the rest of a cached answer."""
-
-    id: int
-    threshold: float | None
-    horizon_days: int | None
-    version_number: int
-
-
-ACTIVE_MODEL_COLUMNS = (
-    ModelVersion.id,
-    ModelVersion.threshold,
-    ModelVersion.horizon_days,
-    ModelVersion.version_number,
-)
-
-
-def active_model(session: Session, *, prediction_type: str, population: str) -> ActiveModel | None:
-    row = session.execute(
-        sa.select(*ACTIVE_MODEL_COLUMNS)
-        .where(
-            ModelVersion.prediction_type == prediction_type,
-            ModelVersion.population == population,
-            ModelVersion.status == ModelStatus.ACTIVE.value,
-        )
-        .order_by(ModelVersion.activated_at.desc())
-        .limit(1)
-    ).first()
-    return None if row is None else ActiveModel(*row)
 
 
 def activate(session: Session, *, version: ModelVersion) -> ModelVersion:
