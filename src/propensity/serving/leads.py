@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -233,6 +234,43 @@ def _score_scored(lead: Lead, source: Prediction) -> Scored:
         served_by=source.served_by or CHAMPION,
         # The model that made the conversion it derives from (a challenger's, when routed).
         model_version_id=source.model_version_id,
+    )
+
+
+class LeadServer(Protocol):
+    """One lead's answer of a type: serve_time, serve_score."""
+
+    def __call__(
+        self,
+        session: Session,
+        *,
+        lead: Lead,
+        now: datetime,
+        settings: Settings,
+        force: bool = False,
+        spend: Spend | None = None,
+    ) -> Served: ...
+
+
+def serve_time(
+    session: Session,
+    *,
+    lead: Lead,
+    now: datetime,
+    settings: Settings,
+    force: bool = False,
+    spend: Spend | None = None,
+) -> Served:
+    """The lead's TIME_TO_CLOSE answer (serve)."""
+    return serve(
+        session,
+        prediction_type=TIME_TO_CLOSE,
+        population=LEAD,
+        entity_id=lead.id,
+        now=now,
+        settings=settings,
+        force=force,
+        spend=spend,
     )
 
 

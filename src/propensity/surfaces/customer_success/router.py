@@ -99,36 +99,47 @@ def predict(
     return _json(served, response)
 
 
-@router.get("/{account_id}/ml/churn-risk", response_model=None)
-def churn_risk(
-    account_id: str, request: Request, response: Response, ctx: ReadContext
+def _read(
+    request: Request,
+    response: Response,
+    ctx: ReadContext,
+    *,
+    account_id: str,
+    prediction_type: PredictionType,
 ) -> JSONResponse:
+    """The GET form of predict: the account's answer of the type, `cached` always present."""
     served = _serve(
         request,
         response,
         ctx,
         raw_id=account_id,
-        prediction_type=PredictionType.CHURN,
+        prediction_type=prediction_type,
         force=False,
     )
     served.setdefault("cached", False)
     return _json(served, response)
+
+
+@router.get("/{account_id}/ml/churn-risk", response_model=None)
+def churn_risk(
+    account_id: str, request: Request, response: Response, ctx: ReadContext
+) -> JSONResponse:
+    return _read(
+        request, response, ctx, account_id=account_id, prediction_type=PredictionType.CHURN
+    )
 
 
 @router.get("/{account_id}/ml/health-insights", response_model=None)
 def health_insights(
     account_id: str, request: Request, response: Response, ctx: ReadContext
 ) -> JSONResponse:
-    served = _serve(
+    return _read(
         request,
         response,
         ctx,
-        raw_id=account_id,
+        account_id=account_id,
         prediction_type=PredictionType.HEALTH_TREND,
-        force=False,
     )
-    served.setdefault("cached", False)
-    return _json(served, response)
 
 
 def _json(body: dict[str, Any], response: Response) -> JSONResponse:

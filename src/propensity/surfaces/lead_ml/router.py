@@ -4,6 +4,7 @@ config_router.py, included below (`/leads/...` and `/predictions/...` never coll
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -13,10 +14,18 @@ from propensity.crm.lookup import parse_id
 from propensity.db import utcnow
 from propensity.errors import NotFound
 from propensity.features import lead_feature_groups
+from propensity.models import Prediction
 from propensity.predictions.lead_accuracy import record_lead_verdict
 from propensity.predictions.service import latest_predictions
-from propensity.serving import current, serve
-from propensity.serving.leads import LEAD, serve_conversion, serve_score, times_to_close
+from propensity.serving import current
+from propensity.serving.leads import (
+    LEAD,
+    LeadServer,
+    serve_conversion,
+    serve_score,
+    serve_time,
+    times_to_close,
+)
 from propensity.surfaces.lead_ml import llm_text, params, payloads, quotas
 from propensity.surfaces.lead_ml.config_router import router as config_router
 from propensity.surfaces.lead_ml.context import ReadContext, WriteContext
@@ -124,6 +133,33 @@ def latest_prediction(
     }
 
 
+def _answer(
+    lead_id: str,
+    request: Request,
+    response: Response,
+    ctx: ReadContext,
+    body: RefreshBody | None,
+    *,
+    serve_one: LeadServer,
+    shape: Callable[[Prediction], dict[str, Any]],
+) -> dict[str, Any]:
+    """A lead's answer by `serve_one`, charged to the quota only when fresh."""
+    options = body or RefreshBody()
+    session = ctx.session
+    lead = params.get_lead(session, lead_id)
+    served = serve_one(
+        session,
+        lead=lead,
+        now=utcnow(),
+        settings=ctx.settings,
+        force=options.forceRefresh,
+        spend=lambda count: quotas.spend(request, ctx, count=count, response=response),
+    )
+    data = shape(served.prediction)
+    data["cached"] = served.cached
+    return {"prediction": data}
+
+
 @router.post("/leads/{lead_id}/ml/predict-time")
 def predict_time(
     lead_id: str,
@@ -132,22 +168,15 @@ def predict_time(
     ctx: ReadContext,
     body: RefreshBody | None = None,
 ) -> dict[str, Any]:
-    options = body or RefreshBody()
-    session, now = ctx.session, utcnow()
-    lead = params.get_lead(session, lead_id)
-    served = serve(
-        session,
-        prediction_type=PredictionType.TIME_TO_CLOSE,
-        population=LEAD,
-        entity_id=lead.id,
-        now=now,
-        settings=ctx.settings,
-        force=options.forceRefresh,
-        spend=lambda count: quotas.spend(request, ctx, count=count, response=response),
+    return _answer(
+        lead_id,
+        request,
+        response,
+        ctx,
+        body,
+        serve_one=serve_time,
+        shape=payloads.time_to_close,
     )
-    data = payloads.time_to_close(served.prediction)
-    data["cached"] = served.cached
-    return {"prediction": data}
 
 
 @router.post("/leads/{lead_id}/ml/predict-score")
@@ -158,20 +187,9 @@ def predict_score(
     ctx: ReadContext,
     body: RefreshBody | None = None,
 ) -> dict[str, Any]:
-    options = body or RefreshBody()
-    session, now = ctx.session, utcnow()
-    lead = params.get_lead(session, lead_id)
-    served = serve_score(
-        session,
-        lead=lead,
-        now=now,
-        settings=ctx.settings,
-        force=options.forceRefresh,
-        spend=lambda count: quotas.spend(request, ctx, count=count, response=response),
+    return _answer(
+        lead_id, request, response, ctx, body, serve_one=serve_score, shape=payloads.score
     )
-    data = payloads.score(served.prediction)
-    data["cached"] = served.cached
-    return {"prediction": data}
 
 
 @router.get("/leads/{lead_id}/ml/features")
