@@ -55,6 +55,27 @@ def cta_source(session: Session, *, account_id: int, now: datetime) -> Served | 
     return None
 
 
+def _generate(
+    session: Session,
+    *,
+    account: Customer,
+    served: Served,
+    user_id: int | None,
+    now: datetime,
+    days: int,
+) -> CtaOutcome:
+    """The CTA the served prediction calls for, at the serving model's threshold."""
+    return generate_cta(
+        session,
+        customer=account,
+        prediction=served.prediction,
+        threshold=_threshold(served),
+        user_id=user_id,
+        now=now,
+        cooldown_days=days,
+    )
+
+
 def generate_account_cta(
     session: Session,
     *,
@@ -66,14 +87,8 @@ def generate_account_cta(
 ) -> CtaOutcome:
     """The CTA `source` (from cta_source) calls for, created and committed; or, when it is
     not created (no CTA applies, a duplicate, the cooldown), the reason, nothing written."""
-    outcome = generate_cta(
-        session,
-        customer=account,
-        prediction=source.prediction,
-        threshold=_threshold(source),
-        user_id=user_id,
-        now=now,
-        cooldown_days=cooldown_days,
+    outcome = _generate(
+        session, account=account, served=source, user_id=user_id, now=now, days=cooldown_days
     )
     if outcome.was_created:
         session.commit()
@@ -154,14 +169,8 @@ def generate_ctas(
     for account, served in candidates:
         if created >= max_ctas:
             break
-        outcome = generate_cta(
-            session,
-            customer=account,
-            prediction=served.prediction,
-            threshold=_threshold(served),
-            user_id=user_id,
-            now=now,
-            cooldown_days=cooldown_days,
+        outcome = _generate(
+            session, account=account, served=served, user_id=user_id, now=now, days=cooldown_days
         )
         created += int(outcome.was_created)
         outcomes.append(outcome)

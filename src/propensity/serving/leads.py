@@ -11,10 +11,9 @@ function that writes commits, so the next call on any surface finds the answer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -237,19 +236,9 @@ def _score_scored(lead: Lead, source: Prediction) -> Scored:
     )
 
 
-class LeadServer(Protocol):
-    """One lead's answer of a type: serve_time, serve_score."""
-
-    def __call__(
-        self,
-        session: Session,
-        *,
-        lead: Lead,
-        now: datetime,
-        settings: Settings,
-        force: bool = False,
-        spend: Spend | None = None,
-    ) -> Served: ...
+# One lead's answer of a type (serve_time, serve_score), as (session, *, lead, now, settings,
+# force, spend).
+LeadServer = Callable[..., Served]
 
 
 def serve_time(

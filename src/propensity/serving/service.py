@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import TypedDict, Unpack
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -347,6 +348,17 @@ def serve_many(
     return out
 
 
+class ServeOptions(TypedDict, total=False):
+    """How serve answers one entity: serve_many's options (see there)."""
+
+    force: bool
+    explained: bool
+    max_age: timedelta | None
+    version: ModelVersion | None
+    spend: Spend | None
+    deadline_ms: float | None
+
+
 def serve(
     session: Session,
     *,
@@ -355,12 +367,7 @@ def serve(
     entity_id: int,
     now: datetime,
     settings: Settings,
-    force: bool = False,
-    explained: bool = True,
-    max_age: timedelta | None = None,
-    version: ModelVersion | None = None,
-    spend: Spend | None = None,
-    deadline_ms: float | None = None,
+    **options: Unpack[ServeOptions],
 ) -> Served:
     """One entity's answer: serve_many for one; 503 PREDICTION_FAILED when it cannot be
     scored now."""
@@ -371,12 +378,7 @@ def serve(
         entity_ids=[entity_id],
         now=now,
         settings=settings,
-        force=force,
-        explained=explained,
-        max_age=max_age,
-        version=version,
-        spend=spend,
-        deadline_ms=deadline_ms,
+        **options,
     ).get(int(entity_id))
     if served is None:
         raise Unavailable(

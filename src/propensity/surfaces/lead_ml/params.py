@@ -27,14 +27,19 @@ DOCUMENTED_TYPES = tuple(
 )
 
 
-def get_lead(session: Session, raw_id: str) -> Lead:
-    lead_id = parse_id(raw_id)
-    if lead_id is None:
+def _parse(raw_id: str, *, key: str, noun: str) -> int:
+    value = parse_id(raw_id)
+    if value is None:
         raise InvalidInput(
-            "Invalid lead ID",
+            f"Invalid {noun} ID",
             code="BAD_REQUEST",
-            details={"leadId": raw_id, "hint": "A lead ID is a positive integer"},
+            details={key: raw_id, "hint": f"A {noun} ID is a positive integer"},
         )
+    return value
+
+
+def get_lead(session: Session, raw_id: str) -> Lead:
+    lead_id = _parse(raw_id, key="leadId", noun="lead")
     lead = find_lead(session, lead_id=lead_id)
     if lead is None:
         raise NotFound("Lead not found", code="NOT_FOUND", details={"leadId": lead_id})
@@ -42,13 +47,7 @@ def get_lead(session: Session, raw_id: str) -> Lead:
 
 
 def get_config(session: Session, raw_id: str) -> LeadScoringConfig:
-    config_id = parse_id(raw_id)
-    if config_id is None:
-        raise InvalidInput(
-            "Invalid configuration ID",
-            code="BAD_REQUEST",
-            details={"configId": raw_id, "hint": "A configuration ID is a positive integer"},
-        )
+    config_id = _parse(raw_id, key="configId", noun="configuration")
     config = find_config(session, config_id=config_id)
     if config is None:
         raise NotFound(

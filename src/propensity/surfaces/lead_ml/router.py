@@ -133,63 +133,42 @@ def latest_prediction(
     }
 
 
-def _answer(
-    lead_id: str,
-    request: Request,
-    response: Response,
-    ctx: ReadContext,
-    body: RefreshBody | None,
-    *,
-    serve_one: LeadServer,
-    shape: Callable[[Prediction], dict[str, Any]],
-) -> dict[str, Any]:
-    """A lead's answer by `serve_one`, charged to the quota only when fresh."""
-    options = body or RefreshBody()
-    session = ctx.session
-    lead = params.get_lead(session, lead_id)
-    served = serve_one(
-        session,
-        lead=lead,
-        now=utcnow(),
-        settings=ctx.settings,
-        force=options.forceRefresh,
-        spend=lambda count: quotas.spend(request, ctx, count=count, response=response),
-    )
-    data = shape(served.prediction)
-    data["cached"] = served.cached
-    return {"prediction": data}
+def _answering(
+    serve_one: LeadServer, shape: Callable[[Prediction], dict[str, Any]]
+) -> Callable[..., dict[str, Any]]:
+    """An endpoint giving a lead's answer by `serve_one`, charged to the quota only when
+    fresh (predict-time and predict-score differ only in these two)."""
+
+    def endpoint(
+        lead_id: str,
+        request: Request,
+        response: Response,
+        ctx: ReadContext,
+        body: RefreshBody | None = None,
+    ) -> dict[str, Any]:
+        options = body or RefreshBody()
+        lead = params.get_lead(ctx.session, lead_id)
+        served = serve_one(
+            ctx.session,
+            lead=lead,
+            now=utcnow(),
+            settings=ctx.settings,
+            force=options.forceRefresh,
+            spend=lambda count: quotas.spend(request, ctx, count=count, response=response),
+        )
+        data = shape(served.prediction)
+        data["cached"] = served.cached
+        return {"prediction": data}
+
+    return endpoint
 
 
-@router.post("/leads/{lead_id}/ml/predict-time")
-def predict_time(
-    lead_id: str,
-    request: Request,
-    response: Response,
-    ctx: ReadContext,
-    body: RefreshBody | None = None,
-) -> dict[str, Any]:
-    return _answer(
-        lead_id,
-        request,
-        response,
-        ctx,
-        body,
-        serve_one=serve_time,
-        shape=payloads.time_to_close,
-    )
-
-
-@router.post("/leads/{lead_id}/ml/predict-score")
-def predict_score(
-    lead_id: str,
-    request: Request,
-    response: Response,
-    ctx: ReadContext,
-    body: RefreshBody | None = None,
-) -> dict[str, Any]:
-    return _answer(
-        lead_id, request, response, ctx, body, serve_one=serve_score, shape=payloads.score
-    )
+router.post("/leads/{lead_id}/ml/predict-time", name="predict_time")(
+    _answering(serve_time, payloads.time_to_close)
+)
+router.post("/leads/{lead_id}/ml/predict-score", name="predict_score")(
+    _answering(serve_score, payloads.score)
+)
 
 
 @router.get("/leads/{lead_id}/ml/features")
