@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from propensity.deps import Admin, TenantSession
-from propensity.models import Role, Tenant
+from propensity.models import ApiKey, Role, Tenant
 from propensity.tenancy.service import create_api_key, list_api_keys, parse_role, revoke_api_key
 
 router = APIRouter(prefix="/api-keys", tags=["api keys"])
@@ -28,6 +28,18 @@ class ApiKeyOut(BaseModel):
     lastUsedAt: datetime | None  # noqa: N815
     revokedAt: datetime | None  # noqa: N815
 
+    @classmethod
+    def of(cls, key: ApiKey) -> ApiKeyOut:
+        return cls(
+            id=key.id,
+            name=key.name,
+            prefix=key.prefix,
+            role=key.role,
+            createdAt=key.created_at,
+            lastUsedAt=key.last_used_at,
+            revokedAt=key.revoked_at,
+        )
+
 
 class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="The secret; shown only in this response")
@@ -44,34 +56,14 @@ def create_key(body: ApiKeyCreate, principal: Admin, session: TenantSession) -> 
         role=parse_role(body.role),
         created_by=principal.user_id,
     )
-    out = ApiKeyCreated(
-        id=key.id,
-        name=key.name,
-        prefix=key.prefix,
-        role=key.role,
-        createdAt=key.created_at,
-        lastUsedAt=None,
-        revokedAt=None,
-        key=secret,
-    )
+    out = ApiKeyCreated(**ApiKeyOut.of(key).model_dump(), key=secret)
     session.commit()
     return out
 
 
 @router.get("", response_model=list[ApiKeyOut])
 def list_keys(_principal: Admin, session: TenantSession) -> list[ApiKeyOut]:
-    return [
-        ApiKeyOut(
-            id=k.id,
-            name=k.name,
-            prefix=k.prefix,
-            role=k.role,
-            createdAt=k.created_at,
-            lastUsedAt=k.last_used_at,
-            revokedAt=k.revoked_at,
-        )
-        for k in list_api_keys(session)
-    ]
+    return [ApiKeyOut.of(key) for key in list_api_keys(session)]
 
 
 @router.delete("/{key_id}", status_code=204)

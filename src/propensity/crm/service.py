@@ -9,11 +9,11 @@ and land (or fail) as one.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import pandas as pd
 from sqlalchemy.orm import Session
@@ -50,44 +50,26 @@ class ImportResult:
     duplicates: int = 0
 
 
+class TableImport(TypedDict, total=False):
+    """import_table's keyword options, which import_frame and import_file pass on."""
+
+    options: ImportOptions | None
+    chunk_size: int
+    progress: Progress | None
+
+
 def import_frame(
-    session: Session,
-    *,
-    kind: ImportKind | str,
-    frame: pd.DataFrame,
-    options: ImportOptions | None = None,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    progress: Progress | None = None,
+    session: Session, *, kind: ImportKind | str, frame: pd.DataFrame, **how: Unpack[TableImport]
 ) -> ImportResult:
     """Imports a DataFrame into the session's tenant; rows are numbered from 1 in errors."""
-    return import_table(
-        session,
-        kind=kind,
-        table=SourceTable.from_frame(frame),
-        options=options,
-        chunk_size=chunk_size,
-        progress=progress,
-    )
+    return import_table(session, kind=kind, table=SourceTable.from_frame(frame), **how)
 
 
 def import_file(
-    session: Session,
-    *,
-    kind: ImportKind | str,
-    path: Path,
-    options: ImportOptions | None = None,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    progress: Progress | None = None,
+    session: Session, *, kind: ImportKind | str, path: Path, **how: Unpack[TableImport]
 ) -> ImportResult:
     """Imports a .csv, .jsonl/.ndjson or .parquet file into the session's tenant."""
-    return import_table(
-        session,
-        kind=kind,
-        table=read_path(path),
-        options=options,
-        chunk_size=chunk_size,
-        progress=progress,
-    )
+    return import_table(session, kind=kind, table=read_path(path), **how)
 
 
 def import_table(
@@ -104,6 +86,9 @@ def import_table(
     spec = spec_for(kind)
     with _gc_paused():
         prepared = validate(spec, table, options or ImportOptions())
+        if not len(prepared):
+            # Nothing to write; an input without columns has no values for the writers.
+            return ImportResult(kind=spec.kind, total=prepared.total, inserted=0, updated=0)
         inserted, updated = _WRITERS[spec.kind](session, prepared, chunk_size, progress)
     # An import can change a table's size by orders of magnitude; plan with fresh numbers.
     refresh_planner_statistics(session.connection())
@@ -154,102 +139,67 @@ _HEALTH_FIELDS = [
 ]
 
 
-def _write_entities(
-    session: Session,
-    prepared: Prepared,
-    *,
+Writer = Callable[[Session, Prepared, int, Progress | None], tuple[int, int]]
+ExtraColumns = Callable[[Session, Prepared], dict[str, list[Any]] | None]
+
+
+def _entity_writer(
     model: type[Customer] | type[Lead] | type[PropertySale],
+    *,
     id_column: str,
     fields: Sequence[str],
-    extra_columns: dict[str, list[Any]] | None,
-    chunk_size: int,
-    progress: Progress | None,
-) -> tuple[int, int]:
+    extra_columns: ExtraColumns | None = None,
+) -> Writer:
     """Customers, leads and deals: keyed by external id, extras in `attributes`."""
-    external_ids = prepared.values[id_column]
-    existing = existing_keys(
-        session,
-        columns=[model.external_id],
-        filter_column=model.external_id,
-        values=external_ids,
-    )
-    columns: dict[str, Sequence[Any]] = {
-        "external_id": external_ids,
-        **_present(prepared, fields),
-        **(extra_columns or {}),
-    }
-    update = [name for name in columns if name != "external_id"]
-    if prepared.extras is not None:
-        columns["attributes"] = prepared.extras
-        update.append("attributes")
-    constants: dict[str, Any] = dict(prepared.defaults)
-    if prepared.extras is None:
-        constants["attributes"] = {}
-    table = table_of(model)
-    if "updated_at" in table.c:
-        now = utcnow()
-        constants.update(imported_at=now, updated_at=now)
-        update.append("updated_at")
-    upsert(
-        session,
-        table=table,
-        columns=columns,
-        conflict=("tenant_id", "external_id"),
-        update=update,
-        constants=constants,
-        known=[(external_id,) in existing for external_id in external_ids],
-        chunk_size=chunk_size,
-        progress=progress,
-    )
-    return _counts(len(prepared), len(existing))
+
+    def write(
+        session: Session, prepared: Prepared, chunk_size: int, progress: Progress | None
+    ) -> tuple[int, int]:
+        extra = extra_columns(session, prepared) if extra_columns is not None else None
+        external_ids = prepared.values[id_column]
+        existing = existing_keys(
+            session,
+            columns=[model.external_id],
+            filter_column=model.external_id,
+            values=external_ids,
+        )
+        columns: dict[str, Sequence[Any]] = {
+            "external_id": external_ids,
+            **_present(prepared, fields),
+            **(extra or {}),
+        }
+        update = [name for name in columns if name != "external_id"]
+        if prepared.extras is not None:
+            columns["attributes"] = prepared.extras
+            update.append("attributes")
+        constants: dict[str, Any] = dict(prepared.defaults)
+        if prepared.extras is None:
+            constants["attributes"] = {}
+        table = table_of(model)
+        if "updated_at" in table.c:
+            now = utcnow()
+            constants.update(imported_at=now, updated_at=now)
+            update.append("updated_at")
+        upsert(
+            session,
+            table=table,
+            columns=columns,
+            conflict=("tenant_id", "external_id"),
+            update=update,
+            constants=constants,
+            known=[(external_id,) in existing for external_id in external_ids],
+            chunk_size=chunk_size,
+            progress=progress,
+        )
+        return _counts(len(prepared), len(existing))
+
+    return write
 
 
-def _write_customers(
-    session: Session, prepared: Prepared, chunk_size: int, progress: Progress | None
-) -> tuple[int, int]:
-    return _write_entities(
-        session,
-        prepared,
-        model=Customer,
-        id_column="customer_id",
-        fields=_CUSTOMER_FIELDS,
-        extra_columns=None,
-        chunk_size=chunk_size,
-        progress=progress,
-    )
-
-
-def _write_leads(
-    session: Session, prepared: Prepared, chunk_size: int, progress: Progress | None
-) -> tuple[int, int]:
-    extra: dict[str, list[Any]] | None = None
-    if "config" in prepared.values:
-        extra = {"config_id": config_ids(session, prepared.values["config"])}
-    return _write_entities(
-        session,
-        prepared,
-        model=Lead,
-        id_column="lead_id",
-        fields=_LEAD_FIELDS,
-        extra_columns=extra,
-        chunk_size=chunk_size,
-        progress=progress,
-    )
-
-
-def _write_deals(
-    session: Session, prepared: Prepared, chunk_size: int, progress: Progress | None
-) -> tuple[int, int]:
-    return _write_entities(
-        session,
-        prepared,
-        model=PropertySale,
-        id_column="deal_id",
-        fields=_DEAL_FIELDS,
-        extra_columns=None,
-        chunk_size=chunk_size,
-        progress=progress,
-    )
+def _lead_config_ids(session: Session, prepared: Prepared) -> dict[str, list[Any]] | None:
+    if "config" not in prepared.values:
+        return None
+    return {"config_id": config_ids(session, prepared.values["config"])}
 
 
 def _write_health(
@@ -335,10 +285,14 @@ def _write_events(
     return _counts(len(prepared), len(stored))
 
 
-_WRITERS = {
-    ImportKind.CUSTOMERS: _write_customers,
-    ImportKind.LEADS: _write_leads,
+_WRITERS: dict[ImportKind, Writer] = {
+    ImportKind.CUSTOMERS: _entity_writer(
+        Customer, id_column="customer_id", fields=_CUSTOMER_FIELDS
+    ),
+    ImportKind.LEADS: _entity_writer(
+        Lead, id_column="lead_id", fields=_LEAD_FIELDS, extra_columns=_lead_config_ids
+    ),
     ImportKind.EVENTS: _write_events,
     ImportKind.HEALTH: _write_health,
-    ImportKind.DEALS: _write_deals,
+    ImportKind.DEALS: _entity_writer(PropertySale, id_column="deal_id", fields=_DEAL_FIELDS),
 }

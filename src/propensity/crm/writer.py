@@ -113,19 +113,15 @@ def _compiled(
 ) -> SQLCompiler:
     values: dict[str, Any] = {name: sa.bindparam(name) for name in names}
     index = [table.c[name] for name in conflict]
-    if dialect.name == "sqlite":
-        lite = sqlite.insert(table).inline().values(values)
-        if update is None:
-            return _compile(lite.on_conflict_do_nothing(index_elements=index), dialect)
-        changes = {name: lite.excluded[name] for name in update}
-        return _compile(lite.on_conflict_do_update(index_elements=index, set_=changes), dialect)
-    if dialect.name == "postgresql":
-        pg = postgresql.insert(table).inline().values(values)
-        if update is None:
-            return _compile(pg.on_conflict_do_nothing(index_elements=index), dialect)
-        pg_changes = {name: pg.excluded[name] for name in update}
-        return _compile(pg.on_conflict_do_update(index_elements=index, set_=pg_changes), dialect)
-    raise Unavailable(f"Imports support SQLite and PostgreSQL, not {dialect.name}")
+    if dialect.name not in ("sqlite", "postgresql"):
+        raise Unavailable(f"Imports support SQLite and PostgreSQL, not {dialect.name}")
+    # Both dialects spell upserts alike (ON CONFLICT ... excluded.name); only the module differs.
+    insert = sqlite.insert if dialect.name == "sqlite" else postgresql.insert
+    statement = insert(table).inline().values(values)
+    if update is None:
+        return _compile(statement.on_conflict_do_nothing(index_elements=index), dialect)
+    changes = {name: statement.excluded[name] for name in update}
+    return _compile(statement.on_conflict_do_update(index_elements=index, set_=changes), dialect)
 
 
 def _compile(statement: sa.Insert, dialect: Dialect) -> SQLCompiler:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -108,29 +109,31 @@ class FeatureSet:
         )
 
 
-def _define(kind: FeatureKind) -> Callable[..., FeatureDefinition]:
-    def define(
-        name: str,
-        group: FeatureGroup,
-        description: str,
-        computation: str,
-        source: Source,
-        api_name: str | None = None,
-        *,
-        clock: bool = False,
-    ) -> FeatureDefinition:
-        return FeatureDefinition(
-            name=name,
-            group=group,
-            kind=kind,
-            description=description,
-            computation=computation,
-            source=source,
-            api_name=api_name,
-            clock=clock,
-        )
+def define(
+    kind: FeatureKind,
+    name: str,
+    group: FeatureGroup,
+    description: str,
+    computation: str,
+    source: Source,
+    api_name: str | None = None,
+    *,
+    clock: bool = False,
+) -> FeatureDefinition:
+    return FeatureDefinition(
+        name=name,
+        group=group,
+        kind=kind,
+        description=description,
+        computation=computation,
+        source=source,
+        api_name=api_name,
+        clock=clock,
+    )
 
-    return define
+
+def _define(kind: FeatureKind) -> Callable[..., FeatureDefinition]:
+    return partial(define, kind)
 
 
 numeric = _define(FeatureKind.NUMERIC)

@@ -21,6 +21,14 @@ from propensity.features.scoring import build_scoring_frame
 from propensity.models import Lead
 from propensity.vocabulary import PredictionType
 
+_ACTIVITY_COUNTS = (
+    "emailOpenCount",
+    "emailClickCount",
+    "pageViewCount",
+    "formSubmitCount",
+    "meetingCount",
+    "callCount",
+)
 # The document's groups and keys, in its order.
 PROFILE_KEYS: dict[str, tuple[str, ...]] = {
     "demographic": (
@@ -33,12 +41,7 @@ PROFILE_KEYS: dict[str, tuple[str, ...]] = {
         "emailDomain",
     ),
     "behavioral": (
-        "emailOpenCount",
-        "emailClickCount",
-        "pageViewCount",
-        "formSubmitCount",
-        "meetingCount",
-        "callCount",
+        *_ACTIVITY_COUNTS,
         "activityVelocity",
         "channelDiversity",
         "highValueActionCount",
@@ -65,12 +68,7 @@ PROFILE_KEYS: dict[str, tuple[str, ...]] = {
 }
 # Counts and whole-number quantities the document shows as integers.
 _INTEGERS = {
-    "emailOpenCount",
-    "emailClickCount",
-    "pageViewCount",
-    "formSubmitCount",
-    "meetingCount",
-    "callCount",
+    *_ACTIVITY_COUNTS,
     "channelDiversity",
     "highValueActionCount",
     "totalActivities",

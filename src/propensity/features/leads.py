@@ -14,11 +14,11 @@ from propensity.features.attributes import Rows
 from propensity.features.definitions import (
     CHANNELS,
     HIGH_VALUE_TYPES,
-    FeatureDefinition,
     FeatureGroup,
     FeatureKind,
     FeatureSet,
     Source,
+    define,
 )
 from propensity.features.loading import Entities
 from propensity.features.streams import EventStreams
@@ -56,19 +56,7 @@ def _add(
     source: Source = _E,
     clock: bool = False,
 ) -> None:
-    out.add(
-        FeatureDefinition(
-            name=name,
-            group=group,
-            kind=kind,
-            description=description,
-            computation=computation,
-            source=source,
-            api_name=api,
-            clock=clock,
-        ),
-        values,
-    )
+    out.add(define(kind, name, group, description, computation, source, api, clock=clock), values)
 
 
 # (event type, camelCase name in the document or None, noun)

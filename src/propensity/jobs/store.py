@@ -153,52 +153,41 @@ def check_json(result: dict[str, Any] | None) -> None:
         json.dumps(result, allow_nan=False)
 
 
-def complete(database: Database, claim: Claim, result: dict[str, Any] | None) -> bool:
+def _finish(database: Database, claim: Claim, status: JobStatus, **values: Any) -> bool:
+    """Moves the claimed job to its final `status`; False when the claim was lost."""
     now = utcnow()
     return (
         _update(
             database,
             claim.owns(),
-            status=JobStatus.COMPLETED.value,
-            result=sa.null() if result is None else result,
-            error=None,
-            progress=1.0,
-            completed=sa.case((Job.total.is_not(None), Job.total), else_=Job.completed),
+            status=status.value,
+            **values,
             heartbeat_at=now,
             finished_at=now,
         )
         == 1
+    )
+
+
+def complete(database: Database, claim: Claim, result: dict[str, Any] | None) -> bool:
+    return _finish(
+        database,
+        claim,
+        JobStatus.COMPLETED,
+        result=sa.null() if result is None else result,
+        error=None,
+        progress=1.0,
+        completed=sa.case((Job.total.is_not(None), Job.total), else_=Job.completed),
     )
 
 
 def fail(database: Database, claim: Claim, error: str) -> bool:
-    now = utcnow()
-    return (
-        _update(
-            database,
-            claim.owns(),
-            status=JobStatus.FAILED.value,
-            error=error[:ERROR_MAX_CHARS],
-            heartbeat_at=now,
-            finished_at=now,
-        )
-        == 1
-    )
+    return _finish(database, claim, JobStatus.FAILED, error=error[:ERROR_MAX_CHARS])
 
 
 def cancel(database: Database, claim: Claim) -> bool:
     """The handler cancelled itself (raised JobCancelled without a cancel request)."""
-    now = utcnow()
-    return (
-        _update(
-            database,
-            claim.owns(),
-            status=JobStatus.CANCELLED.value,
-            heartbeat_at=now,
-            finished_at=now,
-        )
-        == 1
-    )
+    return _finish(database, claim, JobStatus.CANCELLED)
 
 
 def requeue(database: Database, claim: Claim, *, error: str | None, refund_attempt: bool) -> bool:

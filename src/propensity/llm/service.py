@@ -69,16 +69,26 @@ def metadata(
     }
 
 
+def _template_kept(
+    *, model: str, reason: str, now: datetime, failure: LlmCallFailed | None = None
+) -> Worded:
+    # Without a failed call nothing reached the server (the budget refused it).
+    latency_ms, attempts = (failure.latency_ms, failure.attempts) if failure else (0.0, 0)
+    return Worded(
+        answer=None,
+        metadata=metadata(
+            model=model, latency_ms=latency_ms, reason=reason, attempts=attempts, now=now
+        ),
+        attempted=failure is not None,
+    )
+
+
 def word(session: Session, *, config: LlmConfig, facts: Facts, now: datetime) -> Worded:
     """Asks the LLM to word `facts`. Writes the day's usage to `session` (the caller
     commits); never raises for anything the LLM or its server does."""
     refused = budget.exhausted(config, budget.usage_on(session, day=now.date()))
     if refused is not None:
-        return Worded(
-            answer=None,
-            metadata=metadata(model=config.model, reason=refused, now=now),
-            attempted=False,
-        )
+        return _template_kept(model=config.model, reason=refused, now=now)
     messages = [
         {"role": "system", "content": system_prompt(facts.task)},
         {"role": "user", "content": facts.to_json()},
@@ -92,17 +102,7 @@ def word(session: Session, *, config: LlmConfig, facts: Facts, now: datetime) ->
         )
     except LlmCallFailed as exc:
         log.warning("llm_call_failed", task=facts.task, reason=exc.reason, attempts=exc.attempts)
-        return Worded(
-            answer=None,
-            metadata=metadata(
-                model=config.model,
-                latency_ms=exc.latency_ms,
-                reason=exc.reason,
-                attempts=exc.attempts,
-                now=now,
-            ),
-            attempted=True,
-        )
+        return _template_kept(model=config.model, reason=exc.reason, now=now, failure=exc)
     cost = estimated_cost(
         model=config.model,
         prompt_tokens=completion.prompt_tokens,

@@ -26,28 +26,37 @@ MIN_EVENTS = 30
 MIN_DEVELOPMENT_PER_CLASS = 20
 
 
+def _require(what: str, needs: list[tuple[int, int, str]], *, details: dict[str, int]) -> None:
+    """Raises InsufficientData naming every (count, minimum, noun) that falls short at once, so
+    one answer says all that is missing."""
+    shortfalls = [
+        f"{count} {noun} (need at least {minimum})"
+        for count, minimum, noun in needs
+        if count < minimum
+    ]
+    if shortfalls:
+        raise InsufficientData(f"{what}: " + "; ".join(shortfalls) + ".", details=details)
+
+
 def check_binary(labels: np.ndarray) -> None:
     rows = len(labels)
     positives = int(np.sum(labels == 1))
     negatives = rows - positives
-    shortfalls = []
-    if rows < MIN_ROWS:
-        shortfalls.append(f"{rows} labelled rows (need at least {MIN_ROWS})")
-    if positives < MIN_PER_CLASS:
-        shortfalls.append(f"{positives} positive examples (need at least {MIN_PER_CLASS})")
-    if negatives < MIN_PER_CLASS:
-        shortfalls.append(f"{negatives} negative examples (need at least {MIN_PER_CLASS})")
-    if shortfalls:
-        raise InsufficientData(
-            "Not enough labelled data to train: " + "; ".join(shortfalls) + ".",
-            details={
-                "rows": rows,
-                "positives": positives,
-                "negatives": negatives,
-                "min_rows": MIN_ROWS,
-                "min_per_class": MIN_PER_CLASS,
-            },
-        )
+    _require(
+        "Not enough labelled data to train",
+        [
+            (rows, MIN_ROWS, "labelled rows"),
+            (positives, MIN_PER_CLASS, "positive examples"),
+            (negatives, MIN_PER_CLASS, "negative examples"),
+        ],
+        details={
+            "rows": rows,
+            "positives": positives,
+            "negatives": negatives,
+            "min_rows": MIN_ROWS,
+            "min_per_class": MIN_PER_CLASS,
+        },
+    )
 
 
 def check_development(labels: np.ndarray, *, split: str) -> None:
@@ -72,21 +81,11 @@ def check_development(labels: np.ndarray, *, split: str) -> None:
 def check_survival(observed: np.ndarray) -> None:
     rows = len(observed)
     events = int(np.sum(observed))
-    shortfalls = []
-    if rows < MIN_ROWS:
-        shortfalls.append(f"{rows} rows (need at least {MIN_ROWS})")
-    if events < MIN_EVENTS:
-        shortfalls.append(f"{events} observed events (need at least {MIN_EVENTS})")
-    if shortfalls:
-        raise InsufficientData(
-            "Not enough data to train a time-to-event model: " + "; ".join(shortfalls) + ".",
-            details={
-                "rows": rows,
-                "events": events,
-                "min_rows": MIN_ROWS,
-                "min_events": MIN_EVENTS,
-            },
-        )
+    _require(
+        "Not enough data to train a time-to-event model",
+        [(rows, MIN_ROWS, "rows"), (events, MIN_EVENTS, "observed events")],
+        details={"rows": rows, "events": events, "min_rows": MIN_ROWS, "min_events": MIN_EVENTS},
+    )
 
 
 def check_development_events(observed: np.ndarray, *, split: str) -> None:

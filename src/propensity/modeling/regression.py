@@ -18,22 +18,21 @@ from propensity.modeling.explain import Explanation
 from propensity.modeling.linear import RIDGE_ALPHA_GRID
 from propensity.modeling.metrics import regression_metrics
 from propensity.modeling.model import Inputs, TrainedModel
-from propensity.modeling.preprocessing import Preprocessor
 from propensity.modeling.selection import Family
 from propensity.modeling.specs import FeatureSpec
-from propensity.modeling.splits import DEFAULT_INNER_FOLDS, DEFAULT_TEST_FRACTION, inner_folds
-from propensity.modeling.threads import single_threaded_blas, threads_for
+from propensity.modeling.splits import DEFAULT_INNER_FOLDS, DEFAULT_TEST_FRACTION
+from propensity.modeling.threads import single_threaded_blas
 from propensity.modeling.training import (
     LinearPlan,
     Progress,
     ProgressCallback,
     describe_training_data,
+    develop,
     fit_and_select,
     prepare,
-    split_rows,
     training_summary,
 )
-from propensity.modeling.trees import BASE_PARAMS, OBJECTIVES, plain_matrix
+from propensity.modeling.trees import plain_matrix, tree_hyperparameters
 
 RegressionFamily = Literal["auto", "xgboost", "ridge", "blend"]
 INTERVAL = (0.1, 0.9)
@@ -111,31 +110,27 @@ def train_regression(
     y_all = values[keep]
     minimums.check_regression(y_all)
     prepared = prepare(frame=frame, features=features, n_rows=len(keep), keep=keep, times=times)
-    split = split_rows(prepared, strata=None, test_fraction=test_fraction, seed=seed)
-    dev, test = split.development, split.test
-    frame_dev = prepared.frame.iloc[dev].reset_index(drop=True)
-    y_dev = y_all[dev]
-    preprocessor = Preprocessor.fit(frame_dev, features)
-    x_dev = preprocessor.transform(frame_dev)
-    threads = threads_for(n_threads)
-    folds = inner_folds(
-        n_rows=len(dev),
+    data = develop(
+        prepared,
+        features,
         strata=None,
-        times_ns=None if prepared.times_ns is None else prepared.times_ns[dev],
-        n_folds=inner_folds_count,
+        test_fraction=test_fraction,
+        inner_folds_count=inner_folds_count,
         seed=seed,
+        n_threads=n_threads,
     )
+    y_dev = y_all[data.split.development]
 
     def make_matrix(rows: np.ndarray) -> Any:
-        return plain_matrix(x_dev[rows], threads, label=y_dev[rows])
+        return plain_matrix(data.x[rows], data.threads, label=y_dev[rows])
 
     def mae(margin: np.ndarray) -> float:
         return float(np.mean(np.abs(margin - y_dev)))
 
     fit = fit_and_select(
-        x_dev=x_dev,
-        preprocessor=preprocessor,
-        folds=folds,
+        x_dev=data.x,
+        preprocessor=data.preprocessor,
+        folds=data.folds,
         task="regression",
         make_matrix=make_matrix,
         linear=LinearPlan(
@@ -147,7 +142,7 @@ def train_regression(
         criterion="MAE",
         family=_family(family),
         seed=seed,
-        n_threads=threads,
+        n_threads=data.threads,
         progress=report,
         tree_overrides=tree_overrides,
     )
@@ -157,10 +152,9 @@ def train_regression(
     target_mean = float(np.mean(y_dev))
 
     report("evaluation", 0.88)
-    if len(test):
-        x_test = preprocessor.transform(prepared.frame.iloc[test].reset_index(drop=True))
-        predicted, truth = fit.engine.margin(x_test), y_all[test]
-        evaluated_on = f"held-out test split ({split.method})"
+    if len(data.split.test):
+        predicted, truth = fit.engine.margin(data.test_x()), y_all[data.split.test]
+        evaluated_on = f"held-out test split ({data.split.method})"
     else:
         predicted, truth = fit.oof_margin, y_dev
         evaluated_on = "inner validation (no test split)"
@@ -172,26 +166,23 @@ def train_regression(
     metrics["evaluated_on"] = evaluated_on
 
     report("statistics", 0.93)
-    baseline = describe_training_data(fit.engine, frame_dev, x_dev, seed)
+    baseline = describe_training_data(fit.engine, data.frame, data.x, seed)
     hyperparameters: dict[str, Any] = {
         "family": fit.selection.family,
         "tree_weight": fit.selection.tree_weight,
         "interval_residuals": {"p10": low, "p90": high},
         "seed": seed,
-        "n_threads": threads,
+        "n_threads": data.threads,
     }
     if fit.rounds is not None:
-        hyperparameters["xgboost"] = {
-            **BASE_PARAMS,
-            **OBJECTIVES["regression"],
-            **(tree_overrides or {}),
-            "rounds": fit.rounds,
-        }
+        hyperparameters["xgboost"] = tree_hyperparameters(
+            "regression", tree_overrides=tree_overrides, rounds=fit.rounds
+        )
     if fit.strength is not None:
         hyperparameters["ridge"] = {"alpha": fit.strength}
     summary = training_summary(
         prepared=prepared,
-        split=split,
+        split=data.split,
         started=started,
         extra={
             "features": len(features),

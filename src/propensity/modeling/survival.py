@@ -29,20 +29,19 @@ from propensity.modeling.confidence import quality_from_score
 from propensity.modeling.explain import Explanation
 from propensity.modeling.metrics import Metrics, concordance_index
 from propensity.modeling.model import Inputs, TrainedModel
-from propensity.modeling.preprocessing import Preprocessor
 from propensity.modeling.specs import FeatureSpec
-from propensity.modeling.splits import DEFAULT_INNER_FOLDS, DEFAULT_TEST_FRACTION, inner_folds
-from propensity.modeling.threads import single_threaded_blas, threads_for
+from propensity.modeling.splits import DEFAULT_INNER_FOLDS, DEFAULT_TEST_FRACTION
+from propensity.modeling.threads import single_threaded_blas
 from propensity.modeling.training import (
     Progress,
     ProgressCallback,
     describe_training_data,
+    develop,
     fit_and_select,
     prepare,
-    split_rows,
     training_summary,
 )
-from propensity.modeling.trees import BASE_PARAMS, OBJECTIVES
+from propensity.modeling.trees import tree_hyperparameters
 
 # Same-day events still need a positive duration on a log scale: count them as half a day.
 MIN_DURATION_DAYS = 0.5
@@ -154,35 +153,32 @@ def train_survival(
     durations, events, keep = _survival_labels(durations_days, observed)
     minimums.check_survival(events)
     prepared = prepare(frame=frame, features=features, n_rows=len(keep), keep=keep, times=times)
-    split = split_rows(
-        prepared, strata=events.astype(np.float64), test_fraction=test_fraction, seed=seed
-    )
-    dev, test = split.development, split.test
-    frame_dev = prepared.frame.iloc[dev].reset_index(drop=True)
-    d_dev, e_dev = durations[dev], events[dev]
-    minimums.check_development_events(e_dev, split=split.method)
-    preprocessor = Preprocessor.fit(frame_dev, features)
-    x_dev = preprocessor.transform(frame_dev)
-    threads = threads_for(n_threads)
-    folds = inner_folds(
-        n_rows=len(dev),
-        strata=e_dev.astype(np.float64),
-        times_ns=None if prepared.times_ns is None else prepared.times_ns[dev],
-        n_folds=inner_folds_count,
+    data = develop(
+        prepared,
+        features,
+        strata=events.astype(np.float64),
+        test_fraction=test_fraction,
+        inner_folds_count=inner_folds_count,
         seed=seed,
+        n_threads=n_threads,
+        check=lambda split: minimums.check_development_events(
+            events[split.development], split=split.method
+        ),
     )
+    dev, test = data.split.development, data.split.test
+    d_dev, e_dev = durations[dev], events[dev]
     upper = np.where(e_dev, d_dev, np.inf)
 
     def make_matrix(rows: np.ndarray) -> xgb.DMatrix:
-        matrix = xgb.DMatrix(x_dev[rows], missing=np.nan, nthread=threads)
+        matrix = xgb.DMatrix(data.x[rows], missing=np.nan, nthread=data.threads)
         matrix.set_float_info("label_lower_bound", d_dev[rows])
         matrix.set_float_info("label_upper_bound", upper[rows])
         return matrix
 
     fit = fit_and_select(
-        x_dev=x_dev,
-        preprocessor=preprocessor,
-        folds=folds,
+        x_dev=data.x,
+        preprocessor=data.preprocessor,
+        folds=data.folds,
         task="survival",
         make_matrix=make_matrix,
         linear=None,
@@ -190,7 +186,7 @@ def train_survival(
         criterion="aft negative log-likelihood",
         family="xgboost",
         seed=seed,
-        n_threads=threads,
+        n_threads=data.threads,
         progress=report,
         tree_overrides=tree_overrides,
     )
@@ -199,17 +195,16 @@ def train_survival(
 
     report("evaluation", 0.88)
     if len(test):
-        x_test = preprocessor.transform(prepared.frame.iloc[test].reset_index(drop=True))
         metrics = survival_metrics(
-            fit.engine.margin(x_test) + shift, scale, durations[test], events[test]
+            fit.engine.margin(data.test_x()) + shift, scale, durations[test], events[test]
         )
-        metrics["evaluated_on"] = f"held-out test split ({split.method})"
+        metrics["evaluated_on"] = f"held-out test split ({data.split.method})"
     else:
         metrics = survival_metrics(fit.oof_margin + shift, scale, d_dev, e_dev)
         metrics["evaluated_on"] = "inner validation (no test split)"
 
     report("statistics", 0.93)
-    baseline = describe_training_data(fit.engine, frame_dev, x_dev, seed)
+    baseline = describe_training_data(fit.engine, data.frame, data.x, seed)
     selection = fit.selection.to_dict()
     selection["candidates"] = {"xgboost": fit.tree_score}
     selection["reason"] = (
@@ -223,7 +218,7 @@ def train_survival(
     }
     summary = training_summary(
         prepared=prepared,
-        split=split,
+        split=data.split,
         started=started,
         extra={
             "features": len(features),
@@ -238,15 +233,12 @@ def train_survival(
         selection=selection,
         hyperparameters={
             "family": "xgboost",
-            "xgboost": {
-                **BASE_PARAMS,
-                **OBJECTIVES["survival"],
-                **(tree_overrides or {}),
-                "rounds": fit.rounds,
-            },
+            "xgboost": tree_hyperparameters(
+                "survival", tree_overrides=tree_overrides, rounds=fit.rounds
+            ),
             "interval": {"shift": shift, "scale": scale, "quantiles": list(INTERVAL)},
             "seed": seed,
-            "n_threads": threads,
+            "n_threads": data.threads,
         },
         feature_stats=baseline.feature_stats,
         importance=baseline.importance,

@@ -20,8 +20,9 @@ from propensity.modeling.linear import LinearKind, LinearModel, fit_linear, fit_
 from propensity.modeling.preprocessing import Preprocessor
 from propensity.modeling.selection import Family, Selection, select_family
 from propensity.modeling.specs import FeatureSpec, validate_specs
-from propensity.modeling.splits import HoldoutSplit, holdout_split
+from propensity.modeling.splits import HoldoutSplit, holdout_split, inner_folds
 from propensity.modeling.stats import feature_statistics
+from propensity.modeling.threads import threads_for
 from propensity.modeling.trees import cross_fit_trees, fit_trees, tree_params
 
 ProgressCallback = Callable[[str, float], None]
@@ -89,6 +90,63 @@ def split_rows(
         times_ns=prepared.times_ns,
         test_fraction=test_fraction,
         seed=seed,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Development:
+    """The labelled rows after the split: the development rows preprocessed for fitting, with
+    their inner folds; the test rows wait in `prepared` for the evaluation."""
+
+    prepared: Prepared
+    split: HoldoutSplit
+    frame: pd.DataFrame  # the development rows, indexed from 0
+    preprocessor: Preprocessor
+    x: np.ndarray
+    threads: int
+    folds: list[tuple[np.ndarray, np.ndarray]]
+
+    def test_x(self) -> np.ndarray:
+        return self.preprocessor.transform(
+            self.prepared.frame.iloc[self.split.test].reset_index(drop=True)
+        )
+
+
+def develop(
+    prepared: Prepared,
+    features: Sequence[FeatureSpec],
+    *,
+    strata: np.ndarray | None,
+    test_fraction: float,
+    inner_folds_count: int,
+    seed: int,
+    n_threads: int | None,
+    check: Callable[[HoldoutSplit], None] | None = None,
+) -> Development:
+    """Split, preprocess the development rows and fold them. `strata` are per labelled row;
+    `check` sees the split before anything is fitted (the development rows must be enough on
+    their own, whatever the whole was)."""
+    split = split_rows(prepared, strata=strata, test_fraction=test_fraction, seed=seed)
+    dev = split.development
+    frame_dev = prepared.frame.iloc[dev].reset_index(drop=True)
+    if check is not None:
+        check(split)
+    preprocessor = Preprocessor.fit(frame_dev, features)
+    folds = inner_folds(
+        n_rows=len(dev),
+        strata=None if strata is None else strata[dev],
+        times_ns=None if prepared.times_ns is None else prepared.times_ns[dev],
+        n_folds=inner_folds_count,
+        seed=seed,
+    )
+    return Development(
+        prepared=prepared,
+        split=split,
+        frame=frame_dev,
+        preprocessor=preprocessor,
+        x=preprocessor.transform(frame_dev),
+        threads=threads_for(n_threads),
+        folds=folds,
     )
 
 

@@ -6,7 +6,7 @@ on Telco: -0.024 ROC-AUC versus these settings)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,6 +106,13 @@ def cross_fit_trees(
 
 def fit_trees(*, matrix: xgb.DMatrix, params: dict[str, Any], rounds: int) -> xgb.Booster:
     return xgb.train(params, matrix, num_boost_round=rounds, verbose_eval=False)
+
+
+def tree_hyperparameters(
+    task: str, *, tree_overrides: Mapping[str, Any] | None, rounds: int | None
+) -> dict[str, Any]:
+    """What a trained model reports of its trees: the parameters it was fitted with."""
+    return {**BASE_PARAMS, **OBJECTIVES[task], **(tree_overrides or {}), "rounds": rounds}
 
 
 def plain_matrix(x: np.ndarray, n_threads: int, label: np.ndarray | None = None) -> xgb.DMatrix:

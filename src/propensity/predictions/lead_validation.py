@@ -28,8 +28,10 @@ from propensity.predictions.validation import (
     DEFAULT_THRESHOLD,
     Judgement,
     aware,
+    judge_outcome,
+    record_judgements,
+    unjudged,
 )
-from propensity.webhooks import hooks as webhook_hooks
 
 LEAD_JUDGED_TYPES = ("CONVERSION", "TIME_TO_CLOSE")
 
@@ -48,18 +50,17 @@ def judge_conversion(
     """The judgement, or None while the outcome is still unknown."""
     predicted_at = aware(predicted_at)
     end = predicted_at + timedelta(days=horizon_days)
-    if converted_at is not None:
-        converted_at = aware(converted_at)
-        if converted_at <= predicted_at:
-            return Judgement(None, None)
-        if converted_at <= end:
-            return Judgement(probability >= threshold, 1.0)
-    elif converted:
-        return Judgement(None, None)
-    lost_in_window = lost_at is not None and predicted_at < aware(lost_at) <= end
-    if not lost_in_window and known_until < end:
-        return None
-    return Judgement(probability < threshold, 0.0)
+    return judge_outcome(
+        probability=probability,
+        threshold=threshold,
+        predicted_at=predicted_at,
+        end=end,
+        happened_at=converted_at,
+        happened=converted,
+        # Lost inside the window: it will not convert in it.
+        settled=lost_at is not None and predicted_at < aware(lost_at) <= end,
+        known_until=known_until,
+    )
 
 
 def judge_time_to_close(
@@ -130,15 +131,12 @@ def validate_expired_leads(
     whose outcome is known (optionally only of the leads `lead_ids` selects); returns how many
     were judged. Predictions already validated (by a person or earlier) are left alone."""
     expire_predictions(session, now=now, leads_only=True)
-    query = (
-        sa.select(Prediction, Lead, ModelVersion.horizon_days)
-        .join(Lead, Lead.id == Prediction.lead_id)
-        .outerjoin(ModelVersion, ModelVersion.id == Prediction.model_version_id)
-        .where(
-            Prediction.prediction_type.in_(LEAD_JUDGED_TYPES),
-            Prediction.validated_at.is_(None),
-            Prediction.valid_until <= now,
-        )
+    query = unjudged(
+        sa.select(Prediction, Lead, ModelVersion.horizon_days).join(
+            Lead, Lead.id == Prediction.lead_id
+        ),
+        types=LEAD_JUDGED_TYPES,
+        now=now,
     )
     if lead_ids is not None:
         query = query.where(Prediction.lead_id.in_(lead_ids))
@@ -146,17 +144,12 @@ def validate_expired_leads(
     if not candidates:
         return 0
     known_until = lead_data_horizon(session, now=now)
-    judged = 0
-    verdicts: list[tuple[str, bool | None]] = []  # for the prediction.validated webhook
-    for prediction, lead, horizon in candidates:
-        verdict = _lead_verdict(prediction, lead, horizon, known_until)
-        if verdict is None:
-            continue
-        prediction.was_accurate = verdict.was_accurate
-        prediction.actual_value = verdict.actual_value
-        prediction.validated_at = now
-        judged += 1
-        verdicts.append((prediction.prediction_type, verdict.was_accurate))
-    session.flush()
-    webhook_hooks.predictions_validated(session, scope="leads", verdicts=verdicts, validated_at=now)
-    return judged
+    return record_judgements(
+        session,
+        (
+            (prediction, _lead_verdict(prediction, lead, horizon, known_until))
+            for prediction, lead, horizon in candidates
+        ),
+        scope="leads",
+        now=now,
+    )

@@ -308,30 +308,31 @@ def score_frame(
         p_i = None if probability is None else float(probability[i])
         v_i = None if predicted is None else float(predicted[i])
         k = explained.get(i)
-        if k is None or table is None or explanation is None:
-            results.append(
-                Scored(
-                    entity_id=int(ids[i]),
-                    external_id=str(external[i]),
-                    probability=p_i,
-                    predicted_value=v_i,
-                    confidence=float(confidence[i]),
-                    outputs=outputs[i],
-                    contributions={},
-                )
+        row_outputs = outputs[i]
+        contributions: dict[str, Any] = {}
+        values: dict[str, Any] = {}
+        text: str | None = None
+        if k is not None and table is not None and explanation is not None:
+            record = dict(zip(names, table[k].tolist(), strict=True))
+            row = explanation.row(k)
+            top = dict(list(row["contributions"].items())[:TOP_CONTRIBUTIONS])
+            values = {name: _jsonable(record[name]) for name in top}
+            narrative = narrator.narrate(
+                contributions=row["contributions"],
+                values={name: _jsonable(value) for name, value in record.items()},
+                probability=p_i,
+                predicted_value=v_i,
+                outputs=outputs[i],
             )
-            continue
-        record = dict(zip(names, table[k].tolist(), strict=True))
-        row = explanation.row(k)
-        top = dict(list(row["contributions"].items())[:TOP_CONTRIBUTIONS])
-        values = {name: _jsonable(record[name]) for name in top}
-        narrative = narrator.narrate(
-            contributions=row["contributions"],
-            values={name: _jsonable(value) for name, value in record.items()},
-            probability=p_i,
-            predicted_value=v_i,
-            outputs=outputs[i],
-        )
+            row_outputs = {**outputs[i], **narrative_outputs(narrative)}
+            contributions = {
+                "space": row["space"],
+                "bias": row["bias"],
+                "raw": row["raw"],
+                "features": top,
+                "groups": row["groups"],
+            }
+            text = narrative.explanation
         results.append(
             Scored(
                 entity_id=int(ids[i]),
@@ -339,16 +340,10 @@ def score_frame(
                 probability=p_i,
                 predicted_value=v_i,
                 confidence=float(confidence[i]),
-                outputs={**outputs[i], **narrative_outputs(narrative)},
-                contributions={
-                    "space": row["space"],
-                    "bias": row["bias"],
-                    "raw": row["raw"],
-                    "features": top,
-                    "groups": row["groups"],
-                },
+                outputs=row_outputs,
+                contributions=contributions,
                 values=values,
-                explanation=narrative.explanation,
+                explanation=text,
             )
         )
     return results

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal, TypeVarTuple
 
 import numpy as np
 import sqlalchemy as sa
@@ -41,6 +42,8 @@ from propensity.webhooks import hooks as webhook_hooks
 JUDGED_TYPES = ("CHURN", "HEALTH_TREND")
 DEFAULT_HORIZON_DAYS = {"CHURN": 90, "HEALTH_TREND": 30, "CONVERSION": 90}
 DEFAULT_THRESHOLD = 0.5
+
+Columns = TypeVarTuple("Columns")
 
 
 @dataclass(frozen=True)
@@ -64,16 +67,41 @@ def judge_churn(
     known_until: datetime,
 ) -> Judgement | None:
     """The judgement, or None while the outcome is still unknown."""
-    end = predicted_at + timedelta(days=horizon_days)
-    if churned_at is not None:
-        churned_at = aware(churned_at)
-        if churned_at <= predicted_at:
+    return judge_outcome(
+        probability=probability,
+        threshold=threshold,
+        predicted_at=predicted_at,
+        end=predicted_at + timedelta(days=horizon_days),
+        happened_at=churned_at,
+        happened=churned,
+        settled=False,
+        known_until=known_until,
+    )
+
+
+def judge_outcome(
+    *,
+    probability: float,
+    threshold: float,
+    predicted_at: datetime,
+    end: datetime,
+    happened_at: datetime | None,
+    happened: bool | None,
+    settled: bool,
+    known_until: datetime,
+) -> Judgement | None:
+    """A yes/no outcome predicted for the window (predicted_at, end]: "yes" when it happened
+    inside it, "no" once the data covers the window or `settled` says it cannot happen any
+    more. One that happened before the prediction, or without a date, cannot be judged."""
+    if happened_at is not None:
+        happened_at = aware(happened_at)
+        if happened_at <= predicted_at:
             return Judgement(None, None)
-        if churned_at <= end:
-            return Judgement((probability >= threshold) is True, 1.0)
-    elif churned:
+        if happened_at <= end:
+            return Judgement(probability >= threshold, 1.0)
+    elif happened:
         return Judgement(None, None)
-    if known_until < end:
+    if not settled and known_until < end:
         return None
     return Judgement(probability < threshold, 0.0)
 
@@ -99,22 +127,53 @@ def judge_health(
     return Judgement(abs(predicted - actual) <= tolerance_points, float(actual))
 
 
+def unjudged(
+    query: sa.Select[*Columns], *, types: Sequence[str], now: datetime
+) -> sa.Select[*Columns]:
+    """`query` (predictions joined to their subject) narrowed to the predictions of `types`
+    that are due for judging, with their model version's columns available."""
+    return query.outerjoin(ModelVersion, ModelVersion.id == Prediction.model_version_id).where(
+        Prediction.prediction_type.in_(types),
+        Prediction.validated_at.is_(None),
+        Prediction.valid_until <= now,
+    )
+
+
+def record_judgements(
+    session: Session,
+    judgements: Iterable[tuple[Prediction, Judgement | None]],
+    *,
+    scope: Literal["customers", "leads"],
+    now: datetime,
+) -> int:
+    """Stores every judgement that is known (None: the outcome is not yet), flushes, tells the
+    prediction.validated webhook and returns how many were stored."""
+    judged = 0
+    verdicts: list[tuple[str, bool | None]] = []  # for the prediction.validated webhook
+    for prediction, verdict in judgements:
+        if verdict is None:
+            continue
+        prediction.was_accurate = verdict.was_accurate
+        prediction.actual_value = verdict.actual_value
+        prediction.validated_at = now
+        judged += 1
+        verdicts.append((prediction.prediction_type, verdict.was_accurate))
+    session.flush()
+    webhook_hooks.predictions_validated(session, scope=scope, verdicts=verdicts, validated_at=now)
+    return judged
+
+
 def _candidates(session: Session, *, kind: str | None, now: datetime) -> list[Any]:
-    query = (
+    query = unjudged(
         sa.select(
             Prediction,
             Customer.churned_at,
             Customer.churned,
             ModelVersion.horizon_days,
             ModelVersion.threshold,
-        )
-        .join(Customer, Customer.id == Prediction.customer_id)
-        .outerjoin(ModelVersion, ModelVersion.id == Prediction.model_version_id)
-        .where(
-            Prediction.prediction_type.in_(JUDGED_TYPES),
-            Prediction.validated_at.is_(None),
-            Prediction.valid_until <= now,
-        )
+        ).join(Customer, Customer.id == Prediction.customer_id),
+        types=JUDGED_TYPES,
+        now=now,
     )
     if kind is not None:
         query = query.where(Customer.kind == kind)
@@ -186,46 +245,43 @@ def validate_expired(
             (min(targets) - margin).date(),
             (max(targets) + margin).date(),
         )
-    judged = 0
-    verdicts: list[tuple[str, bool | None]] = []  # for the prediction.validated webhook
-    for prediction, churned_at, churned, horizon, threshold in candidates:
+
+    def verdict(
+        prediction: Prediction,
+        churned_at: datetime | None,
+        churned: bool | None,
+        horizon: int | None,
+        threshold: float | None,
+    ) -> Judgement | None:
         horizon_days = int(horizon or DEFAULT_HORIZON_DAYS[prediction.prediction_type])
-        verdict: Judgement | None
         if prediction.prediction_type == "CHURN":
             if prediction.probability is None:
-                verdict = Judgement(None, None)
-            else:
-                verdict = judge_churn(
-                    probability=float(prediction.probability),
-                    threshold=float(threshold if threshold is not None else DEFAULT_THRESHOLD),
-                    predicted_at=prediction.predicted_at,
-                    horizon_days=horizon_days,
-                    churned_at=churned_at,
-                    churned=churned,
-                    known_until=known_until,
-                )
-        elif prediction.predicted_value is None:
-            verdict = Judgement(None, None)
-        else:
-            verdict = judge_health(
-                predicted=float(prediction.predicted_value),
-                target_day=(prediction.predicted_at + timedelta(days=horizon_days)).date(),
-                scores=scores.get(int(prediction.customer_id or 0), {}),
-                tolerance_points=tolerance_points,
-                today=known_until.date(),
+                return Judgement(None, None)
+            return judge_churn(
+                probability=float(prediction.probability),
+                threshold=float(threshold if threshold is not None else DEFAULT_THRESHOLD),
+                predicted_at=prediction.predicted_at,
+                horizon_days=horizon_days,
+                churned_at=churned_at,
+                churned=churned,
+                known_until=known_until,
             )
-        if verdict is None:
-            continue
-        prediction.was_accurate = verdict.was_accurate
-        prediction.actual_value = verdict.actual_value
-        prediction.validated_at = now
-        judged += 1
-        verdicts.append((prediction.prediction_type, verdict.was_accurate))
-    session.flush()
-    webhook_hooks.predictions_validated(
-        session, scope="customers", verdicts=verdicts, validated_at=now
+        if prediction.predicted_value is None:
+            return Judgement(None, None)
+        return judge_health(
+            predicted=float(prediction.predicted_value),
+            target_day=(prediction.predicted_at + timedelta(days=horizon_days)).date(),
+            scores=scores.get(int(prediction.customer_id or 0), {}),
+            tolerance_points=tolerance_points,
+            today=known_until.date(),
+        )
+
+    return record_judgements(
+        session,
+        ((candidate[0], verdict(*candidate)) for candidate in candidates),
+        scope="customers",
+        now=now,
     )
-    return judged
 
 
 def _auc(scores: np.ndarray, labels: np.ndarray) -> float | None:
