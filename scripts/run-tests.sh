@@ -7,6 +7,8 @@
 #           are unset, the suite makes its own temp SQLite files.
 #   pass 2  PostgreSQL + Redis: run under scripts/test-services.sh, which
 #           starts throwaway servers and exports those two variables.
+#   Before both, scripts/ensure-chromium.sh installs Debian's Chromium for
+#   the browser tests (tests/web/) when it is missing.
 #
 # Stops at the first failing pass. pytest's exit code 5 ("no tests
 # collected") counts as a failure. Exit code: the failing pass's pytest code.
@@ -32,6 +34,9 @@ eval "pytest_args=($PYTEST_ARGS)"
 pytest_cmd=("$PYTHON" -m pytest "${pytest_args[@]}" "$@")
 
 summary=()
+
+# The browser tests (tests/web/) drive Debian's Chromium; install it once, before any pass.
+scripts/ensure-chromium.sh
 
 # run_pass LABEL COMMAND... : runs COMMAND, records the result, returns its code.
 run_pass() {

@@ -6,7 +6,13 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import (
+    get_redoc_html,
+    get_swagger_ui_html,
+    get_swagger_ui_oauth2_redirect_html,
+)
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from propensity import __version__
@@ -21,6 +27,9 @@ from propensity.surfaces.envelopes import (
     not_found_message,
     surface_for_path,
 )
+from propensity.web.context import LoginRequired
+from propensity.web.render import STATIC, error_page
+from propensity.web.router import install_page_errors, is_page_path
 
 log = get_logger(__name__)
 
@@ -38,20 +47,34 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, list[dict[str
     return f"Invalid request: {summary}", problems
 
 
+def _page_error(request: Request, status: int, message: str) -> Response:
+    """A dashboard path's error as a page in words; an expired session goes back to sign in."""
+    if status == 401:
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(LoginRequired(request.url.path + query).location, 303)
+    return error_page(request, status, message)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
+    install_page_errors(app)
+
     @app.exception_handler(PropensityError)
-    async def core_error(request: Request, exc: PropensityError) -> JSONResponse:
+    async def core_error(request: Request, exc: PropensityError) -> Response:
+        if is_page_path(request.url.path):
+            return _page_error(request, exc.status_code, exc.message)
         return error_response(request.url.path, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         message, problems = _validation_message(exc)
+        if is_page_path(request.url.path):
+            return error_page(request, 400, message)
         return error_response(
             request.url.path, invalid_request(request.url.path, message, problems)
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         surface = surface_for_path(request.url.path)
         if exc.status_code == 404:
             message = not_found_message(surface)
@@ -59,22 +82,37 @@ def _install_error_handlers(app: FastAPI) -> None:
             message = f"Method {request.method} is not allowed on {request.url.path}"
         else:
             message = str(exc.detail)
+        if is_page_path(request.url.path):
+            if exc.status_code == 404:
+                message = "There is no page at this address. Check the link, or start again."
+            return _page_error(request, exc.status_code, message)
         err = PropensityError(message, code="NOT_FOUND" if exc.status_code == 404 else "HTTP_ERROR")
         err.status_code = exc.status_code
         return error_response(request.url.path, err)
 
     @app.exception_handler(sa.exc.TimeoutError)
-    async def pool_exhausted(request: Request, exc: sa.exc.TimeoutError) -> JSONResponse:
+    async def pool_exhausted(request: Request, exc: sa.exc.TimeoutError) -> Response:
         log.warning("database_pool_exhausted", path=request.url.path)
         err = Unavailable(
             "The server is busy: no database connection came free in time; retry shortly",
             code="SERVER_BUSY",
         )
+        if is_page_path(request.url.path):
+            return error_page(request, 503, err.message)
         return error_response(request.url.path, err)
 
     @app.exception_handler(Exception)
-    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled_error", path=request.url.path, method=request.method)
+        if is_page_path(request.url.path):
+            request_id = request.headers.get("x-request-id", "")
+            return error_page(
+                request,
+                500,
+                "Something went wrong on our side and the page could not be shown. The error "
+                "was logged; try again, and tell your administrator if it persists"
+                + (f" (request {request_id})." if request_id else "."),
+            )
         return error_response(request.url.path, PropensityError("Internal Server Error"))
 
 
@@ -89,8 +127,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         version=__version__,
         description=(
             "Calibrated, explained predictions from your own CRM data, served through five "
-            "documented surfaces and a native API under /api/v1."
+            "documented surfaces and a native API under /api/v1. The dashboard is at `/`."
         ),
+        # Served below from /static, so the documentation works without internet.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = database or get_database(settings)
@@ -117,7 +158,68 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         )
     _install_error_handlers(app)
     _include_routers(app)
+    _include_docs(app)
+    _include_dashboard(app)
     return app
+
+
+# The documentation pages may load nothing from elsewhere: ReDoc's sidebar otherwise fetches
+# its vendor's logo from a CDN. Swagger UI starts from an inline script; ReDoc searches in a
+# worker it creates from a blob.
+DOCS_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; connect-src 'self'; "
+    "font-src 'self' data:; frame-ancestors 'none'"
+)
+
+
+def _local_only(response: HTMLResponse) -> HTMLResponse:
+    response.headers["Content-Security-Policy"] = DOCS_CSP
+    return response
+
+
+def _include_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs and ReDoc at /redoc from the vendored assets (ADR 0013): FastAPI's
+    defaults load them from a CDN and are blank pages on a machine without internet."""
+    vendor = "/static/vendor"
+    openapi_url = app.openapi_url or "/openapi.json"
+    oauth2_redirect = "/docs/oauth2-redirect"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return _local_only(
+            get_swagger_ui_html(
+                openapi_url=openapi_url,
+                title=f"{app.title} API",
+                swagger_js_url=f"{vendor}/swagger-ui/swagger-ui-bundle.js",
+                swagger_css_url=f"{vendor}/swagger-ui/swagger-ui.css",
+                swagger_favicon_url=f"{vendor}/swagger-ui/favicon-32x32.png",
+                oauth2_redirect_url=oauth2_redirect,
+            )
+        )
+
+    @app.get(oauth2_redirect, include_in_schema=False)
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return _local_only(
+            get_redoc_html(
+                openapi_url=openapi_url,
+                title=f"{app.title} API",
+                redoc_js_url=f"{vendor}/redoc/redoc.standalone.js",
+                redoc_favicon_url=f"{vendor}/swagger-ui/favicon-32x32.png",
+                with_google_fonts=False,
+            )
+        )
+
+
+def _include_dashboard(app: FastAPI) -> None:
+    from propensity.web.router import router as web_router
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(web_router)
 
 
 def _include_routers(app: FastAPI) -> None:

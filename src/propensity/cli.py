@@ -176,9 +176,21 @@ def demo_command(
         )
         for model, summary in result.models.items():
             console.print(f"  {model}: {summary}")
+    address = f"http://127.0.0.1:{port or 8000}/"
+    # soft_wrap: an address cut over two lines cannot be copied or clicked.
+    console.print(f"dashboard: [bold]{address}[/bold]", soft_wrap=True)
+    console.print(f"API documentation: {address}docs", soft_wrap=True)
     console.print(f"admin login: [bold]{result.admin_email}[/bold]")
     if result.admin_password:
         console.print(f"admin password (shown once): [bold]{result.admin_password}[/bold]")
+    elif settings.demo_admin_password is not None:
+        console.print("admin password: the one set in PROPENSITY_DEMO_ADMIN_PASSWORD")
+    else:
+        console.print(
+            "admin password: the one printed when the demo was created (or set "
+            "PROPENSITY_DEMO_ADMIN_PASSWORD and run `propensity demo --reset`)",
+            soft_wrap=True,
+        )
     if serve_after:
         serve_command(host="127.0.0.1", port=port or 8000, workers=1, consumer=True)
 

@@ -14,15 +14,14 @@ from fastapi import APIRouter, File, Form, UploadFile
 from pydantic import BaseModel, Field
 
 from propensity.crm.contracts import ImportKind
-from propensity.crm.errors import TooManyRows
 from propensity.crm.formats import SourceTable, format_for, read_stream
 from propensity.crm.service import ImportResult, import_table
+from propensity.crm.uploads import MAX_ROWS, MAX_UPLOAD_BYTES, too_large, too_many_rows
 from propensity.crm.validation import ImportOptions
 from propensity.deps import Analyst, TenantSession
 from propensity.errors import InvalidInput
 
-MAX_ROWS = 50_000
-MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+__all__ = ["MAX_ROWS", "MAX_UPLOAD_BYTES", "router"]
 
 router = APIRouter(prefix="/import", tags=["import"])
 
@@ -93,14 +92,6 @@ class ImportCounts(BaseModel):
         )
 
 
-def _too_many(rows: int) -> TooManyRows:
-    return TooManyRows(
-        f"{rows:,} rows is more than the {MAX_ROWS:,} a request may carry: split the data, "
-        "or use `propensity import` for large files",
-        details={"rows": rows, "maxRows": MAX_ROWS},
-    )
-
-
 @router.post(
     "/{kind}",
     response_model=ImportCounts,
@@ -116,7 +107,7 @@ def import_rows(
     kind: ImportKind, body: ImportRequest, _principal: Analyst, session: TenantSession
 ) -> ImportCounts:
     if len(body.rows) > MAX_ROWS:
-        raise _too_many(len(body.rows))
+        raise too_many_rows(len(body.rows))
     # Object columns keep each JSON value's own type, as a JSON Lines file would.
     frame = pd.DataFrame.from_records(body.rows) if body.rows else pd.DataFrame()
     table = SourceTable.from_frame(frame.astype(object) if len(frame.columns) else frame)
@@ -153,14 +144,10 @@ def import_file_upload(
     ] = "subscriber",
 ) -> ImportCounts:
     if file.size is not None and file.size > MAX_UPLOAD_BYTES:
-        raise TooManyRows(
-            f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB: "
-            "use `propensity import` for large files",
-            details={"bytes": file.size, "maxBytes": MAX_UPLOAD_BYTES},
-        )
+        raise too_large(file.size)
     table = read_stream(file.file, fmt=format_for(file.filename or ""))
     if len(table.frame) > MAX_ROWS:
-        raise _too_many(len(table.frame))
+        raise too_many_rows(len(table.frame))
     options = ImportOptions(
         mapping=_mapping_field(mapping),
         label=label,

@@ -73,3 +73,17 @@ def find_subscriber(session: Session, *, key: str) -> Customer | None:
     if internal is None:
         return None
     return find_customer(session, customer_id=internal, kind=Population.SUBSCRIBER.value)
+
+
+def populations_present(session: Session) -> set[str]:
+    """Which populations (account, subscriber, lead) the tenant has any entity of: the
+    dashboard starts a user on the page for the data there is."""
+    present = {
+        str(kind)
+        for kind in session.scalars(
+            sa.select(Customer.kind).distinct().where(Customer.kind.is_not(None))
+        )
+    }
+    if session.scalar(sa.select(Lead.id).limit(1)) is not None:
+        present.add(Population.LEAD.value)
+    return present

@@ -20,7 +20,9 @@ Splits
     otherwise a stratified random split. Everything below (preprocessing fit, early stopping,
     selection, calibration, threshold) sees only the remaining development rows, which are
     cross-fitted with 5 inner folds (contiguous time blocks when `times` is given). Test metrics
-    therefore describe exactly the returned model on rows it never saw in any way.
+    therefore describe exactly the returned model on rows it never saw in any way. A binary
+    model also keeps the points of its ROC curve and reliability diagram on those rows
+    (`training["curves"]`, modeling/curves.py), so the dashboard draws what the metrics measured.
 
 Selection rule
     Binary: a small XGBoost (depth 4, eta 0.05, min_child_weight 5, subsample and column sample

@@ -19,6 +19,7 @@ from propensity.modeling.calibration import (
     fit_calibrator,
 )
 from propensity.modeling.confidence import quality_from_score
+from propensity.modeling.curves import binary_curves
 from propensity.modeling.explain import Explanation
 from propensity.modeling.linear import LOGISTIC_C_GRID
 from propensity.modeling.metrics import binary_metrics, log_loss, roc_auc
@@ -179,13 +180,15 @@ def train_binary(
         frame_test = prepared.frame.iloc[test].reset_index(drop=True)
         x_test = preprocessor.transform(frame_test)
         probability = calibrator(fit.engine.margin(x_test))
+        evaluated_on = f"held-out test split ({split.method})"
         metrics = binary_metrics(probability, y_all[test], threshold=threshold)
-        metrics["evaluated_on"] = f"held-out test split ({split.method})"
+        metrics["evaluated_on"] = evaluated_on
+        curves = binary_curves(probability, y_all[test], evaluated_on=evaluated_on)
     else:
+        evaluated_on = "inner validation (no test split; calibration metrics are optimistic)"
         metrics = binary_metrics(oof_probability, y_dev, threshold=threshold)
-        metrics["evaluated_on"] = (
-            "inner validation (no test split; calibration metrics are optimistic)"
-        )
+        metrics["evaluated_on"] = evaluated_on
+        curves = binary_curves(oof_probability, y_dev, evaluated_on=evaluated_on)
     metrics["inner_validation_roc_auc"] = roc_auc(fit.oof_margin, y_dev)
     metrics["inner_validation_f1"] = oof_f1
 
@@ -225,6 +228,8 @@ def train_binary(
             "positives": positives,
             "positive_rate": positives / len(y_all),
             "development_positives": int(y_dev.sum()),
+            # The rows behind roc_auc and ece, kept so the dashboard can draw both curves.
+            "curves": curves,
         },
     )
     model = BinaryModel(

@@ -135,6 +135,7 @@ def select_accounts(
             population=Population.ACCOUNT.value,
             entity_ids=ids,
             now=now,
+            light=True,
         )
         return [i for i in ids if i not in scored][:limit]
     if priority_filter == "renewal_due":

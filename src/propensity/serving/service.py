@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TypedDict, Unpack
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from propensity.errors import NotFound, PropensityError, Unavailable
 from propensity.modeling import load_model
@@ -38,6 +38,11 @@ from propensity.serving.routing import (
 from propensity.settings import Settings
 from propensity.vocabulary import Population, PredictionType
 
+LIGHT = (
+    defer(Prediction.outputs),
+    defer(Prediction.contributions),
+    defer(Prediction.explanation),
+)
 # Entity ids per IN list: well under every backend's bound-parameter limit.
 ID_CHUNK = 5000
 # Given the entities that need a fresh prediction, in order, returns those that may get one now
@@ -92,6 +97,7 @@ def find_valid(
     now: datetime,
     explained: bool = True,
     max_age: timedelta | None = None,
+    light: bool = False,
 ) -> dict[int, Prediction]:
     """The one validity rule. `serving` maps each entity id to the id of the model version
     that serves it now (None: the rule-based scorer). Returns the entities whose stored
@@ -107,6 +113,7 @@ def find_valid(
                 now=now,
                 explained=explained,
                 max_age=max_age,
+                light=light,
             )
         )
         seen: set[int] = set()
@@ -133,6 +140,7 @@ def _valid_query(
     now: datetime,
     explained: bool,
     max_age: timedelta | None,
+    light: bool,
 ) -> sa.Select[Prediction]:
     conditions = [
         subject_column(population).in_(entity_ids),
@@ -146,11 +154,14 @@ def _valid_query(
         conditions.append(Prediction.explanation.is_not(None))
     if max_age is not None:
         conditions.append(Prediction.predicted_at >= now - max_age)
-    return (
+    query = (
         sa.select(Prediction)
         .where(*conditions)
         .order_by(Prediction.predicted_at.desc(), Prediction.id.desc())
     )
+    # A portfolio ranks thousands of answers by their numbers and shows a page of them:
+    # decoding every row's JSON was most of its cost. The page's rows load theirs on access.
+    return query.options(*LIGHT) if light else query
 
 
 def _entity_of(prediction: Prediction, population: str) -> int:
@@ -398,11 +409,13 @@ def current_many(
     now: datetime,
     explained: bool = False,
     rules: bool = False,
+    light: bool = False,
 ) -> dict[int, Served]:
     """Each entity's valid stored answer, without scoring (cached=True); entities without
     one are left out, and so is every entity when no model of the type is trained for the
     population. With `rules`, an entity with no valid answer by its model may be answered by
-    a valid rule-based one (the lead document's scorer). What portfolio, ranked and candidate
+    a valid rule-based one (the lead document's scorer); with `light`, the predictions'
+    outputs, contributions and explanation load only when read. What portfolio, ranked and candidate
     reads filter and rank, so that a prediction made by any path is theirs."""
     ids = list(dict.fromkeys(int(i) for i in entity_ids))
     models = serving_models_or_none(session, prediction_type=prediction_type, population=population)
@@ -416,6 +429,7 @@ def current_many(
             serving={i: version.id for i, (version, _) in route.items()},
             now=now,
             explained=explained,
+            light=light,
         )
         found.update(
             (i, Served(prediction, route[i][0], route[i][1], True))
@@ -429,6 +443,7 @@ def current_many(
             serving={i: None for i in ids if i not in found},
             now=now,
             explained=explained,
+            light=light,
         )
         found.update((i, Served(p, None, RULES, True)) for i, p in by_rules.items())
     return found

@@ -1,0 +1,72 @@
+"""Imports that arrive over HTTP (the REST API's and the dashboard's): their size limits,
+and the import as a unit of work of its own, either checked and rolled back or committed.
+
+Checking runs the very import that would be committed (same validation, same reference
+lookups, same writer) inside a transaction it then rolls back: the counts it reports are
+the counts the import will have, and rows that need the database (an event naming an
+unknown customer) are found before anything is kept.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from propensity.crm.contracts import ImportKind
+from propensity.crm.errors import TooManyRows
+from propensity.crm.formats import SourceTable
+from propensity.crm.service import ImportResult, import_table
+from propensity.crm.validation import ImportOptions
+
+# Larger inputs belong to `propensity import`, which streams them in chunks.
+MAX_ROWS = 50_000
+MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+
+
+def too_many_rows(rows: int) -> TooManyRows:
+    return TooManyRows(
+        f"{rows:,} rows is more than the {MAX_ROWS:,} a request may carry: split the data, "
+        "or use `propensity import` for large files",
+        details={"rows": rows, "maxRows": MAX_ROWS},
+    )
+
+
+def too_large(size: int) -> TooManyRows:
+    return TooManyRows(
+        f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB: "
+        "use `propensity import` for large files",
+        details={"bytes": size, "maxBytes": MAX_UPLOAD_BYTES},
+    )
+
+
+def rows_in(table: SourceTable) -> int:
+    """Data rows of a file, counting lines that could not be read at all."""
+    return len(table.frame) + len(table.errors)
+
+
+def check_import(
+    session: Session, *, kind: ImportKind | str, table: SourceTable, options: ImportOptions
+) -> ImportResult:
+    """What importing `table` would do, with nothing kept: the counts, or ImportRejected
+    listing every bad row. The session's open transaction is rolled back either way."""
+    if rows_in(table) > MAX_ROWS:
+        raise too_many_rows(rows_in(table))
+    try:
+        return import_table(session, kind=kind, table=table, options=options)
+    finally:
+        session.rollback()
+
+
+def commit_import(
+    session: Session, *, kind: ImportKind | str, table: SourceTable, options: ImportOptions
+) -> ImportResult:
+    """Imports `table` and commits: every row or, when any row is bad, none (ImportRejected,
+    rolled back)."""
+    if rows_in(table) > MAX_ROWS:
+        raise too_many_rows(rows_in(table))
+    try:
+        result = import_table(session, kind=kind, table=table, options=options)
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
+    return result

@@ -1,0 +1,1 @@
+"""One APIRouter per page group; web/router.py includes each."""
