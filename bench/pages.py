@@ -63,6 +63,10 @@ def pages(ids: dict[str, int | None]) -> dict[str, str]:
         "subscribers": "/subscribers",
         "models": "/models",
         "data": "/data",
+        "data: imports": "/data/imports",
+        "data: jobs": "/data/jobs",
+        "data: webhooks": "/data/webhooks",
+        "data: keys": "/data/keys",
     }
     if ids["account"]:
         listed["account 360"] = f"/accounts/{ids['account']}"

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -116,6 +121,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         return error_response(request.url.path, PropensityError("Internal Server Error"))
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # What exists once the app is built (the libraries, the routes) lives as long as the
+    # process. Frozen out of the collector, the full collections that land on requests no
+    # longer walk it: about 380,000 objects, a 200 ms pause on whichever request was unlucky.
+    gc.freeze()
+    yield
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     if settings is None:
         # Called as uvicorn's factory: with several workers each process starts here, not in
@@ -132,6 +146,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         # Served below from /static, so the documentation works without internet.
         docs_url=None,
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.database = database or get_database(settings)
@@ -184,13 +199,13 @@ def _include_docs(app: FastAPI) -> None:
     vendor = "/static/vendor"
     openapi_url = app.openapi_url or "/openapi.json"
     oauth2_redirect = "/docs/oauth2-redirect"
+    common: dict[str, Any] = {"openapi_url": openapi_url, "title": f"{app.title} API"}
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
         return _local_only(
             get_swagger_ui_html(
-                openapi_url=openapi_url,
-                title=f"{app.title} API",
+                **common,
                 swagger_js_url=f"{vendor}/swagger-ui/swagger-ui-bundle.js",
                 swagger_css_url=f"{vendor}/swagger-ui/swagger-ui.css",
                 swagger_favicon_url=f"{vendor}/swagger-ui/favicon-32x32.png",
@@ -206,8 +221,7 @@ def _include_docs(app: FastAPI) -> None:
     async def redoc() -> HTMLResponse:
         return _local_only(
             get_redoc_html(
-                openapi_url=openapi_url,
-                title=f"{app.title} API",
+                **common,
                 redoc_js_url=f"{vendor}/redoc/redoc.standalone.js",
                 redoc_favicon_url=f"{vendor}/swagger-ui/favicon-32x32.png",
                 with_google_fonts=False,

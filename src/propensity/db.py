@@ -8,10 +8,11 @@ unless it was opened explicitly as a system session (CLI administration, job rec
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -40,9 +41,26 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def committing(call: Callable[Concatenate[Session, P], T]) -> Callable[Concatenate[Session, P], T]:
+    """`call` (a core function that writes in the caller's transaction) as a unit of work of
+    its own: it runs, then the session commits. For callers that never touch the transaction
+    (the dashboard's pages). When it raises, nothing is committed."""
+
+    @functools.wraps(call)
+    def unit_of_work(session: Session, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        result = call(session, *args, **kwargs)
+        session.commit()
+        return result
+
+    return unit_of_work
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -12,12 +12,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from propensity.ctas.commands import save_cta_update, save_manual_cta
 from propensity.ctas.service import (
     MAX_LIST_LIMIT,
-    create_manual_cta,
     get_cta,
     list_ctas,
-    update_cta,
 )
 from propensity.db import utcnow
 from propensity.deps import Analyst, TenantSession, Viewer
@@ -127,7 +126,7 @@ def update_endpoint(
 ) -> CtaOut:
     if body.status is None and body.priority is None and body.dueDate is None:
         raise InvalidInput("Nothing to update: send status, priority or dueDate")
-    cta = update_cta(
+    cta = save_cta_update(
         session,
         cta_id=cta_id,
         status=body.status,
@@ -135,14 +134,12 @@ def update_endpoint(
         due_date=body.dueDate,
         now=utcnow(),
     )
-    out = CtaOut.of(cta)
-    session.commit()
-    return out
+    return CtaOut.of(cta)
 
 
 @router.post("", response_model=CtaOut, status_code=201)
 def create_endpoint(body: CtaCreate, principal: Analyst, session: TenantSession) -> CtaOut:
-    cta = create_manual_cta(
+    cta = save_manual_cta(
         session,
         account_id=body.accountId,
         type=body.type,
@@ -153,6 +150,4 @@ def create_endpoint(body: CtaCreate, principal: Analyst, session: TenantSession)
         user_id=principal.user_id,
         now=utcnow(),
     )
-    out = CtaOut.of(cta)
-    session.commit()
-    return out
+    return CtaOut.of(cta)

@@ -9,8 +9,13 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from propensity.ctas.service import create_manual_cta, get_cta, update_cta
+from propensity.db import committing
 from propensity.errors import NotFound
 from propensity.models import Cta
+
+# create_manual_cta, committed (the dashboard's "new CTA").
+save_manual_cta = committing(create_manual_cta)
+_update_cta = committing(update_cta)
 
 
 def save_cta_update(
@@ -28,36 +33,6 @@ def save_cta_update(
     CTA through its account)."""
     if account_id is not None and get_cta(session, cta_id=cta_id).customer_id != account_id:
         raise NotFound(f"CTA {cta_id} not found", code="CTA_NOT_FOUND")
-    cta = update_cta(
+    return _update_cta(
         session, cta_id=cta_id, status=status, priority=priority, due_date=due_date, now=now
     )
-    session.commit()
-    return cta
-
-
-def save_manual_cta(
-    session: Session,
-    *,
-    account_id: int,
-    type: str,
-    priority: str,
-    title: str,
-    description: str = "",
-    due_date: datetime | None = None,
-    user_id: int | None,
-    now: datetime,
-) -> Cta:
-    """create_manual_cta as its own unit of work, committed (the dashboard's "new CTA")."""
-    cta = create_manual_cta(
-        session,
-        account_id=account_id,
-        type=type,
-        priority=priority,
-        title=title,
-        description=description,
-        due_date=due_date,
-        user_id=user_id,
-        now=now,
-    )
-    session.commit()
-    return cta

@@ -114,6 +114,23 @@ def _skip(prediction: Prediction, reason: str, skipped: str) -> CtaOutcome:
     )
 
 
+def _open_cta(
+    session: Session, *, source: CtaSource, user_id: int | None, now: datetime, **fields: Any
+) -> Cta:
+    """A new OPEN CTA from `source`, flushed so it has its id."""
+    cta = Cta(
+        **fields,
+        status=CtaStatus.OPEN.value,
+        source=source.value,
+        created_by_user_id=user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(cta)
+    session.flush()
+    return cta
+
+
 def generate_cta(
     session: Session,
     *,
@@ -172,7 +189,11 @@ def generate_cta(
     if recent is not None:
         return _skip(prediction, draft.reason, cooldown_reason(cooldown_days))
 
-    cta = Cta(
+    cta = _open_cta(
+        session,
+        source=CtaSource.ML,
+        user_id=user_id,
+        now=now,
         customer_id=customer.id,
         prediction_id=prediction.id,
         type=draft.type.value,
@@ -181,14 +202,7 @@ def generate_cta(
         description=draft.description,
         reason=draft.reason,
         due_date=draft.due_date,
-        status=CtaStatus.OPEN.value,
-        source=CtaSource.ML.value,
-        created_by_user_id=user_id,
-        created_at=now,
-        updated_at=now,
     )
-    session.add(cta)
-    session.flush()
     webhook_hooks.cta_generated(session, cta={**cta_json(cta), "predictionId": prediction.id})
     return CtaOutcome(
         cta=cta, prediction_id=prediction.id, generation_reason=draft.reason, was_created=True
@@ -226,7 +240,11 @@ def create_manual_cta(
             today=now.astimezone(UTC).date(),
             renewal_date=None,
         )
-    cta = Cta(
+    return _open_cta(
+        session,
+        source=CtaSource.MANUAL,
+        user_id=user_id,
+        now=now,
         customer_id=account.id,
         type=cta_type.value,
         priority=cta_priority.value,
@@ -234,15 +252,7 @@ def create_manual_cta(
         description=description,
         reason=MANUAL_REASON,
         due_date=_utc(due_date),
-        status=CtaStatus.OPEN.value,
-        source=CtaSource.MANUAL.value,
-        created_by_user_id=user_id,
-        created_at=now,
-        updated_at=now,
     )
-    session.add(cta)
-    session.flush()
-    return cta
 
 
 def get_cta(session: Session, *, cta_id: int) -> Cta:

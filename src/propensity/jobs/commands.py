@@ -4,15 +4,9 @@ API calls the same functions and commits itself."""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
+from propensity.db import committing
 from propensity.jobs.service import cancel_job
-from propensity.models import Job
 
-
-def cancel_job_committed(session: Session, *, job_id: str) -> Job:
-    """Cancels a queued or running job (Conflict when it has already finished, NotFound when
-    the tenant has no such job) and commits."""
-    job = cancel_job(session, job_id=job_id)
-    session.commit()
-    return job
+# Cancels a queued or running job (Conflict when it has already finished, NotFound when the
+# tenant has no such job) and commits.
+cancel_job_committed = committing(cancel_job)

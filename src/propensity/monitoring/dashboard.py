@@ -68,17 +68,37 @@ def _day(value: datetime) -> str:
     return value.date().isoformat()
 
 
+def _dated(
+    session: Session,
+    *,
+    version_ids: list[int],
+    stamp: Any,
+    value: Any,
+    start: datetime,
+    end: datetime,
+) -> Any:
+    """(stamp, value) of these models' predictions with a value, stamped in (start, end]."""
+    return session.execute(
+        sa.select(stamp, value).where(
+            Prediction.model_version_id.in_(version_ids),
+            value.is_not(None),
+            stamp > start,
+            stamp <= end,
+        )
+    )
+
+
 def trends(
     session: Session, *, version_ids: list[int], start: datetime, end: datetime
 ) -> dict[str, list[dict[str, Any]]]:
     accuracy: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for validated_at, accurate in session.execute(
-        sa.select(Prediction.validated_at, Prediction.was_accurate).where(
-            Prediction.model_version_id.in_(version_ids),
-            Prediction.was_accurate.is_not(None),
-            Prediction.validated_at > start,
-            Prediction.validated_at <= end,
-        )
+    for validated_at, accurate in _dated(
+        session,
+        version_ids=version_ids,
+        stamp=Prediction.validated_at,
+        value=Prediction.was_accurate,
+        start=start,
+        end=end,
     ):
         if validated_at is None:
             continue
@@ -86,13 +106,13 @@ def trends(
         bucket[0] += int(bool(accurate))
         bucket[1] += 1
     latency: dict[str, list[float]] = defaultdict(list)
-    for predicted_at, ms in session.execute(
-        sa.select(Prediction.predicted_at, Prediction.latency_ms).where(
-            Prediction.model_version_id.in_(version_ids),
-            Prediction.latency_ms.is_not(None),
-            Prediction.predicted_at > start,
-            Prediction.predicted_at <= end,
-        )
+    for predicted_at, ms in _dated(
+        session,
+        version_ids=version_ids,
+        stamp=Prediction.predicted_at,
+        value=Prediction.latency_ms,
+        start=start,
+        end=end,
     ):
         if ms is not None:
             latency[_day(predicted_at)].append(float(ms))

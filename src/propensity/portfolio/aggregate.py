@@ -39,6 +39,15 @@ class CohortStats:
             self.at_risk_count += 1
             self.ltv_at_risk += ltv
 
+    def add_group(self, count: int, risk_sum: float, ltv_sum: float, *, at_risk: bool) -> None:
+        """`add` for `count` customers at once, with the sums of their probabilities and
+        lifetime values (an aggregate the database computed)."""
+        self.customer_count += count
+        self.risk_sum += risk_sum
+        if at_risk:
+            self.at_risk_count += count
+            self.ltv_at_risk += ltv_sum
+
     @property
     def at_risk_percentage(self) -> float:
         return _percent(self.at_risk_count, self.customer_count)
@@ -80,4 +89,30 @@ def aggregate(
             cohorts[cohort].add(customer.probability, ltv, at_risk=at_risk)
         if at_risk:
             cohorts[AT_RISK].add(customer.probability, ltv, at_risk=True)
+    return PortfolioFigures(threshold=threshold, total=total, cohorts=cohorts)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Group:
+    """Customers of one exclusive cohort (None: none) on one side of the threshold, counted
+    and summed by the database: what `aggregate` adds one by one."""
+
+    cohort: str | None
+    at_risk: bool
+    count: int
+    risk_sum: float
+    ltv_sum: float
+
+
+def aggregate_groups(groups: Iterable[Group], *, threshold: float) -> PortfolioFigures:
+    """The figures `aggregate` gives for the customers these groups sum up."""
+    total = CohortStats(cohort="All")
+    cohorts = {name: CohortStats(cohort=name) for name in (*EXCLUSIVE_COHORTS, AT_RISK)}
+    for group in groups:
+        sums = (group.count, group.risk_sum, group.ltv_sum)
+        total.add_group(*sums, at_risk=group.at_risk)
+        if group.cohort is not None:
+            cohorts[group.cohort].add_group(*sums, at_risk=group.at_risk)
+        if group.at_risk:
+            cohorts[AT_RISK].add_group(*sums, at_risk=True)
     return PortfolioFigures(threshold=threshold, total=total, cohorts=cohorts)

@@ -69,6 +69,20 @@ def arm_stats(session: Session, *, deployment: Deployment, arm: str) -> ArmStats
     )
 
 
+# Statuses a model cannot be deployed from: (message, error code).
+NOT_DEPLOYABLE = {
+    ModelStatus.TRAINING.value: (
+        "A model in status '{status}' cannot be deployed",
+        "MODEL_NOT_READY",
+    ),
+    ModelStatus.FAILED.value: (
+        "A model in status '{status}' cannot be deployed",
+        "MODEL_NOT_READY",
+    ),
+    ModelStatus.RETIRED.value: ("A retired model cannot be deployed", "INVALID_STATUS_TRANSITION"),
+}
+
+
 def start_deployment(
     session: Session,
     *,
@@ -83,16 +97,11 @@ def start_deployment(
     """Starts deploying `challenger` and commits; returns the deployment. `traffic_split`
     None deploys at once: `challenger` becomes the active model and the one it replaces stays
     inactive, the rollback target (recorded as a promoted deployment)."""
-    if challenger.status in (ModelStatus.TRAINING.value, ModelStatus.FAILED.value):
+    if challenger.status in NOT_DEPLOYABLE:
+        message, code = NOT_DEPLOYABLE[challenger.status]
         raise Conflict(
-            f"A model in status '{challenger.status}' cannot be deployed",
-            code="MODEL_NOT_READY",
-            details={"modelId": challenger.id, "status": challenger.status},
-        )
-    if challenger.status == ModelStatus.RETIRED.value:
-        raise Conflict(
-            "A retired model cannot be deployed",
-            code="INVALID_STATUS_TRANSITION",
+            message.format(status=challenger.status),
+            code=code,
             details={"modelId": challenger.id, "status": challenger.status},
         )
     running = running_deployment(

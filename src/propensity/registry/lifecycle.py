@@ -50,6 +50,17 @@ def _in_running_deployment(session: Session, version: ModelVersion) -> int | Non
     )
 
 
+def _refuse_when_deployed(session: Session, version: ModelVersion) -> None:
+    """Conflict when the version is the champion or the challenger of a running test."""
+    running = _in_running_deployment(session, version)
+    if running is not None:
+        raise Conflict(
+            "The model is part of a running deployment: evaluate or roll it back first",
+            code="DEPLOYMENT_RUNNING",
+            details={"modelId": version.id, "deploymentId": running},
+        )
+
+
 def change_status(
     session: Session, *, version: ModelVersion, status: str, reason: str, user_id: int | None
 ) -> ModelVersion:
@@ -63,13 +74,7 @@ def change_status(
                 code="INVALID_STATUS_TRANSITION",
                 details={"modelId": version.id, "from": current, "to": status, "allowed": allowed},
             )
-        running = _in_running_deployment(session, version)
-        if running is not None:
-            raise Conflict(
-                "The model is part of a running deployment: evaluate or roll it back first",
-                code="DEPLOYMENT_RUNNING",
-                details={"modelId": version.id, "deploymentId": running},
-            )
+        _refuse_when_deployed(session, version)
         if status == ModelStatus.ACTIVE.value:
             activate(session, version=version)
         else:
@@ -108,13 +113,7 @@ def delete_version(session: Session, *, version: ModelVersion) -> None:
             code="MODEL_IN_USE",
             details={"modelId": version.id, "status": version.status},
         )
-    running = _in_running_deployment(session, version)
-    if running is not None:
-        raise Conflict(
-            "The model is part of a running deployment: evaluate or roll it back first",
-            code="DEPLOYMENT_RUNNING",
-            details={"modelId": version.id, "deploymentId": running},
-        )
+    _refuse_when_deployed(session, version)
     session.execute(
         sa.update(Prediction)
         .where(

@@ -11,11 +11,12 @@ rank is relative to the other leads' answers, which change as they are scored.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.orm import Session
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, undefer
 
 from propensity.crm.lead_configs import known_deal_values, open_leads
 from propensity.features import build_scoring_frame
@@ -24,7 +25,7 @@ from propensity.models import Lead, ModelVersion, Prediction
 from propensity.narratives import PredictionFacts, common_patterns, lead_reasoning
 from propensity.narratives.leads import MAX_PATTERNS
 from propensity.predictions.lead_scores import (
-    days_of,
+    Days,
     lead_score,
     priority_score,
     threshold_of,
@@ -35,7 +36,7 @@ from propensity.predictions.scoring import Scored
 from propensity.predictions.service import record_predictions
 from propensity.serving.leads import LEAD
 from propensity.serving.routing import CHAMPION
-from propensity.serving.service import current_many
+from propensity.serving.service import ID_CHUNK, current_many
 from propensity.settings import Settings
 from propensity.vocabulary import PredictionType
 
@@ -69,7 +70,11 @@ class Ranking:
 
 def rank_config(session: Session, *, config_id: int, now: datetime, settings: Settings) -> Ranking:
     """The configuration's open leads with a valid CONVERSION answer, ranked by priority
-    score (ties by probability, then lead id) and tiered by rank percentile."""
+    score (ties by probability, then lead id) and tiered by rank percentile.
+
+    The ranking reads the predictions' numbers only: their JSON (outputs, contributions,
+    explanation) is deferred, decoding it for every open lead was most of the cost, and
+    loads when read (`load_details` loads it for a page of ranked leads in one query)."""
     leads = open_leads(session, config_id=config_id)
     conversions = current_many(
         session,
@@ -78,6 +83,7 @@ def rank_config(session: Session, *, config_id: int, now: datetime, settings: Se
         entity_ids=[lead.id for lead in leads],
         now=now,
         rules=True,
+        light=True,
     )
     times = current_many(
         session,
@@ -85,7 +91,9 @@ def rank_config(session: Session, *, config_id: int, now: datetime, settings: Se
         population=LEAD,
         entity_ids=list(conversions),
         now=now,
+        light=True,
     )
+    median_days = _median_days(session, (served.prediction for served in times.values()))
     values = known_deal_values(session, config_id=config_id) or known_deal_values(
         session, config_id=None
     )
@@ -97,19 +105,19 @@ def rank_config(session: Session, *, config_id: int, now: datetime, settings: Se
         if prediction is None or prediction.probability is None:
             continue
         timed = times.get(lead.id)
-        days = days_of(timed.prediction) if timed is not None else None
+        days = None if timed is None else median_days.get(timed.prediction.id)
         value = lead.deal_value if lead.deal_value is not None else lead.budget
         ranked.append(
             RankedLead(
                 lead=lead,
                 conversion=prediction,
-                days=None if days is None else days.median,
+                days=days,
                 priority_score=priority_score(
                     probability=float(prediction.probability),
                     value=value,
                     median_value=median_value,
                     reference_value=reference,
-                    days=None if days is None else days.median,
+                    days=days,
                     half_life_days=settings.lead_priority_half_life_days,
                 ),
             )
@@ -124,6 +132,46 @@ def rank_config(session: Session, *, config_id: int, now: datetime, settings: Se
         item.rank = position
         item.tier = tier_for_rank(position, len(ranked), cutoffs)
     return Ranking(leads=ranked, open_count=len(leads))
+
+
+def _median_days(session: Session, predictions: Iterable[Prediction]) -> dict[int, int]:
+    """The days `lead_scores.days_of(p).median` gives for these TIME_TO_CLOSE predictions,
+    by prediction id, without decoding their outputs: days_of answers for a prediction with
+    a value and a "p10Days" output (whose presence SQL reads from the JSON), and its median
+    is that value, capped; the interval is not needed to rank."""
+    values = {p.id: float(p.predicted_value) for p in predictions if p.predicted_value is not None}
+    ids = list(values)
+    out: dict[int, int] = {}
+    for start in range(0, len(ids), ID_CHUNK):
+        with_interval = session.scalars(
+            sa.select(Prediction.id).where(
+                Prediction.id.in_(ids[start : start + ID_CHUNK]),
+                Prediction.outputs["p10Days"].as_float().is_not(None),
+            )
+        )
+        for prediction_id in with_interval:
+            value = values[prediction_id]
+            out[prediction_id] = Days.of(value, value, value).median
+    return out
+
+
+def load_details(session: Session, ranked: Iterable[RankedLead]) -> None:
+    """Loads the deferred JSON (outputs, contributions, explanation) of these ranked leads'
+    conversions in one query per ID_CHUNK, so that showing a page of them (level, reasoning,
+    drivers) does not read them one row at a time."""
+    pending = [
+        item.conversion.id for item in ranked if "outputs" in sa.inspect(item.conversion).unloaded
+    ]
+    for start in range(0, len(pending), ID_CHUNK):
+        session.scalars(
+            sa.select(Prediction)
+            .where(Prediction.id.in_(pending[start : start + ID_CHUNK]))
+            .options(
+                undefer(Prediction.outputs),
+                undefer(Prediction.contributions),
+                undefer(Prediction.explanation),
+            )
+        ).all()
 
 
 def _priority(item: RankedLead, *, config_id: int, count: int) -> Scored:
@@ -171,6 +219,7 @@ def record_priorities(
     answered."""
     ranked = rank_config(session, config_id=config_id, now=now, settings=settings).leads
     chosen = set(lead_ids)
+    load_details(session, (item for item in ranked if item.lead.id in chosen))
     written = record_predictions(
         session,
         prediction_type=PredictionType.PRIORITY.value,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Required, TypedDict, Unpack
 
 from sqlalchemy.orm import Session
 
@@ -28,6 +29,7 @@ from propensity.serving.service import (
     Admit,
     Served,
     Spend,
+    current,
     find_valid,
     latest_recorded,
     serve,
@@ -131,15 +133,8 @@ def serve_conversion(
         return rule_answers(
             session, leads=[lead], now=now, settings=settings, force=force, spend=spend
         )[lead.id]
-    return serve(
-        session,
-        prediction_type=CONVERSION,
-        population=LEAD,
-        entity_id=lead.id,
-        now=now,
-        settings=settings,
-        force=force,
-        spend=spend,
+    return _by_model_conversion(
+        session, lead=lead, now=now, settings=settings, force=force, spend=spend
     )
 
 
@@ -241,26 +236,35 @@ def _score_scored(lead: Lead, source: Prediction) -> Scored:
 LeadServer = Callable[..., Served]
 
 
-def serve_time(
-    session: Session,
-    *,
-    lead: Lead,
-    now: datetime,
-    settings: Settings,
-    force: bool = False,
-    spend: Spend | None = None,
-) -> Served:
-    """The lead's TIME_TO_CLOSE answer (serve)."""
-    return serve(
-        session,
-        prediction_type=TIME_TO_CLOSE,
-        population=LEAD,
-        entity_id=lead.id,
-        now=now,
-        settings=settings,
-        force=force,
-        spend=spend,
-    )
+class LeadOptions(TypedDict, total=False):
+    """How a lead is answered: serve's settings and options."""
+
+    settings: Required[Settings]
+    force: bool
+    spend: Spend | None
+
+
+def _by_model(prediction_type: PredictionType) -> LeadServer:
+    """A lead's answer of this type by the model that serves it (serve)."""
+
+    def answer(
+        session: Session, *, lead: Lead, now: datetime, **options: Unpack[LeadOptions]
+    ) -> Served:
+        return serve(
+            session,
+            prediction_type=prediction_type,
+            population=LEAD,
+            entity_id=lead.id,
+            now=now,
+            **options,
+        )
+
+    return answer
+
+
+# The lead's TIME_TO_CLOSE answer; its CONVERSION one when asked of the model.
+serve_time = _by_model(TIME_TO_CLOSE)
+_by_model_conversion = _by_model(CONVERSION)
 
 
 def serve_score(
@@ -300,3 +304,12 @@ def serve_score(
     recorded = _recorded(session, prediction_type=SCORE, lead_ids=[lead.id], now=now)
     session.commit()
     return Served(recorded[lead.id], conversion.model, conversion.role, False)
+
+
+def quoted_time(session: Session, *, lead_id: int, now: datetime) -> Prediction | None:
+    """The lead's valid TIME_TO_CLOSE answer, if any, without scoring: the days its
+    CONVERSION answer quotes."""
+    stored = current(
+        session, prediction_type=TIME_TO_CLOSE, population=LEAD, entity_id=lead_id, now=now
+    )
+    return None if stored is None else stored.prediction

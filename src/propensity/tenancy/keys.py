@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from propensity.db import committing
 from propensity.models import ApiKey, Role
 from propensity.tenancy.service import create_api_key, get_tenant, revoke_api_key
 
@@ -22,9 +23,5 @@ def issue_api_key(
     return key, secret
 
 
-def revoke_api_key_committed(session: Session, *, key_id: int) -> ApiKey:
-    """Revokes a key of the session's tenant (NotFound otherwise); revoking twice is a
-    no-op."""
-    key = revoke_api_key(session, key_id=key_id)
-    session.commit()
-    return key
+# Revokes a key of the session's tenant (NotFound otherwise); revoking twice is a no-op.
+revoke_api_key_committed = committing(revoke_api_key)

@@ -145,13 +145,7 @@ def page_context(role: Role) -> Callable[[Request], Iterator[PageContext]]:
         database: Database = request.app.state.database
         token = csrf_token_for(request.cookies[SESSION_COOKIE], key=settings.signing_key())
         with database.request_session(principal.tenant_id) as session:
-            ctx = PageContext(
-                request=request,
-                principal=principal,
-                session=session,
-                settings=settings,
-                csrf_token=token,
-            )
+            ctx = PageContext(request, principal, session, settings, token)
             # Error pages raised later in the request still show the user's navigation.
             request.state.page_context = ctx
             yield ctx

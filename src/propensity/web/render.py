@@ -4,6 +4,7 @@ date filters every page shares, and error pages in words."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -55,38 +56,38 @@ def _number(value: Any) -> float | None:
     return None if math.isnan(number) or math.isinf(number) else number
 
 
+def _shown(value: Any, show: Callable[[float], str]) -> str:
+    """`show` of the value as a number; MISSING when it is none, or not a finite number."""
+    number = _number(value)
+    return MISSING if number is None else show(number)
+
+
 def pct(value: Any, digits: int = 1) -> str:
     """A fraction as a percentage: 0.1234 → "12.3%"."""
-    number = _number(value)
-    return MISSING if number is None else f"{number * 100:.{digits}f}%"
+    return _shown(value, lambda number: f"{number * 100:.{digits}f}%")
 
 
 def money(value: Any, digits: int = 0) -> str:
-    number = _number(value)
-    if number is None:
-        return MISSING
-    sign = "-" if number < 0 else ""
-    return f"{sign}${abs(number):,.{digits}f}"
+    return _shown(value, lambda number: f"{'-' if number < 0 else ''}${abs(number):,.{digits}f}")
 
 
 def num(value: Any, digits: int = 0) -> str:
-    number = _number(value)
-    return MISSING if number is None else f"{number:,.{digits}f}"
+    return _shown(value, lambda number: f"{number:,.{digits}f}")
 
 
 def signed(value: Any, digits: int = 3) -> str:
     """A contribution or a change with its sign: 0.0312 → "+0.031"."""
-    number = _number(value)
-    if number is None:
-        return MISSING
-    text = f"{number:+.{digits}f}"
-    return text if text.strip("+-0.") else f"{0:.{digits}f}"
+
+    def show(number: float) -> str:
+        text = f"{number:+.{digits}f}"
+        return text if text.strip("+-0.") else f"{0:.{digits}f}"
+
+    return _shown(value, show)
 
 
 def signed_pct(value: Any, digits: int = 1) -> str:
     """A change of a probability in percentage points: 0.031 → "+3.1 pp"."""
-    number = _number(value)
-    return MISSING if number is None else f"{signed(number * 100, digits)} pp"
+    return _shown(value, lambda number: f"{signed(number * 100, digits)} pp")
 
 
 def _as_datetime(value: Any) -> date | None:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from propensity.models import WebhookDelivery, WebhookSubscription
+from propensity.db import committing
+from propensity.models import WebhookSubscription
 from propensity.settings import Settings
 from propensity.webhooks.service import (
     create_subscription,
@@ -16,34 +17,20 @@ from propensity.webhooks.service import (
     update_subscription,
 )
 
-
-def subscribe(
-    session: Session,
-    *,
-    url: str,
-    events: list[str],
-    description: str,
-    created_by: int | None,
-    settings: Settings,
-) -> tuple[WebhookSubscription, str]:
-    """The new subscription and its signing secret, which is never shown again."""
-    subscription, secret = create_subscription(
-        session,
-        url=url,
-        events=events,
-        description=description,
-        created_by=created_by,
-        settings=settings,
-    )
-    session.commit()
-    return subscription, secret
+# The new subscription and its signing secret, which is never shown again.
+subscribe = committing(create_subscription)
+# Deletes a subscription with its delivery log.
+unsubscribe = committing(delete_subscription)
+# Queues a `webhook.test` delivery to the subscription (active or not).
+ping = committing(send_test)
+_update_subscription = committing(update_subscription)
 
 
 def set_subscription_active(
     session: Session, *, subscription_id: int, active: bool, settings: Settings
 ) -> WebhookSubscription:
     """Disables, or re-enables (clearing the failure count), one subscription."""
-    subscription = update_subscription(
+    return _update_subscription(
         session,
         subscription_id=subscription_id,
         url=None,
@@ -52,18 +39,3 @@ def set_subscription_active(
         active=active,
         settings=settings,
     )
-    session.commit()
-    return subscription
-
-
-def unsubscribe(session: Session, *, subscription_id: int) -> None:
-    """Deletes a subscription with its delivery log."""
-    delete_subscription(session, subscription_id=subscription_id)
-    session.commit()
-
-
-def ping(session: Session, *, subscription_id: int) -> WebhookDelivery:
-    """Queues a `webhook.test` delivery to the subscription (active or not)."""
-    delivery = send_test(session, subscription_id=subscription_id)
-    session.commit()
-    return delivery

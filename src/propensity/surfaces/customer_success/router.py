@@ -87,16 +87,14 @@ def _serve(
 def predict(
     account_id: str, body: PredictRequest, request: Request, response: Response, ctx: ReadContext
 ) -> JSONResponse:
-    prediction_type = accounts.parse_prediction_type(body.predictionType)
-    served = _serve(
+    return _read(
         request,
         response,
         ctx,
-        raw_id=account_id,
-        prediction_type=prediction_type,
+        account_id=account_id,
+        prediction_type=accounts.parse_prediction_type(body.predictionType),
         force=body.options.forceRefresh,
     )
-    return _json(served, response)
 
 
 def _read(
@@ -106,17 +104,20 @@ def _read(
     *,
     account_id: str,
     prediction_type: PredictionType,
+    force: bool | None = None,
 ) -> JSONResponse:
-    """The GET form of predict: the account's answer of the type, `cached` always present."""
+    """The account's answer of the type. The GET forms (`force` None) never rescore and
+    always say whether the answer was `cached`; predict says so only when it was."""
     served = _serve(
         request,
         response,
         ctx,
         raw_id=account_id,
         prediction_type=prediction_type,
-        force=False,
+        force=bool(force),
     )
-    served.setdefault("cached", False)
+    if force is None:
+        served.setdefault("cached", False)
     return _json(served, response)
 
 

@@ -17,10 +17,10 @@ from propensity.features import lead_feature_groups
 from propensity.models import Prediction
 from propensity.predictions.lead_accuracy import record_lead_verdict
 from propensity.predictions.service import latest_predictions
-from propensity.serving import current
 from propensity.serving.leads import (
     LEAD,
     LeadServer,
+    quoted_time,
     serve_conversion,
     serve_score,
     serve_time,
@@ -112,15 +112,7 @@ def latest_prediction(
         )
     time_prediction = None
     if prediction_type is PredictionType.CONVERSION:
-        # The days it quotes: the lead's valid TIME_TO_CLOSE answer, if any (not scored).
-        stored = current(
-            session,
-            prediction_type=PredictionType.TIME_TO_CLOSE,
-            population=LEAD,
-            entity_id=lead.id,
-            now=now,
-        )
-        time_prediction = None if stored is None else stored.prediction
+        time_prediction = quoted_time(session, lead_id=lead.id, now=now)
     data = payloads.any_prediction(
         prediction, settings=ctx.settings, time_prediction=time_prediction
     )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from propensity.db import utcnow
 from propensity.deps import TenantSession, Viewer
-from propensity.errors import InvalidInput
+from propensity.monitoring.compare import check_metrics
 from propensity.monitoring.performance import parse_period
 from propensity.monitoring.report import model_performance
 from propensity.monitoring.service import model_drift
@@ -42,13 +42,7 @@ def get_performance(
     del principal
     parse_period(period)
     wanted = comma_list(metrics, field="metrics")
-    unknown = [m for m in wanted if m not in METRICS]
-    if unknown:
-        raise InvalidInput(
-            f"Unknown metrics: {', '.join(unknown)}; choose from {', '.join(METRICS)}",
-            code="VALIDATION_ERROR",
-            details={"field": "metrics", "invalid": unknown, "allowed": list(METRICS)},
-        )
+    check_metrics(wanted, allowed=METRICS)
     version = version_or_404(session, model_id)
     data = model_performance(session, version=version, period=period)
     data["modelId"] = str(version.id)  # as GET /models names it

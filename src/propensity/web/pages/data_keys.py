@@ -9,13 +9,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
-from propensity.crm.lookup import parse_id
-from propensity.errors import NotFound, PropensityError
+from propensity.errors import PropensityError
 from propensity.models import ApiKey, Role
 from propensity.tenancy.keys import issue_api_key, revoke_api_key_committed
 from propensity.tenancy.service import list_api_keys, parse_role
 from propensity.web.context import AdminPage, CsrfForm, PageContext
-from propensity.web.pages.data_common import redirect_with
+from propensity.web.pages.data_common import path_id, redirect_with
 from propensity.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -85,10 +84,9 @@ def create(ctx: AdminPage, form: CsrfForm) -> HTMLResponse:
 
 @router.post("/data/keys/{key_id}/revoke")
 def revoke(key_id: str, ctx: AdminPage, _form: CsrfForm) -> Response:
-    found = parse_id(key_id)
-    if found is None:
-        raise NotFound("API key not found")
-    key = revoke_api_key_committed(ctx.session, key_id=found)
+    key = revoke_api_key_committed(
+        ctx.session, key_id=path_id(key_id, not_found="API key not found")
+    )
     return redirect_with(
         "/data/keys", notice=f"The key “{key.name}” ({key.prefix}…) is revoked: it no longer works."
     )

@@ -12,11 +12,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
-from propensity.crm.lookup import parse_id
 from propensity.errors import NotFound, PropensityError
 from propensity.models import DeliveryStatus, WebhookSubscription
 from propensity.web.context import AdminPage, AnalystPage, CsrfForm, PageContext
-from propensity.web.pages.data_common import redirect_with
+from propensity.web.pages.data_common import path_id, redirect_with
 from propensity.web.render import render
 from propensity.webhooks.commands import ping, set_subscription_active, subscribe, unsubscribe
 from propensity.webhooks.events import EVENT_TYPES
@@ -93,10 +92,7 @@ def create(ctx: AdminPage, form: CsrfForm) -> HTMLResponse:
 
 
 def _subscription_id(raw: str) -> int:
-    found = parse_id(raw)
-    if found is None:
-        raise NotFound("Webhook subscription not found", code="WEBHOOK_NOT_FOUND")
-    return found
+    return path_id(raw, not_found="Webhook subscription not found", code="WEBHOOK_NOT_FOUND")
 
 
 @router.get("/data/webhooks/{webhook_id}")

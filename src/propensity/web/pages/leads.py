@@ -36,9 +36,9 @@ from propensity.predictions.lead_scores import (
     threshold_of,
 )
 from propensity.predictions.service import latest_predictions
-from propensity.serving import current, serving_models_or_none
-from propensity.serving.lead_ranking import RankedLead, rank_config
-from propensity.serving.leads import LEAD
+from propensity.serving import serving_models_or_none
+from propensity.serving.lead_ranking import RankedLead, load_details, rank_config
+from propensity.serving.leads import LEAD, quoted_time
 from propensity.serving.service import current_many
 from propensity.settings import Settings
 from propensity.vocabulary import PredictionType
@@ -115,6 +115,8 @@ def leads(
     pages = max(1, math.ceil(len(matching) / PAGE_SIZE))
     number = min(_page_number(page), pages)
     shown = matching[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+    # The ranking defers the predictions' JSON; the page's rows read their threshold.
+    load_details(session, shown)
     # The page's rows only: the ranking quotes the median days, the page also its interval.
     times = current_many(
         session,
@@ -141,7 +143,8 @@ def leads(
         model=model,
         rows=rows,
         tier=tier,
-        tiers=TIERS,
+        config_choices=[(c.id, c.name) for c in configs],
+        tier_choices=[(t, f"{t.title()} ({tier_counts[t]})") for t in TIERS],
         tier_counts=tier_counts,
         source=source,
         sources=lead_sources(session, config_id=chosen.id),
@@ -208,13 +211,7 @@ def lead_detail(lead_id: str, ctx: ViewerPage) -> HTMLResponse:
         prediction_type=PredictionType.CONVERSION.value,
     )
     conversion = newest.get(lead.id)
-    timed = current(
-        session,
-        prediction_type=PredictionType.TIME_TO_CLOSE,
-        population=LEAD,
-        entity_id=lead.id,
-        now=now,
-    )
+    timed = quoted_time(session, lead_id=lead.id, now=now)
     priority = latest_predictions(
         session,
         population=LEAD,
@@ -227,8 +224,8 @@ def lead_detail(lead_id: str, ctx: ViewerPage) -> HTMLResponse:
         if lead.config_id is None
         else find_config(session, config_id=lead.config_id),
         "conversion": conversion,
-        "timed": None if timed is None else timed.prediction,
-        "days": None if timed is None else days_of(timed.prediction),
+        "timed": timed,
+        "days": None if timed is None else days_of(timed),
         "priority": priority,
         "value": lead.deal_value if lead.deal_value is not None else lead.budget,
         "train_hint": _train_hint(ctx.principal.tenant_slug),

@@ -94,6 +94,9 @@ def models_page(ctx: ViewerPage) -> HTMLResponse:
     ):
         running = running_deployment(session, prediction_type=ptype, population=population)
         by_id = {v.id: v for v in versions}
+        metric_keys = [
+            k for k in charts.LIST_METRICS if any(k in (v.metrics or {}) for v in versions)
+        ]
         sections.append(
             {
                 "name": type_name(versions[0]),
@@ -102,9 +105,8 @@ def models_page(ctx: ViewerPage) -> HTMLResponse:
                 "running": running,
                 "challenger": None if running is None else by_id.get(running.challenger_version_id),
                 "roles": _roles(running),
-                "metric_keys": [
-                    k for k in charts.LIST_METRICS if any(k in (v.metrics or {}) for v in versions)
-                ],
+                "metric_keys": metric_keys,
+                "metric_headers": [(charts.LIST_LABELS[k], "num") for k in metric_keys],
             }
         )
     return render(

@@ -12,26 +12,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 
 from propensity.errors import InvalidInput, PropensityError
-from propensity.models import DeploymentStatus
+from propensity.models import DeploymentStatus, ModelVersion
 from propensity.registry.deployments import deployment_of, evaluate, roll_back, start_deployment
 from propensity.registry.lifecycle import set_status
-from propensity.training.requests import TrainingRequest, queue_training, retrain_request
-from propensity.web.context import AdminPage, CsrfForm, PageError
+from propensity.training.requests import (
+    QueuedTraining,
+    TrainingRequest,
+    queue_training,
+    retrain_request,
+)
+from propensity.web.context import AdminPage, CsrfForm, PageContext, PageError
+from propensity.web.pages.data_common import redirect_with as _back
 from propensity.web.pages.models import TRAIN_CHOICES, version_or_404
 
 router = APIRouter(include_in_schema=False)
 MAX_TEST_DAYS = 90
-
-
-def _back(path: str, *, notice: str | None = None, problem: str | None = None) -> RedirectResponse:
-    query = urlencode({k: v for k, v in (("notice", notice), ("problem", problem)) if v})
-    return RedirectResponse(f"{path}?{query}" if query else path, status_code=303)
 
 
 def _attempt(path: str, action: Callable[[], RedirectResponse]) -> RedirectResponse:
@@ -42,6 +42,46 @@ def _attempt(path: str, action: Callable[[], RedirectResponse]) -> RedirectRespo
         raise
     except PropensityError as exc:
         return _back(path, problem=exc.message)
+
+
+def _queue(
+    ctx: PageContext,
+    request: TrainingRequest,
+    *,
+    description: str,
+    notice: Callable[[QueuedTraining], str],
+) -> RedirectResponse:
+    """Queues the training and goes to the new version's page, where it shows its progress
+    under the notice."""
+    queued = queue_training(
+        ctx.session,
+        request=request,
+        name=None,
+        description=description,
+        user_id=ctx.principal.user_id,
+    )
+    return _back(f"/models/{queued.version.id}", notice=notice(queued))
+
+
+def _deploy(
+    ctx: PageContext,
+    version: ModelVersion,
+    *,
+    traffic_split: float | None = None,
+    duration: timedelta | None = None,
+) -> None:
+    """Deploys `version`: as a challenger on `traffic_split` for `duration`, or, without
+    them, as the active model at once."""
+    start_deployment(
+        ctx.session,
+        challenger=version,
+        traffic_split=traffic_split,
+        duration=duration,
+        monitoring=None,
+        previous_model_id=None,
+        validation_results={},
+        user_id=ctx.principal.user_id,
+    )
 
 
 def _number(form: CsrfForm, name: str, *, low: int, high: int, label: str) -> int:
@@ -60,100 +100,77 @@ def train(ctx: AdminPage, form: CsrfForm) -> RedirectResponse:
     prediction_type, kind = str(target).split(":")
 
     def run() -> RedirectResponse:
-        queued = queue_training(
-            ctx.session,
-            request=TrainingRequest(prediction_type=prediction_type, kind=kind or None),
-            name=None,
+        return _queue(
+            ctx,
+            TrainingRequest(prediction_type=prediction_type, kind=kind or None),
             description="Trained from the dashboard",
-            user_id=ctx.principal.user_id,
-        )
-        return _back(
-            f"/models/{queued.version.id}",
-            notice=f"Training of {queued.version.version} is queued (job {queued.job.id}).",
+            notice=lambda queued: (
+                f"Training of {queued.version.version} is queued (job {queued.job.id})."
+            ),
         )
 
     return _attempt("/models", run)
 
 
+def _on_version(
+    ctx: PageContext, model_id: str, action: Callable[[ModelVersion, str], RedirectResponse]
+) -> RedirectResponse:
+    """`action(version, its page)` on the version (a 404 page when there is none): its own
+    redirect, or back to the version's page with the core's reason when refused."""
+    version = version_or_404(ctx.session, model_id)
+    path = f"/models/{version.id}"
+    return _attempt(path, lambda: action(version, path))
+
+
 @router.post("/models/{model_id}/retrain")
 def retrain(model_id: str, ctx: AdminPage, form: CsrfForm) -> RedirectResponse:
     del form
-    version = version_or_404(ctx.session, model_id)
-    path = f"/models/{version.id}"
 
-    def run() -> RedirectResponse:
-        queued = queue_training(
-            ctx.session,
-            request=retrain_request(version, changes={}),
-            name=None,
+    def run(version: ModelVersion, _path: str) -> RedirectResponse:
+        return _queue(
+            ctx,
+            retrain_request(version, changes={}),
             description=f"Retrain of {version.version} (model {version.id}) from the dashboard",
-            user_id=ctx.principal.user_id,
-        )
-        return _back(
-            f"/models/{queued.version.id}",
-            notice=f"Retraining {version.version} as {queued.version.version} "
-            f"(job {queued.job.id}). It ends inactive: deploy or promote it when it is done.",
+            notice=lambda queued: (
+                f"Retraining {version.version} as {queued.version.version} (job "
+                f"{queued.job.id}). It ends inactive: deploy or promote it when it is done."
+            ),
         )
 
-    return _attempt(path, run)
+    return _on_version(ctx, model_id, run)
 
 
 @router.post("/models/{model_id}/deploy")
 def deploy(model_id: str, ctx: AdminPage, form: CsrfForm) -> RedirectResponse:
-    version = version_or_404(ctx.session, model_id)
-    path = f"/models/{version.id}"
-
-    def run() -> RedirectResponse:
+    def run(version: ModelVersion, path: str) -> RedirectResponse:
         split = _number(form, "split", low=1, high=99, label="The challenger's share (%)")
         days = _number(form, "days", low=1, high=MAX_TEST_DAYS, label="The test's length (days)")
-        start_deployment(
-            ctx.session,
-            challenger=version,
-            traffic_split=split / 100,
-            duration=timedelta(days=days),
-            monitoring=None,
-            previous_model_id=None,
-            validation_results={},
-            user_id=ctx.principal.user_id,
-        )
+        _deploy(ctx, version, traffic_split=split / 100, duration=timedelta(days=days))
         return _back(
             path,
             notice=f"{version.version} now challenges the active model on {split}% of "
             f"entities for {days} days.",
         )
 
-    return _attempt(path, run)
+    return _on_version(ctx, model_id, run)
 
 
 @router.post("/models/{model_id}/promote")
 def promote(model_id: str, ctx: AdminPage, form: CsrfForm) -> RedirectResponse:
     del form
-    version = version_or_404(ctx.session, model_id)
-    path = f"/models/{version.id}"
 
-    def run() -> RedirectResponse:
-        start_deployment(
-            ctx.session,
-            challenger=version,
-            traffic_split=None,
-            duration=None,
-            monitoring=None,
-            previous_model_id=None,
-            validation_results={},
-            user_id=ctx.principal.user_id,
-        )
+    def run(version: ModelVersion, path: str) -> RedirectResponse:
+        _deploy(ctx, version)
         return _back(path, notice=f"{version.version} is now the active model.")
 
-    return _attempt(path, run)
+    return _on_version(ctx, model_id, run)
 
 
 @router.post("/models/{model_id}/decide")
 def decide(model_id: str, ctx: AdminPage, form: CsrfForm) -> RedirectResponse:
     del form
-    version = version_or_404(ctx.session, model_id)
-    path = f"/models/{version.id}"
 
-    def run() -> RedirectResponse:
+    def run(version: ModelVersion, path: str) -> RedirectResponse:
         deployment = deployment_of(ctx.session, version=version)
         if deployment is None or deployment.status != DeploymentStatus.RUNNING.value:
             raise InvalidInput(f"{version.version} is not the challenger of a running test.")
@@ -161,17 +178,15 @@ def decide(model_id: str, ctx: AdminPage, form: CsrfForm) -> RedirectResponse:
         reason = (decided.decision or {}).get("reason") or ""
         return _back(path, notice=f"The test is {decided.status.replace('_', ' ')}: {reason}.")
 
-    return _attempt(path, run)
+    return _on_version(ctx, model_id, run)
 
 
 @router.post("/models/{model_id}/rollback")
 def rollback(model_id: str, ctx: AdminPage, form: CsrfForm) -> RedirectResponse:
-    version = version_or_404(ctx.session, model_id)
-    path = f"/models/{version.id}"
     raw = form.get("reason")
     reason = (raw.strip() if isinstance(raw, str) else "") or "rolled back from the dashboard"
 
-    def run() -> RedirectResponse:
+    def run(version: ModelVersion, path: str) -> RedirectResponse:
         deployment = deployment_of(ctx.session, version=version)
         if deployment is not None and deployment.status == DeploymentStatus.RUNNING.value:
             roll_back(ctx.session, deployment=deployment, reason=reason)
@@ -195,4 +210,4 @@ def rollback(model_id: str, ctx: AdminPage, form: CsrfForm) -> RedirectResponse:
             f"/models/{previous.id}", notice=f"{previous.version} is the active model again."
         )
 
-    return _attempt(path, run)
+    return _on_version(ctx, model_id, run)

@@ -94,54 +94,46 @@ def _line(label: str, points: list[dict[str, float]], **extra: Any) -> dict[str,
     return {"label": label, "data": points, "showLine": True, "pointRadius": 0, **extra}
 
 
-def roc_chart(curves: Curves) -> dict[str, Any]:
-    curve = [{"x": p["fpr"], "y": p["tpr"]} for p in curves.roc]
+def _unit_scatter(
+    curve: dict[str, Any], diagonal: str, x_title: str, y_title: str
+) -> dict[str, Any]:
+    """A curve in the unit square of probabilities, with the diagonal it is judged by."""
     return {
         "type": "scatter",
         "data": {
             "datasets": [
-                _line("ROC curve", curve, borderWidth=2),
-                _line("Chance", [{"x": 0, "y": 0}, {"x": 1, "y": 1}], borderDash=[6, 4]),
+                curve,
+                _line(diagonal, [{"x": 0, "y": 0}, {"x": 1, "y": 1}], borderDash=[6, 4]),
             ]
         },
         "options": {
             "scales": {
-                "x": {
-                    "min": 0,
-                    "max": 1,
-                    "title": {"display": True, "text": "False positive rate"},
-                },
-                "y": {"min": 0, "max": 1, "title": {"display": True, "text": "True positive rate"}},
+                axis: {"min": 0, "max": 1, "title": {"display": True, "text": title}}
+                for axis, title in (("x", x_title), ("y", y_title))
             }
         },
         "format": {"x": "pct", "y": "pct"},
     }
+
+
+def roc_chart(curves: Curves) -> dict[str, Any]:
+    curve = [{"x": p["fpr"], "y": p["tpr"]} for p in curves.roc]
+    return _unit_scatter(
+        _line("ROC curve", curve, borderWidth=2),
+        "Chance",
+        x_title="False positive rate",
+        y_title="True positive rate",
+    )
 
 
 def reliability_chart(curves: Curves) -> dict[str, Any]:
     observed = [{"x": b["predicted"], "y": b["observed"]} for b in curves.reliability]
-    return {
-        "type": "scatter",
-        "data": {
-            "datasets": [
-                _line("Observed rate per bin", observed, pointRadius=4, borderWidth=2),
-                _line(
-                    "Perfect calibration", [{"x": 0, "y": 0}, {"x": 1, "y": 1}], borderDash=[6, 4]
-                ),
-            ]
-        },
-        "options": {
-            "scales": {
-                "x": {
-                    "min": 0,
-                    "max": 1,
-                    "title": {"display": True, "text": "Mean predicted probability"},
-                },
-                "y": {"min": 0, "max": 1, "title": {"display": True, "text": "Observed rate"}},
-            }
-        },
-        "format": {"x": "pct", "y": "pct"},
-    }
+    return _unit_scatter(
+        _line("Observed rate per bin", observed, pointRadius=4, borderWidth=2),
+        "Perfect calibration",
+        x_title="Mean predicted probability",
+        y_title="Observed rate",
+    )
 
 
 def importance_rows(version: ModelVersion) -> list[tuple[str, str, float]]:
