@@ -78,6 +78,24 @@ class _Emitter:
         return chosen, base[chosen] + self.rng.uniform(lo, hi, len(chosen))
 
 
+def _emails(
+    g: _Emitter, rng: np.random.Generator, sent_ent: np.ndarray, sent_t: np.ndarray
+) -> None:
+    """Emails sent at these times, and the opens, clicks and replies they draw from `rng`."""
+    pop, until, u = g.pop, g.until, g.pop.interest
+    g.emit("email_sent", sent_ent, sent_t, limit=until)
+    opened = rng.random(len(sent_ent)) < sigmoid(-0.4 + 1.0 * u[sent_ent])
+    o_ent = sent_ent[opened]
+    o_t = sent_t[opened] + rng.exponential(0.3, len(o_ent))
+    g.emit("email_open", o_ent, o_t, limit=until)
+    clicked = rng.random(len(o_ent)) < sigmoid(-0.8 + 1.0 * u[o_ent])
+    g.emit("email_click", o_ent[clicked], o_t[clicked] + rng.exponential(0.01, clicked.sum()),
+           limit=until)  # fmt: skip
+    replied = rng.random(len(o_ent)) < sigmoid(-2.2 + 0.8 * u[o_ent] + 0.15 * pop.seniority[o_ent])
+    g.emit("email_reply", o_ent[replied], o_t[replied] + rng.exponential(0.8, replied.sum()),
+           limit=until)  # fmt: skip
+
+
 def simulate_lead_activity(
     *, rng: np.random.Generator, window: Window, pop: LeadPopulation
 ) -> list[EventChunk]:
@@ -99,18 +117,11 @@ def simulate_lead_activity(
     g.emit("demo", *g.cooling(0.008 * (1.0 - re) * hot), limit=until)
 
     sent_ent, sent_t = g.cooling(0.12 + 0.06 * pop.is_outbound)
-    g.emit("email_sent", sent_ent, sent_t, limit=until)
-    su = u[sent_ent]
-    opened = rng.random(len(sent_ent)) < sigmoid(-0.4 + 1.0 * su)
-    o_ent = sent_ent[opened]
-    o_t = sent_t[opened] + rng.exponential(0.3, len(o_ent))
-    g.emit("email_open", o_ent, o_t, limit=until)
-    clicked = rng.random(len(o_ent)) < sigmoid(-0.8 + 1.0 * u[o_ent])
-    g.emit("email_click", o_ent[clicked], o_t[clicked] + rng.exponential(0.01, clicked.sum()),
-           limit=until)  # fmt: skip
-    replied = rng.random(len(o_ent)) < sigmoid(-2.2 + 0.8 * u[o_ent] + 0.15 * pop.seniority[o_ent])
-    g.emit("email_reply", o_ent[replied], o_t[replied] + rng.exponential(0.8, replied.sum()),
-           limit=until)  # fmt: skip
+    _emails(g, rng, sent_ent, sent_t)
+    # Every lead's sales sequence starts with an email within half a day of creation. Drawn
+    # from a stream of its own, so that everything else draws exactly as without it.
+    first = rng.spawn(1)[0]
+    _emails(g, first, np.arange(n), pop.created + first.uniform(0.001, 0.5, n))
 
     # The run-up to a conversion: a demo (a viewing for buyers) and a reply. Also for
     # conversions just after end, so open leads about to convert look like those that did.
