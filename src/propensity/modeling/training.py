@@ -3,6 +3,7 @@ the split, cross-fitting both families, selection, the final refit, importance a
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -276,6 +277,10 @@ def fit_and_select(
     )
 
 
+# Importance shares are kept to 0.01 %: what the documents show, and they still add up to 1.
+IMPORTANCE_DIGITS = 4
+
+
 def global_importance(engine: MarginModel, x_dev: np.ndarray, seed: int) -> np.ndarray:
     """Mean |contribution| per feature over (a sample of) the development rows, summing to 1."""
     rng = np.random.default_rng(seed)
@@ -288,6 +293,20 @@ def global_importance(engine: MarginModel, x_dev: np.ndarray, seed: int) -> np.n
     if total <= 0:
         return np.full(len(magnitude), 1.0 / max(len(magnitude), 1))
     return np.asarray(magnitude / total, dtype=np.float64)
+
+
+def rounded_shares(shares: list[float], *, digits: int) -> list[float]:
+    """Shares rounded to `digits` that still add up to their rounded total (the largest
+    remainders get the last units), in the same order when sorted largest first. Rounded one
+    by one, a hundred features' importance shares summed to 1.0003."""
+    scale = 10**digits
+    scaled = [share * scale for share in shares]
+    units = [math.floor(value) for value in scaled]
+    missing = round(sum(scaled)) - sum(units)
+    by_remainder = sorted(range(len(scaled)), key=lambda i: (units[i] - scaled[i], i))
+    for i in by_remainder[: max(missing, 0)]:
+        units[i] += 1
+    return [unit / scale for unit in units]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -305,8 +324,9 @@ def describe_training_data(
     shares = global_importance(engine, x_dev, seed)
     names = [s.name for s in preprocessor.specs]
     ranked = sorted(zip(names, shares.tolist(), strict=True), key=lambda kv: -kv[1])
+    kept = rounded_shares([share for _, share in ranked], digits=IMPORTANCE_DIGITS)
     return Baseline(
-        importance=dict(ranked),
+        importance={name: share for (name, _), share in zip(ranked, kept, strict=True)},
         feature_stats=feature_statistics(preprocessor, decoded),
         references=build_references(preprocessor, decoded, shares.tolist()),
     )

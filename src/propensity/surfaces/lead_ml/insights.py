@@ -3,7 +3,6 @@ in the document's shapes."""
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -140,27 +139,12 @@ def feature_importance(version: ModelVersion) -> list[dict[str, Any]]:
         ),
         key=lambda item: (-item[1], item[0]),
     )
-    rounded = rounded_shares([share for _, share in shares], digits=4)
     return [
         {
             "name": _title(name),
             "feature": name,
-            "importance": value,
+            "importance": round(share, 4),
             "category": groups.get(name, "other"),
         }
-        for (name, _), value in zip(shares, rounded, strict=True)
+        for name, share in shares
     ]
-
-
-def rounded_shares(shares: list[float], *, digits: int) -> list[float]:
-    """Shares rounded to `digits` so that they still add up to their rounded total (largest
-    remainders get the last units): rounding each on its own let a hundred features' shares
-    sum past 1. The order of shares sorted largest first is kept."""
-    scale = 10**digits
-    scaled = [share * scale for share in shares]
-    units = [math.floor(value) for value in scaled]
-    missing = round(sum(scaled)) - sum(units)
-    by_remainder = sorted(range(len(scaled)), key=lambda i: (units[i] - scaled[i], i))
-    for i in by_remainder[: max(missing, 0)]:
-        units[i] += 1
-    return [unit / scale for unit in units]
