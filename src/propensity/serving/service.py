@@ -20,6 +20,7 @@ from typing import TypedDict, Unpack
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, defer
 
+from propensity.crm.lookup import parse_id
 from propensity.errors import NotFound, PropensityError, Unavailable
 from propensity.modeling import load_model
 from propensity.models import ModelStatus, ModelVersion, Prediction, PredictionStatus
@@ -182,19 +183,21 @@ def latest_recorded(
 ) -> dict[int, Prediction]:
     """The predictions a run at `as_of` recorded for these entities."""
     subject = subject_column(population)
-    rows = session.scalars(
-        sa.select(Prediction)
-        .where(
-            subject.in_(list(entity_ids)),
-            Prediction.prediction_type == prediction_type.value,
-            Prediction.status == PredictionStatus.ACTIVE.value,
-            Prediction.predicted_at == as_of,
-        )
-        .order_by(Prediction.id.desc())
-    )
+    ids = list(entity_ids)
     out: dict[int, Prediction] = {}
-    for prediction in rows:
-        out.setdefault(_entity_of(prediction, population), prediction)
+    for start in range(0, len(ids), ID_CHUNK):
+        rows = session.scalars(
+            sa.select(Prediction)
+            .where(
+                subject.in_(ids[start : start + ID_CHUNK]),
+                Prediction.prediction_type == prediction_type.value,
+                Prediction.status == PredictionStatus.ACTIVE.value,
+                Prediction.predicted_at == as_of,
+            )
+            .order_by(Prediction.id.desc())
+        )
+        for prediction in rows:
+            out.setdefault(_entity_of(prediction, population), prediction)
     return out
 
 
@@ -238,11 +241,12 @@ def requested_version(
         ModelVersion.population == population,
         ModelVersion.status.in_(SCORABLE),
     )
-    number = text[1:] if text[:1] in ("v", "V") else None
-    if number is not None and number.isascii() and number.isdigit():
-        query = query.where(ModelVersion.version_number == int(number))
-    elif text.isascii() and text.isdigit() and len(text) < 19:
-        query = query.where(ModelVersion.id == int(text))
+    number = parse_id(text[1:]) if text[:1] in ("v", "V") else None
+    version_id = parse_id(text)
+    if number is not None:
+        query = query.where(ModelVersion.version_number == number)
+    elif version_id is not None:
+        query = query.where(ModelVersion.id == version_id)
     else:
         query = query.where(sa.false())
     version = session.scalars(query.limit(1)).first()
