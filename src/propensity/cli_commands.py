@@ -16,9 +16,11 @@ def register(app: typer.Typer) -> None:
         return
     _registered.add(id(app))
     from propensity.crm import cli as crm_cli
+    from propensity.features import cli as features_cli
     from propensity.jobs import cli as jobs_cli
     from propensity.training import cli as training_cli
 
     jobs_cli.register(app)
     crm_cli.register(app)
+    features_cli.register(app)
     training_cli.register(app)

@@ -23,8 +23,15 @@ from propensity.crm.errors import ErrorList, ImportRejected
 from propensity.crm.formats import SourceTable, read_path
 from propensity.crm.references import config_ids, resolve_subjects
 from propensity.crm.validation import ImportOptions, Prepared, validate
-from propensity.crm.writer import DEFAULT_CHUNK_SIZE, Progress, existing_keys, upsert
+from propensity.crm.writer import (
+    DEFAULT_CHUNK_SIZE,
+    Progress,
+    existing_ids,
+    existing_keys,
+    upsert,
+)
 from propensity.db import refresh_planner_statistics, utcnow
+from propensity.features.refresh import refresh_states
 from propensity.models import Customer, Event, HealthSnapshot, Lead, PropertySale
 
 __all__ = [
@@ -89,14 +96,19 @@ def import_table(
         if not len(prepared):
             # Nothing to write; an input without columns has no values for the writers.
             return ImportResult(kind=spec.kind, total=prepared.total, inserted=0, updated=0)
-        inserted, updated = _WRITERS[spec.kind](session, prepared, chunk_size, progress)
+        written = _WRITERS[spec.kind](session, prepared, chunk_size, progress)
     # An import can change a table's size by orders of magnitude; plan with fresh numbers.
     refresh_planner_statistics(session.connection())
+    # The online feature state of every entity whose history changed, in this transaction:
+    # the import and the states land (or fail) together.
+    for subject, ids in written.touched.items():
+        if ids:
+            refresh_states(session, subject=subject, ids=ids)
     return ImportResult(
         kind=spec.kind,
         total=prepared.total,
-        inserted=inserted,
-        updated=updated,
+        inserted=written.inserted,
+        updated=written.updated,
         duplicates=prepared.duplicates,
     )
 
@@ -115,8 +127,8 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _counts(total: int, existing: int) -> tuple[int, int]:
-    return total - existing, existing
+def _written(total: int, existing: int, **touched: set[int]) -> Written:
+    return Written(inserted=total - existing, updated=existing, touched=touched)
 
 
 def _present(prepared: Prepared, names: Sequence[str]) -> dict[str, list[Any]]:
@@ -139,7 +151,15 @@ _HEALTH_FIELDS = [
 ]
 
 
-Writer = Callable[[Session, Prepared, int, Progress | None], tuple[int, int]]
+@dataclass(frozen=True, kw_only=True)
+class Written:
+    inserted: int
+    updated: int
+    # Entities whose online feature state must be rebuilt, by subject ("customer", "lead").
+    touched: dict[str, set[int]]
+
+
+Writer = Callable[[Session, Prepared, int, Progress | None], Written]
 ExtraColumns = Callable[[Session, Prepared], dict[str, list[Any]] | None]
 
 
@@ -149,12 +169,13 @@ def _entity_writer(
     id_column: str,
     fields: Sequence[str],
     extra_columns: ExtraColumns | None = None,
+    subject: str | None = None,
 ) -> Writer:
     """Customers, leads and deals: keyed by external id, extras in `attributes`."""
 
     def write(
         session: Session, prepared: Prepared, chunk_size: int, progress: Progress | None
-    ) -> tuple[int, int]:
+    ) -> Written:
         extra = extra_columns(session, prepared) if extra_columns is not None else None
         external_ids = prepared.values[id_column]
         existing = existing_keys(
@@ -191,7 +212,12 @@ def _entity_writer(
             chunk_size=chunk_size,
             progress=progress,
         )
-        return _counts(len(prepared), len(existing))
+        if subject is None:
+            return _written(len(prepared), len(existing))
+        # New entities get their (empty) state now; the history of the others is unchanged.
+        new = [key for key in dict.fromkeys(external_ids) if (key,) not in existing]
+        ids = set(existing_ids(session, column=model.external_id, id_column=model.id, values=new))
+        return _written(len(prepared), len(existing), **{subject: ids})
 
     return write
 
@@ -204,7 +230,7 @@ def _lead_config_ids(session: Session, prepared: Prepared) -> dict[str, list[Any
 
 def _write_health(
     session: Session, prepared: Prepared, chunk_size: int, progress: Progress | None
-) -> tuple[int, int]:
+) -> Written:
     errors = ErrorList()
     customer_ids = resolve_subjects(
         session, model=Customer, column="customer_id", prepared=prepared, errors=errors
@@ -233,12 +259,13 @@ def _write_health(
         chunk_size=chunk_size,
         progress=progress,
     )
-    return _counts(len(prepared), sum(known))
+    touched = {int(c) for c in customer_ids if c is not None}
+    return _written(len(prepared), sum(known), customer=touched)
 
 
 def _write_events(
     session: Session, prepared: Prepared, chunk_size: int, progress: Progress | None
-) -> tuple[int, int]:
+) -> Written:
     errors = ErrorList()
     customer_ids = resolve_subjects(
         session, model=Customer, column="customer_id", prepared=prepared, errors=errors
@@ -250,10 +277,17 @@ def _write_events(
         raise ImportRejected(errors)
     keys = prepared.event_keys
     assert keys is not None
-    stored = existing_keys(
-        session, columns=[Event.event_key], filter_column=Event.event_key, values=keys
-    )
-    known = [(key,) in stored for key in keys]
+    # With their owners: an event re-imported under another customer or lead changes both.
+    stored = {
+        key: (customer, lead)
+        for key, customer, lead in existing_keys(
+            session,
+            columns=[Event.event_key, Event.customer_id, Event.lead_id],
+            filter_column=Event.event_key,
+            values=keys,
+        )
+    }
+    known = [key in stored for key in keys]
     columns: dict[str, Sequence[Any]] = {
         "event_key": keys,
         "customer_id": customer_ids,
@@ -282,15 +316,26 @@ def _write_events(
         chunk_size=chunk_size,
         progress=progress,
     )
-    return _counts(len(prepared), len(stored))
+    customers = {int(c) for c in customer_ids if c is not None}
+    leads = {int(i) for i in lead_ids if i is not None}
+    for customer, lead in stored.values():
+        if customer is not None:
+            customers.add(int(customer))
+        if lead is not None:
+            leads.add(int(lead))
+    return _written(len(prepared), len(stored), customer=customers, lead=leads)
 
 
 _WRITERS: dict[ImportKind, Writer] = {
     ImportKind.CUSTOMERS: _entity_writer(
-        Customer, id_column="customer_id", fields=_CUSTOMER_FIELDS
+        Customer, id_column="customer_id", fields=_CUSTOMER_FIELDS, subject="customer"
     ),
     ImportKind.LEADS: _entity_writer(
-        Lead, id_column="lead_id", fields=_LEAD_FIELDS, extra_columns=_lead_config_ids
+        Lead,
+        id_column="lead_id",
+        fields=_LEAD_FIELDS,
+        extra_columns=_lead_config_ids,
+        subject="lead",
     ),
     ImportKind.EVENTS: _write_events,
     ImportKind.HEALTH: _write_health,

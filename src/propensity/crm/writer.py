@@ -229,3 +229,20 @@ def existing_keys(
         query = sa.select(*columns).where(filter_column.in_(chunk))
         found.update(tuple(row) for row in session.execute(query))
     return found
+
+
+def existing_ids(
+    session: Session,
+    *,
+    column: InstrumentedAttribute[Any],
+    id_column: InstrumentedAttribute[Any],
+    values: Sequence[Any],
+) -> list[int]:
+    """Database ids of this tenant's rows whose `column` is in `values` (ORM select: the tenant
+    filter applies)."""
+    distinct = list(dict.fromkeys(v for v in values if v is not None))
+    found: list[int] = []
+    for start in range(0, len(distinct), LOOKUP_CHUNK):
+        chunk = distinct[start : start + LOOKUP_CHUNK]
+        found.extend(int(i) for i in session.scalars(sa.select(id_column).where(column.in_(chunk))))
+    return found

@@ -9,7 +9,7 @@ entity and time the values are identical.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +31,7 @@ from propensity.features.health import HealthHistory, add_health_features
 from propensity.features.lead_columns import add_lead_demographics
 from propensity.features.leads import add_lead_activity
 from propensity.features.loading import (
+    HEALTH_DIMENSIONS,
     Entities,
     Events,
     Health,
@@ -43,6 +44,8 @@ from propensity.features.loading import (
 from propensity.features.online import tenant_shape
 from propensity.features.policy import ColumnPolicy
 from propensity.features.snapshots import DataRange, has_dated_outcomes, has_flag_outcomes
+from propensity.features.state import OnlineStreams, no_events, online_health
+from propensity.features.state_store import load_states
 from propensity.features.streams import EventStreams
 from propensity.features.times import to_us
 from propensity.features.windows import NO_START, IntArray
@@ -58,6 +61,7 @@ DEFAULT_HORIZON_DAYS = {
     PredictionType.HEALTH_TREND: 30,
 }
 CUSTOMER_KINDS = ("account", "subscriber")
+HEALTH_SCORES = ("overall", *HEALTH_DIMENSIONS)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,12 +115,15 @@ def load_context(
     kind: str | None,
     ids: IntArray | None = None,
     online: tuple[ColumnPolicy, bool] | None = None,
+    as_of_us: int | None = None,
 ) -> Context:
     """The whole entity table always (which columns and attributes exist must not depend on
     which entities are scored), and the events and health of `ids` or of all.
 
     `online` = (policy, point_in_time) with `ids`: load only the rows of `ids` and take the
-    tenant-wide facts from the cached shape (online.py) instead; the features are the same."""
+    tenant-wide facts from the cached shape (online.py) instead; the features are the same.
+    With `as_of_us` too (the one time the features are wanted at), the entities' events and
+    health come from their stored states (state.py) when those answer that time exactly."""
     is_lead = prediction_type in (PredictionType.CONVERSION, PredictionType.TIME_TO_CLOSE)
     if online is not None and ids is not None:
         subject = "lead" if is_lead else "customer"
@@ -129,6 +136,18 @@ def load_context(
         plan: ColumnPlan | None = shape.plan
         present_types = shape.present_types
         has_health = shape.has_health
+        if as_of_us is not None:
+            stored = _from_states(
+                session,
+                prediction_type=prediction_type,
+                kind=kind,
+                entities=entities,
+                present_types=present_types,
+                has_health=has_health,
+                as_of_us=as_of_us,
+            )
+            if stored is not None:
+                return replace(stored, plan=plan)
     else:
         entities = load_leads(session) if is_lead else load_customers(session, kind=kind)
         plan = present_types = None
@@ -152,6 +171,43 @@ def load_context(
         health=health,
         history=HealthHistory(health) if health is not None else None,
         plan=plan,
+    )
+
+
+def _from_states(
+    session: Session,
+    *,
+    prediction_type: PredictionType,
+    kind: str | None,
+    entities: Entities,
+    present_types: tuple[str, ...] | None,
+    has_health: bool,
+    as_of_us: int,
+) -> Context | None:
+    """The context of `entities` from their stored states, None when a state is missing, stale
+    for this time, or does not know a stream the features ask for (then the history is read)."""
+    states = load_states(
+        session, subject=entities.subject, ids=entities.ids.tolist(), as_of_us=as_of_us
+    )
+    if states is None:
+        return None
+    by_code = [(int(code), states[int(i)]) for code, i in enumerate(entities.ids.tolist())]
+    types = present_types
+    if types is None:  # leads: the features do not depend on which types the tenant has
+        types = tuple(sorted(set().union(*(state.types for _, state in by_code))))
+    health: Health | None = None
+    if entities.subject != "lead":
+        stored = online_health(by_code, names=HEALTH_SCORES)
+        if prediction_type is PredictionType.HEALTH_TREND or len(stored) or has_health:
+            health = stored
+    return Context(
+        prediction_type=prediction_type,
+        kind=kind,
+        entities=entities,
+        events=no_events(types),
+        streams=OnlineStreams(by_code, present_types=types),
+        health=health,
+        history=HealthHistory(health) if health is not None else None,
     )
 
 

@@ -22,7 +22,7 @@ from propensity.features.definitions import (
 )
 from propensity.features.loading import Entities
 from propensity.features.streams import EventStreams
-from propensity.features.windows import NO_START, US_PER_DAY, FloatArray, Stream, days
+from propensity.features.windows import NO_START, US_PER_DAY, FloatArray, days
 
 _BEH, _TEMP, _ENG = FeatureGroup.BEHAVIORAL, FeatureGroup.TEMPORAL, FeatureGroup.ENGAGEMENT
 _E = Source.EVENTS
@@ -159,29 +159,26 @@ def add_lead_activity(
         "demo and meeting events in [t - 14d, t)",
         streams.of("demo", "meeting").count_between(code, t - days(14), t).astype(float),
     )
-    _add_temporal(out, activity, rows, age, last7)
+    _add_temporal(out, streams, rows, age, last7)
     _add_engagement(out, streams, rows, counts)
 
 
-def _shares(activity: Stream, rows: Rows) -> tuple[FloatArray, FloatArray, FloatArray]:
+def _shares(streams: EventStreams, rows: Rows) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Activities before t, and the shares of them on weekends and in business hours (UTC)."""
-    day = activity.time // US_PER_DAY
-    weekend = (day + 3) % 7 >= 5  # 1970-01-01 was a Thursday; Monday = 0
-    hour = (activity.time // (3600 * 1_000_000)) % 24
-    business = (hour >= 9) & (hour < 18)
-    total = activity.count_before(rows.code, rows.t).astype(float)
+    total = streams.activity().count_before(rows.code, rows.t).astype(float)
     counts = [
-        Stream(code=activity.code[m], time=activity.time[m]).count_before(rows.code, rows.t)
-        for m in (weekend, business)
+        streams.activity_at(when).count_before(rows.code, rows.t)
+        for when in ("weekend", "business")
     ]
     with np.errstate(divide="ignore", invalid="ignore"):
         return total, counts[0] / total, counts[1] / total
 
 
 def _add_temporal(
-    out: FeatureSet, activity: Stream, rows: Rows, age: FloatArray, last7: FloatArray
+    out: FeatureSet, streams: EventStreams, rows: Rows, age: FloatArray, last7: FloatArray
 ) -> None:
     code, t = rows.code, rows.t
+    activity = streams.activity()
     _add(
         out,
         "days_since_created",
@@ -227,7 +224,7 @@ def _add_temporal(
         api="activityBurst",
         kind=FeatureKind.BOOLEAN,
     )
-    total, weekend, business = _shares(activity, rows)
+    total, weekend, business = _shares(streams, rows)
     day = np.where(weekend > 0.5, "weekend", np.where(weekend < 0.15, "weekday", "mixed"))
     hours = np.where(
         business >= 0.7, "business_hours", np.where(business <= 0.3, "after_hours", "mixed")

@@ -28,6 +28,7 @@ from propensity.features.definitions import FeatureDefinition
 from propensity.features.loading import MAX_IN_LIST, Entities, load_customers, load_leads
 from propensity.features.policy import ColumnPolicy
 from propensity.features.snapshots import alive
+from propensity.features.state import StateMiss
 from propensity.features.windows import FloatArray, IntArray
 from propensity.vocabulary import PredictionType
 
@@ -111,12 +112,16 @@ def build_scoring_frame(
     # A few entities in point-in-time mode (the model's mode, stated): the online path reads
     # only their rows. Static mode needs the whole data set's end as its "now".
     online = ids is not None and len(ids) <= ONLINE_MAX_IDS and mode == POINT_IN_TIME
+    # The online path knows its time before loading: the stored states answer only times at
+    # or after they were built.
+    online_t = (us_of(as_of) if as_of is not None else us_of(datetime.now(UTC))) if online else None
     context = load_context(
         session,
         prediction_type=ptype,
         kind=kind,
         ids=ids,
         online=(policy, True) if online else None,
+        as_of_us=online_t,
     )
     mode = mode or detect_mode(context)
     if mode not in (POINT_IN_TIME, STATIC):
@@ -126,6 +131,8 @@ def build_scoring_frame(
         t = us_of(as_of)
     elif mode == STATIC:
         t = static_time(context, None)
+    elif online_t is not None:
+        t = online_t
     else:
         t = us_of(datetime.now(UTC))
     if ids is not None:
@@ -142,9 +149,17 @@ def build_scoring_frame(
     else:
         codes = _population(entities, mode, t, customers_only=context.customers_only)
     rows = Rows(code=codes, t=np.full(len(codes), t, dtype=np.int64))
-    computed, _ = compute_features(
-        context, rows, point_in_time=mode == POINT_IN_TIME, policy=policy
-    )
+    try:
+        computed, _ = compute_features(
+            context, rows, point_in_time=mode == POINT_IN_TIME, policy=policy
+        )
+    except StateMiss:
+        context = load_context(
+            session, prediction_type=ptype, kind=kind, ids=ids, online=(policy, True)
+        )
+        computed, _ = compute_features(
+            context, rows, point_in_time=mode == POINT_IN_TIME, policy=policy
+        )
     current = (
         np.asarray(computed.get("health_score_current"), dtype=float)
         if "health_score_current" in computed and ptype is PredictionType.HEALTH_TREND

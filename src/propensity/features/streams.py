@@ -9,7 +9,7 @@ import pandas as pd
 
 from propensity.features.definitions import KNOWN_EVENT_TYPES, OUTBOUND_TYPES
 from propensity.features.loading import Events
-from propensity.features.windows import NO_END, FloatArray, IntArray, Stream
+from propensity.features.windows import NO_END, US_PER_DAY, FloatArray, IntArray, Stream
 
 # Up to this many ticket events, tickets are paired in a plain loop (one entity's history):
 # the pandas groupby below costs milliseconds of fixed overhead. Both give the same streams.
@@ -41,6 +41,24 @@ class EventStreams:
                 value=ev.value[mask] if with_values else None,
             )
         return self._cache[key]
+
+    def derived(self) -> dict[tuple[str, ...], Stream]:
+        """Every stream built so far, by key (features/state.py keeps them)."""
+        return dict(self._cache)
+
+    def types_of(self, codes: IntArray) -> list[frozenset[str]]:
+        """The event types each entity has (any time)."""
+        ev = self.events
+        if not len(ev):
+            return [frozenset() for _ in codes]
+        width = np.int64(len(ev.type_names) + 1)
+        pairs = np.unique(ev.code * width + ev.type_code)
+        by_code: dict[int, set[str]] = {}
+        for code, type_code in zip(
+            (pairs // width).tolist(), (pairs % width).tolist(), strict=True
+        ):
+            by_code.setdefault(code, set()).add(ev.type_names[type_code])
+        return [frozenset(by_code.get(int(c), ())) for c in codes]
 
     def activity(self) -> Stream:
         """Everything the customer or lead did: every type except what the company sends."""
@@ -156,15 +174,31 @@ class EventStreams:
 
     def last_sequence_step(self, code: IntArray, t: IntArray) -> FloatArray:
         """`properties.sequence_step` of the last email_sent before t (NaN when absent)."""
-        ev = self.events
-        mask = ev.mask("email_sent")
-        order = np.lexsort((ev.time[mask], ev.code[mask]))
-        steps = ev.sequence_step[mask][order]
-        sends = self.of("email_sent")
-        idx, found = sends.last_before(code, t)
-        if not len(sends):
-            return np.full(len(code), np.nan)
-        return np.where(found, steps[idx], np.nan)
+        key = ("<sequence_steps>",)
+        if key not in self._cache:
+            ev = self.events
+            mask = ev.mask("email_sent")
+            self._cache[key] = Stream(
+                code=ev.code[mask], time=ev.time[mask], value=ev.sequence_step[mask]
+            )
+        return self._cache[key].last_value_before(code, t)
+
+    def activity_at(self, when: str) -> Stream:
+        """Activities on weekends (`when` = "weekend") or in business hours, 9:00-18:00 UTC
+        ("business")."""
+        key = (f"<activity:{when}>",)
+        if key not in self._cache:
+            activity = self.activity()
+            if when == "weekend":
+                day = activity.time // US_PER_DAY
+                keep = (day + 3) % 7 >= 5  # 1970-01-01 was a Thursday; Monday = 0
+            elif when == "business":
+                hour = (activity.time // (3600 * 1_000_000)) % 24
+                keep = (hour >= 9) & (hour < 18)
+            else:
+                raise ValueError(f"unknown part of the week: {when}")
+            self._cache[key] = Stream(code=activity.code[keep], time=activity.time[keep])
+        return self._cache[key]
 
 
 def _ticket_streams_small(

@@ -64,9 +64,12 @@ class Stream:
         self._stride = np.int64(len(self._times) + 1)
         self._keys = self.code * self._stride + rank
         self._cumsum: FloatArray | None = None
+        # The values as given (NaN kept), in the stream's order: a value stamped on the last
+        # event before t is read from here, sums from the running sums.
+        self.value: FloatArray | None = None
         if value is not None:
-            ordered = np.nan_to_num(np.asarray(value, dtype=np.float64)[order])
-            self._cumsum = entity_cumsum(self.code, ordered)
+            self.value = np.asarray(value, dtype=np.float64)[order]
+            self._cumsum = entity_cumsum(self.code, np.nan_to_num(self.value))
 
     def __len__(self) -> int:
         return len(self.time)
@@ -108,6 +111,16 @@ class Stream:
         end = self.start(code + 1)
         found = pos < end
         return np.where(found, pos, 0), found
+
+    def last_value_before(self, code: IntArray, t: IntArray) -> FloatArray:
+        """Value of the entity's last event before t; NaN where there is none."""
+        if self.value is None:
+            raise ValueError("this stream carries no values")
+        idx, found = self.last_before(code, t)
+        if not len(self.time):
+            return np.full(len(code), np.nan)
+        out: FloatArray = np.where(found, self.value[idx], np.nan)
+        return out
 
     def last_time_before(self, code: IntArray, t: IntArray) -> IntArray:
         """Time of the last event before t; NO_START where there is none."""

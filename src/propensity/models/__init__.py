@@ -13,6 +13,7 @@ from propensity.models.crm import (
     Timestamps,
 )
 from propensity.models.ctas import Cta, CtaPriority, CtaSource, CtaStatus, CtaType
+from propensity.models.features import FeatureState
 from propensity.models.jobs import Job, JobStatus
 from propensity.models.llm import LlmUsage
 from propensity.models.portfolio import PortfolioSnapshot
@@ -46,6 +47,7 @@ __all__ = [
     "Deployment",
     "DeploymentStatus",
     "Event",
+    "FeatureState",
     "HealthSnapshot",
     "Job",
     "JobStatus",

@@ -1,0 +1,409 @@
+"""The online feature state: what scoring an entity needs of its events and health, kept as the
+data arrives (ADR 0014).
+
+Every feature reads an entity's history through a few questions per stream (windows.Stream): how
+many events in [t - w, t) for windows up to LOOKBACK_DAYS, their summed value, how many before t
+at all, the time and value of the last one before t. So an entity's state, computed at clock B,
+keeps per stream:
+
+- the items at or after the cutoff C = B - LOOKBACK_DAYS: the window edges (each leaves the
+  windows as the clock passes it), and
+- a summary of everything before C: how many, their summed value, the time and the value of the
+  last one.
+
+For any scoring time t >= B every window [t - w, t) starts at or after C, so the kept items
+answer it and the summary answers the "ever before t" questions. Online, a stream is the kept
+items plus one item standing for the summary (at the last time before C, carrying the summed
+value) with its count corrected, and the feature code is the offline build's own, so the values
+are the offline values (a windowed sum up to the rounding of a running sum, within 1e-9).
+
+Which streams: whatever the feature code asks for. A state is built by running the feature
+code over the entities' whole history (builder.compute_features at B) and keeping every stream it
+derived (EventStreams caches each: event types, unions of types, activity, ticket openings and
+closures, email responses, sequence steps), so a new feature's stream needs no list kept here.
+A stream the state does not know is empty when the entity has no event of its types (any event
+of the entity rebuilds its state), and otherwise the state is not used (StateMiss).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from propensity.features.definitions import OUTBOUND_TYPES
+from propensity.features.loading import Events, Health
+from propensity.features.streams import EventStreams
+from propensity.features.windows import NO_START, US_PER_DAY, FloatArray, IntArray, Stream
+
+# The farthest back any windowed feature looks from t (the longest window is 90 days; the
+# margin keeps a new window of up to this length exact without rebuilding every state).
+LOOKBACK_DAYS = 120
+FORMAT = 1
+_KEY_SEP = "\x1f"
+_HEADER = struct.Struct("<I")
+
+
+class StateMiss(Exception):
+    """The stored state cannot answer this build exactly; read the history instead."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Part:
+    """One stream (or the health history) of one entity, split at the cutoff."""
+
+    time: IntArray  # items at or after the cutoff, sorted
+    values: dict[str, FloatArray]  # per value name, aligned with `time`
+    prefix_count: int
+    prefix_time: int  # the last item before the cutoff, NO_START when none
+    prefix_sum: dict[str, float]
+    prefix_last: dict[str, float]
+
+
+@dataclass(frozen=True, kw_only=True)
+class EntityState:
+    built_at_us: int
+    # The stream keys the feature code asked for when the state was built (empty ones too).
+    keys: frozenset[str]
+    valued: frozenset[str]  # those of the keys whose streams carry values
+    types: frozenset[str]  # the entity's own event types
+    streams: dict[str, Part]  # non-empty streams only
+    health: Part | None
+
+
+def key_of(key: tuple[str, ...]) -> str:
+    return _KEY_SEP.join(key)
+
+
+def cutoff_of(built_at_us: int) -> int:
+    return built_at_us - LOOKBACK_DAYS * US_PER_DAY
+
+
+# Building ------------------------------------------------------------------------------------
+
+
+def _split(
+    time: IntArray,
+    values: Mapping[str, FloatArray],
+    start: int,
+    cut: int,
+    end: int,
+) -> Part | None:
+    if end <= start:
+        return None
+    prefix = cut - start
+    return Part(
+        time=time[cut:end].copy(),
+        values={name: v[cut:end].copy() for name, v in values.items()},
+        prefix_count=prefix,
+        prefix_time=int(time[cut - 1]) if prefix else NO_START,
+        prefix_sum={
+            name: float(np.sum(np.nan_to_num(v[start:cut]))) if prefix else 0.0
+            for name, v in values.items()
+        },
+        prefix_last={
+            name: float(v[cut - 1]) if prefix else float("nan") for name, v in values.items()
+        },
+    )
+
+
+def _parts_of(
+    stream: Stream, values: Mapping[str, FloatArray], codes: IntArray, cutoff: int
+) -> list[Part | None]:
+    starts = stream.start(codes)
+    ends = stream.start(codes + 1)
+    cuts = stream.position(codes, np.full(len(codes), cutoff, dtype=np.int64))
+    return [
+        _split(stream.time, values, int(s), int(c), int(e))
+        for s, c, e in zip(starts.tolist(), cuts.tolist(), ends.tolist(), strict=True)
+    ]
+
+
+def extract_states(
+    *,
+    streams: EventStreams,
+    health: tuple[Stream, Mapping[str, FloatArray]] | None,
+    codes: IntArray,
+    built_at_us: int,
+) -> list[EntityState]:
+    """The states of the entities `codes` from a build that computed their features over their
+    whole history (so `streams` holds every stream the feature code asked for)."""
+    cutoff = cutoff_of(built_at_us)
+    codes = np.asarray(codes, dtype=np.int64)
+    cached = streams.derived()
+    keys = frozenset(key_of(k) for k in cached)
+    valued = frozenset(key_of(k) for k, stream in cached.items() if stream.value is not None)
+    per_entity: list[dict[str, Part]] = [{} for _ in codes]
+    for key, stream in cached.items():
+        values = {"v": stream.value} if stream.value is not None else {}
+        for i, part in enumerate(_parts_of(stream, values, codes, cutoff)):
+            if part is not None:
+                per_entity[i][key_of(key)] = part
+    health_parts: list[Part | None] = [None] * len(codes)
+    if health is not None:
+        health_parts = _parts_of(health[0], health[1], codes, cutoff)
+    types = streams.types_of(codes)
+    return [
+        EntityState(
+            built_at_us=built_at_us,
+            keys=keys,
+            valued=valued,
+            types=types[i],
+            streams=per_entity[i],
+            health=health_parts[i],
+        )
+        for i in range(len(codes))
+    ]
+
+
+# Encoding ------------------------------------------------------------------------------------
+
+
+def _part_header(part: Part) -> list[object]:
+    return [
+        len(part.time),
+        sorted(part.values),
+        part.prefix_count,
+        part.prefix_time,
+        part.prefix_sum,
+        part.prefix_last,
+    ]
+
+
+def encode(state: EntityState) -> bytes:
+    """A compact, versioned encoding: a JSON header, then the arrays' raw bytes."""
+    parts = [(key, part) for key, part in sorted(state.streams.items())]
+    if state.health is not None:
+        parts.append(("", state.health))
+    header = {
+        "format": FORMAT,
+        "keys": sorted(state.keys),
+        "valued": sorted(state.valued),
+        "types": sorted(state.types),
+        "streams": [[key, *_part_header(part)] for key, part in parts],
+        "health": state.health is not None,
+    }
+    head = json.dumps(header, separators=(",", ":")).encode()
+    chunks = [_HEADER.pack(len(head)), head]
+    for _, part in parts:
+        chunks.append(np.ascontiguousarray(part.time, dtype="<i8").tobytes())
+        for name in sorted(part.values):
+            chunks.append(np.ascontiguousarray(part.values[name], dtype="<f8").tobytes())
+    return b"".join(chunks)
+
+
+def decode(payload: bytes, *, built_at_us: int) -> EntityState:
+    (size,) = _HEADER.unpack_from(payload, 0)
+    header = json.loads(payload[_HEADER.size : _HEADER.size + size])
+    if header.get("format") != FORMAT:
+        raise StateMiss(f"state format {header.get('format')} is not {FORMAT}")
+    offset = _HEADER.size + size
+    streams: dict[str, Part] = {}
+    health: Part | None = None
+    for key, n, names, count, last_time, sums, lasts in header["streams"]:
+        time = np.frombuffer(payload, dtype="<i8", count=n, offset=offset).astype(np.int64)
+        offset += 8 * n
+        values: dict[str, FloatArray] = {}
+        for name in names:
+            values[name] = np.frombuffer(payload, dtype="<f8", count=n, offset=offset).astype(
+                np.float64
+            )
+            offset += 8 * n
+        part = Part(
+            time=time,
+            values=values,
+            prefix_count=int(count),
+            prefix_time=int(last_time),
+            prefix_sum={k: float(v) for k, v in sums.items()},
+            prefix_last={k: float(v) for k, v in lasts.items()},
+        )
+        if key == "" and header["health"]:
+            health = part
+        else:
+            streams[key] = part
+    return EntityState(
+        built_at_us=built_at_us,
+        keys=frozenset(header["keys"]),
+        valued=frozenset(header["valued"]),
+        types=frozenset(header["types"]),
+        streams=streams,
+        health=health,
+    )
+
+
+# Reading -------------------------------------------------------------------------------------
+
+
+class SummarizedStream(Stream):
+    """A Stream over kept items where one item per entity stands for its summary (the first of
+    the entity, before every kept one): counts "before t" add the rest of the summary."""
+
+    def __init__(
+        self,
+        *,
+        code: IntArray,
+        time: IntArray,
+        value: FloatArray | None,
+        extra: IntArray,
+        summary_time: IntArray,
+    ) -> None:
+        super().__init__(code=code, time=time, value=value)
+        # Per entity code: how many items the summary item stands for beyond itself, and when
+        # it is (the largest time where the entity has no summary item).
+        self._extra = extra
+        self._summary_time = summary_time
+
+    def count_before(self, code: IntArray, t: IntArray) -> IntArray:
+        base = super().count_before(code, t)
+        extra = np.where(t > self._summary_time[code], self._extra[code], 0)
+        out: IntArray = base + extra
+        return out
+
+
+def _stream_from_parts(
+    parts: Sequence[tuple[int, Part]], n_codes: int, *, with_values: bool
+) -> Stream:
+    codes: list[IntArray] = []
+    times: list[IntArray] = []
+    sums: list[FloatArray] = []
+    lasts: list[FloatArray] = []
+    extra = np.zeros(n_codes, dtype=np.int64)
+    summary_time = np.full(n_codes, np.iinfo(np.int64).max, dtype=np.int64)
+    for code, part in parts:
+        n = len(part.time)
+        if part.prefix_count:
+            codes.append(np.array([code], dtype=np.int64))
+            times.append(np.array([part.prefix_time], dtype=np.int64))
+            if with_values:
+                sums.append(np.array([part.prefix_sum.get("v", 0.0)]))
+                lasts.append(np.array([part.prefix_last.get("v", np.nan)]))
+            extra[code] = part.prefix_count - 1
+            summary_time[code] = part.prefix_time
+        codes.append(np.full(n, code, dtype=np.int64))
+        times.append(part.time)
+        if with_values:
+            kept = part.values.get("v", np.full(n, np.nan))
+            sums.append(kept)
+            lasts.append(kept)
+    empty_i = np.zeros(0, dtype=np.int64)
+    code_arr = np.concatenate(codes) if codes else empty_i
+    time_arr = np.concatenate(times) if times else empty_i
+    stream = SummarizedStream(
+        code=code_arr,
+        time=time_arr,
+        value=(np.concatenate(sums) if sums else np.zeros(0)) if with_values else None,
+        extra=extra,
+        summary_time=summary_time,
+    )
+    if with_values:
+        # The summary item carries the summed value for the running sums (built above) and the
+        # last value before the cutoff for "the last value before t" (same order as the sort).
+        last_arr = np.concatenate(lasts) if lasts else np.zeros(0)
+        stream.value = last_arr[np.lexsort((time_arr, code_arr))]
+    return stream
+
+
+class OnlineStreams(EventStreams):
+    """EventStreams answered from stored states instead of the events themselves."""
+
+    def __init__(
+        self, states: Sequence[tuple[int, EntityState]], *, present_types: tuple[str, ...]
+    ) -> None:
+        super().__init__(no_events(present_types))
+        self._states = states
+        self._n_codes = 1 + max((code for code, _ in states), default=-1)
+
+    def _lookup(self, key: tuple[str, ...]) -> Stream:
+        if key in self._cache:
+            return self._cache[key]
+        name = key_of(key)
+        types = [k for k in key if k and not k.startswith("<") and not k.startswith("+")]
+        parts: list[tuple[int, Part]] = []
+        for code, state in self._states:
+            part = state.streams.get(name)
+            if part is not None:
+                parts.append((code, part))
+            elif name not in state.keys and _may_have(state, key, types):
+                raise StateMiss(f"the stored state has no stream {key}")
+        valued = any(name in state.valued for _, state in self._states)
+        stream = _stream_from_parts(parts, self._n_codes, with_values=valued)
+        self._cache[key] = stream
+        return stream
+
+    def of(self, *types: str, with_values: bool = False) -> Stream:
+        return self._lookup((*sorted(types), "+values" if with_values else ""))
+
+    def activity(self) -> Stream:
+        return self._lookup(("<activity>",))
+
+    def activity_at(self, when: str) -> Stream:
+        return self._lookup((f"<activity:{when}>",))
+
+    def ticket_streams(self) -> tuple[Stream, Stream]:
+        return self._lookup(("<tickets>",)), self._lookup(("<closures>",))
+
+    def email_responses(self) -> tuple[Stream, Stream]:
+        return self._lookup(("<responses>",)), self._lookup(("<delays>",))
+
+    def last_sequence_step(self, code: IntArray, t: IntArray) -> FloatArray:
+        return self._lookup(("<sequence_steps>",)).last_value_before(code, t)
+
+    def types_of(self, codes: IntArray) -> list[frozenset[str]]:
+        by_code = dict(self._states)
+        return [by_code[int(c)].types if int(c) in by_code else frozenset() for c in codes]
+
+
+def _may_have(state: EntityState, key: tuple[str, ...], types: Iterable[str]) -> bool:
+    """Whether the entity could have items in a stream its state does not know."""
+    if not state.types:
+        return False
+    derived = [k for k in key if k.startswith("<")]
+    if derived:
+        if key == ("<activity>",) or key[0].startswith("<activity:"):
+            return bool(state.types - set(OUTBOUND_TYPES))
+        return True
+    return bool(state.types.intersection(types))
+
+
+def no_events(present_types: tuple[str, ...]) -> Events:
+    empty_i = np.zeros(0, dtype=np.int64)
+    return Events(
+        code=empty_i,
+        time=empty_i,
+        type_code=np.zeros(0, dtype=np.int32),
+        type_names=(),
+        value=np.zeros(0),
+        ticket=np.zeros(0, dtype=object),
+        sequence_step=np.zeros(0),
+        present_types=present_types,
+    )
+
+
+def online_health(states: Sequence[tuple[int, EntityState]], *, names: Sequence[str]) -> Health:
+    """The entities' health snapshots as the state keeps them: the summary as one snapshot (the
+    last before the cutoff), then the kept ones."""
+    codes: list[IntArray] = []
+    times: list[IntArray] = []
+    scores: dict[str, list[FloatArray]] = {name: [] for name in names}
+    for code, state in states:
+        part = state.health
+        if part is None:
+            continue
+        if part.prefix_count:
+            codes.append(np.array([code], dtype=np.int64))
+            times.append(np.array([part.prefix_time], dtype=np.int64))
+            for name in names:
+                scores[name].append(np.array([part.prefix_last.get(name, np.nan)]))
+        codes.append(np.full(len(part.time), code, dtype=np.int64))
+        times.append(part.time)
+        for name in names:
+            scores[name].append(part.values.get(name, np.full(len(part.time), np.nan)))
+    empty_i = np.zeros(0, dtype=np.int64)
+    return Health(
+        code=np.concatenate(codes) if codes else empty_i,
+        time=np.concatenate(times) if times else empty_i,
+        scores={name: np.concatenate(v) if v else np.zeros(0) for name, v in scores.items()},
+    )
