@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from propensity.db import Database
 from propensity.errors import Forbidden, Unauthenticated
 from propensity.models import Role
 from propensity.settings import Settings
 from propensity.tenancy.passwords import API_KEY_PREFIX
+from propensity.tenancy.principals import PrincipalCache
 from propensity.tenancy.service import Principal, principal_for_api_key, principal_for_user
 from propensity.tenancy.tokens import read_token
 
@@ -48,21 +50,37 @@ def _presented_credential(request: Request) -> str | None:
     return None
 
 
-def get_principal(request: Request, database: AppDatabase, settings: AppSettings) -> Principal:
+def _resolve(database: Database, settings: Settings, credential: str) -> Principal:
+    with database.session(system=True) as session, session.begin():
+        if credential.startswith(API_KEY_PREFIX):
+            return principal_for_api_key(session, secret=credential)
+        claims = read_token(credential, key=settings.signing_key())
+        return principal_for_user(session, user_id=claims.user_id, tenant_id=claims.tenant_id)
+
+
+def _principals(request: Request) -> PrincipalCache:
+    cache: PrincipalCache | None = getattr(request.app.state, "principals", None)
+    if cache is None:
+        cache = request.app.state.principals = PrincipalCache()
+    return cache
+
+
+async def get_principal(
+    request: Request, database: AppDatabase, settings: AppSettings
+) -> Principal:
+    """The caller: remembered for a few seconds per credential (tenancy/principals.py), so a
+    cached answer costs no database round trip and no thread hop to know who asks."""
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
     credential = _presented_credential(request)
     if credential is None:
         raise Unauthenticated("Access token required", code="AUTH_REQUIRED")
-    with database.session(system=True) as session, session.begin():
-        if credential.startswith(API_KEY_PREFIX):
-            principal = principal_for_api_key(session, secret=credential)
-        else:
-            claims = read_token(credential, key=settings.signing_key())
-            principal = principal_for_user(
-                session, user_id=claims.user_id, tenant_id=claims.tenant_id
-            )
+    principals = _principals(request)
+    principal = principals.get(credential)
+    if principal is None:
+        principal = await run_in_threadpool(_resolve, database, settings, credential)
+        principals.put(credential, principal)
     requested = request.headers.get("x-tenant-id")
     if requested is not None and requested.strip() not in {
         str(principal.tenant_id),
@@ -73,11 +91,27 @@ def get_principal(request: Request, database: AppDatabase, settings: AppSettings
     return principal
 
 
+def principal_of(request: Request) -> Principal:
+    """get_principal for code already running in a worker thread (a sync dependency placed
+    after authentication): usually the request's resolved principal."""
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    credential = _presented_credential(request)
+    if credential is None:
+        raise Unauthenticated("Access token required", code="AUTH_REQUIRED")
+    principal = _principals(request).get(credential) or _resolve(
+        request.app.state.database, request.app.state.settings, credential
+    )
+    request.state.principal = principal
+    return principal
+
+
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def require_role(role: Role) -> Callable[[Principal], Principal]:
-    def check(principal: CurrentPrincipal) -> Principal:
+def require_role(role: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(principal: CurrentPrincipal) -> Principal:
         if not principal.can(role):
             raise Forbidden(
                 f"This action needs the '{role.value}' role; you have '{principal.role.value}'",

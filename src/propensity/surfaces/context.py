@@ -4,7 +4,7 @@ document's 401 wording, required headers)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import Depends
@@ -33,7 +33,7 @@ class SurfaceContext:
 
 
 def surface_context(
-    role: Role, *, principal: Callable[..., Principal]
+    role: Role, *, principal: Callable[..., Awaitable[Principal]]
 ) -> Callable[..., AsyncIterator[SurfaceContext]]:
     """A dependency giving a SurfaceContext to callers with at least `role`, the caller found
     by the `principal` dependency."""

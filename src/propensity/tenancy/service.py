@@ -19,6 +19,7 @@ from propensity.tenancy.passwords import (
     hash_password,
     verify_password,
 )
+from propensity.tenancy.principals import credentials_changed
 from propensity.tenancy.tokens import TokenClaims, issue_token
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -42,6 +43,9 @@ class Principal:
 
     def can(self, required: Role) -> bool:
         return self.role.allows(required)
+
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def create_tenant(session: Session, *, slug: str, name: str | None = None) -> Tenant:
@@ -208,7 +212,11 @@ def principal_for_api_key(session: Session, *, secret: str) -> Principal:
     if row is None or row[0].revoked_at is not None or not api_key_matches(secret, row[0].key_hash):
         raise Forbidden("Invalid or expired token", code="INVALID_TOKEN")
     key, tenant = row
-    key.last_used_at = utcnow()
+    # Recorded to the minute: a write on every authenticated read would make reads take
+    # the database's write lock.
+    now = utcnow()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        key.last_used_at = now
     return Principal(
         tenant_id=tenant.id, tenant_slug=tenant.slug, role=Role(key.role), api_key_id=key.id
     )
@@ -224,4 +232,5 @@ def revoke_api_key(session: Session, *, key_id: int) -> ApiKey:
         raise NotFound("API key not found", details={"id": key_id})
     if key.revoked_at is None:
         key.revoked_at = utcnow()
+        credentials_changed()
     return key

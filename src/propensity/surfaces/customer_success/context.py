@@ -16,9 +16,9 @@ from propensity.tenancy.service import Principal
 CsContext = SurfaceContext
 
 
-def _principal(request: Request, database: AppDatabase, settings: AppSettings) -> Principal:
+async def _principal(request: Request, database: AppDatabase, settings: AppSettings) -> Principal:
     try:
-        principal = get_principal(request, database, settings)
+        principal = await get_principal(request, database, settings)
     except Unauthenticated as exc:
         raise Unauthenticated("User authentication required", code="AUTH_REQUIRED") from exc
     if not (request.headers.get("x-tenant-id") or "").strip():

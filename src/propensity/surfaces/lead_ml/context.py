@@ -22,9 +22,9 @@ LeadContext = SurfaceContext
 HINT = {"hint": "Send `Authorization: Bearer <jwt>` or the `token` cookie"}
 
 
-def _principal(request: Request, database: AppDatabase, settings: AppSettings) -> Principal:
+async def _principal(request: Request, database: AppDatabase, settings: AppSettings) -> Principal:
     try:
-        return get_principal(request, database, settings)
+        return await get_principal(request, database, settings)
     except Unauthenticated as exc:
         raise Unauthenticated(
             "Missing or invalid authentication", code="UNAUTHORIZED", details=HINT

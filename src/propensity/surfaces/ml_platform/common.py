@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import Request, Response
 
-from propensity.deps import get_principal
+from propensity.deps import principal_of
 from propensity.models import ModelVersion
 from propensity.ratelimit import consume
 from propensity.settings import Settings
@@ -43,7 +43,7 @@ def limited(kind: str) -> Callable[[Request, Response], None]:
 
     def check(request: Request, response: Response) -> None:
         settings: Settings = request.app.state.settings
-        principal = get_principal(request, request.app.state.database, settings)
+        principal = principal_of(request)
         consume(
             request,
             scope=f"ml-{kind}",
