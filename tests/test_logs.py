@@ -35,3 +35,16 @@ def test_login_and_key_creation_log_no_secrets(
     assert '"event": "request"' in logged
     for secret in (DEFAULT_PASSWORD, "wrong-password-9", token, key, admin.token):
         assert secret not in logged
+
+
+def test_requests_are_logged_at_debug_and_errors_at_info(
+    client: TestClient, database: Database, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(level="INFO", json=True)
+    admin = make_tenant_user(database, settings)
+    capsys.readouterr()
+    assert client.get("/api/v1/api-keys", headers=admin.headers).status_code == 200
+    assert '"event": "request"' not in capsys.readouterr().err
+    assert client.get("/api/v1/api-keys").status_code == 401
+    logged = capsys.readouterr().err
+    assert '"event": "request"' in logged and '"status": 401' in logged

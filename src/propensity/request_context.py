@@ -29,6 +29,9 @@ def _incoming_id(scope: Scope) -> str | None:
     return None
 
 
+SLOW_REQUEST_MS = 1000.0
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -54,11 +57,21 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             structlog.contextvars.clear_contextvars()
-            log.info(
+            code = status["code"]
+            ms = (time.perf_counter() - started) * 1000
+            # A line per answered request would cost more than a cached answer itself: at the
+            # default level only errors, refusals and slow requests are logged.
+            if code >= 500:
+                emit = log.warning
+            elif code >= 400 or ms >= SLOW_REQUEST_MS:
+                emit = log.info
+            else:
+                emit = log.debug
+            emit(
                 "request",
                 method=scope.get("method"),
                 path=scope.get("path"),
                 status=status["code"],
-                ms=round((time.perf_counter() - started) * 1000, 1),
+                ms=round(ms, 1),
                 request_id=request_id,
             )
