@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import sqlalchemy as sa
+from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -21,8 +22,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from propensity import __version__
+from propensity.admission import AdmissionMiddleware
 from propensity.db import Database, get_database
-from propensity.errors import PropensityError, Unavailable
+from propensity.errors import Busy, PropensityError, Unavailable
 from propensity.logs import configure_logging, get_logger
 from propensity.request_context import RequestContextMiddleware
 from propensity.settings import Settings, get_settings
@@ -95,16 +97,35 @@ def _install_error_handlers(app: FastAPI) -> None:
         err.status_code = exc.status_code
         return error_response(request.url.path, err)
 
+    def busy(request: Request, err: Unavailable) -> Response:
+        if is_page_path(request.url.path):
+            page = error_page(request, 503, err.message)
+            if isinstance(err, Busy):
+                page.headers["Retry-After"] = str(err.retry_after)
+            return page
+        return error_response(request.url.path, err)
+
     @app.exception_handler(sa.exc.TimeoutError)
     async def pool_exhausted(request: Request, exc: sa.exc.TimeoutError) -> Response:
         log.warning("database_pool_exhausted", path=request.url.path)
-        err = Unavailable(
-            "The server is busy: no database connection came free in time; retry shortly",
-            code="SERVER_BUSY",
+        return busy(
+            request, Busy("The server is busy: no database connection came free in time; retry")
         )
-        if is_page_path(request.url.path):
-            return error_page(request, 503, err.message)
-        return error_response(request.url.path, err)
+
+    @app.exception_handler(sa.exc.OperationalError)
+    async def database_error(request: Request, exc: sa.exc.OperationalError) -> Response:
+        # SQLite's single writer: another write held the lock past the busy timeout. An
+        # answer to retry, not a 500; anything else operational is the database being away.
+        if "database is locked" in str(exc.orig):
+            log.warning("database_locked", path=request.url.path)
+            return busy(request, Busy("The server is busy writing; retry shortly", retry_after=2))
+        log.warning("database_unavailable", path=request.url.path, error=type(exc.orig).__name__)
+        return busy(
+            request,
+            Unavailable(
+                "The database is not answering; retry shortly", code="DATABASE_UNAVAILABLE"
+            ),
+        )
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> Response:
@@ -127,6 +148,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # process. Frozen out of the collector, the full collections that land on requests no
     # longer walk it: about 380,000 objects, a 200 ms pause on whichever request was unlucky.
     gc.freeze()
+    # Requests served at once by this worker: each holds a thread and may hold a database
+    # connection (the pool is sized for these plus the job consumer's).
+    settings: Settings = app.state.settings
+    to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
     yield
 
 
@@ -152,6 +177,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database or get_database(settings)
     settings.signing_key()  # fail at start, not on the first request, if the key is unusable
 
+    # Inside the request context (added first = innermost): a refusal is logged with its id.
+    app.add_middleware(AdmissionMiddleware, max_in_flight=settings.max_in_flight)
     app.add_middleware(RequestContextMiddleware)
     if settings.cors_allowed_origins:
         # Added last, so outermost: refusals (401, 429, 4xx envelopes) carry the CORS headers

@@ -173,16 +173,19 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
-# Enough connections for every thread that can hold one at once: the server's thread pool
-# (40, FastAPI's default) plus the job consumer's. A request that still finds none waits
-# POOL_TIMEOUT seconds and gets a 503, not a 500 half a minute later.
-POOL_SIZE = 10
-POOL_OVERFLOW = 40
-POOL_TIMEOUT = 10
+# Connections for every thread that can hold one at once: a server worker's request threads
+# (settings.request_threads, 16 by default) plus the job consumer's, with room to spare. A
+# request that still finds none waits POOL_TIMEOUT seconds and gets a 503 with Retry-After.
+POOL_SIZE = 16
+POOL_OVERFLOW = 24
+POOL_TIMEOUT = 3
+# How long a SQLite writer waits for another's write lock before the request is answered
+# 503 SERVER_BUSY (a bulk import holds it for its whole transaction).
+BUSY_TIMEOUT_MS = 10_000
 # Rows sampled per index when refreshing SQLite's planner statistics.
 ANALYSIS_LIMIT = 2000
 
@@ -192,7 +195,7 @@ def create_db_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
             pool_pre_ping=True,
             **pool,
         )

@@ -63,3 +63,15 @@ class RateLimited(PropensityError):
 class Unavailable(PropensityError):
     status_code = 503
     code = "UNAVAILABLE"
+
+
+class Busy(Unavailable):
+    """Overloaded now (no connection, worker or write lock came free in time): retry soon."""
+
+    code = "SERVER_BUSY"
+
+    def __init__(
+        self, message: str, *, retry_after: int = 1, details: dict[str, Any] | None = None
+    ):
+        super().__init__(message, details=details)
+        self.retry_after = retry_after

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # Per server worker: requests served at once (threads, each may hold a database
+    # connection; the pool is sized to match), and requests admitted in all (running or
+    # queued). Beyond that a request is answered 503 with Retry-After at once.
+    request_threads: int = Field(default=16, ge=1, le=256)
+    max_in_flight: int = Field(default=64, ge=1, le=10_000)
     log_level: str = "INFO"
     log_json: bool = False
 

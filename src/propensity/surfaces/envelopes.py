@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from propensity.errors import InvalidInput, PropensityError, RateLimited
+from propensity.errors import Busy, InvalidInput, PropensityError, RateLimited
 
 Renderer = Callable[[PropensityError], dict[str, Any]]
 
@@ -121,6 +121,6 @@ def invalid_request(path: str, message: str, problems: list[dict[str, str]]) -> 
 def error_response(path: str, err: PropensityError) -> JSONResponse:
     surface = surface_for_path(path)
     headers: dict[str, str] = {}
-    if isinstance(err, RateLimited):
+    if isinstance(err, RateLimited | Busy):
         headers["Retry-After"] = str(err.retry_after)
     return JSONResponse(surface.render(err), status_code=err.status_code, headers=headers)
