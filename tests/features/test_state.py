@@ -231,3 +231,31 @@ def test_the_encoding_keeps_every_array_and_summary(
         np.testing.assert_array_equal(
             list(other.prefix_last.values()), list(part.prefix_last.values())
         )
+
+
+def test_an_unreadable_state_is_read_from_the_history(
+    database: Database, tenant: int, small_sim: SimulatedData, loads: list[dict[str, Any]]
+) -> None:
+    load_simulation(database, tenant, small_sim)
+    at = datetime(2025, 7, 1, tzinfo=UTC)
+    with database.tenant_session(tenant) as session:
+        refresh_states(session, subject="customer", built_at=datetime(2025, 6, 1, tzinfo=UTC))
+        ids = [int(i) for i in session.scalars(sa.select(Customer.id).limit(2))]
+        session.execute(
+            sa.update(FeatureState)
+            .where(FeatureState.entity_id == ids[0], FeatureState.subject == "customer")
+            .values(payload=b'\x05\x00\x00\x00{"a":')
+        )
+    with database.tenant_session(tenant) as session:
+        as_of_us = int(at.timestamp() * 1e6)
+        assert load_states(session, subject="customer", ids=ids, as_of_us=as_of_us) is None
+        kind = session.scalar(sa.select(Customer.kind).where(Customer.id == ids[0]))
+        frame = build_scoring_frame(
+            session,
+            prediction_type="CHURN",
+            kind=kind,
+            entity_ids=ids[:1],
+            as_of=at,
+            mode="point_in_time",
+        )
+    assert len(frame.frame) == 1

@@ -196,6 +196,15 @@ def encode(state: EntityState) -> bytes:
 
 
 def decode(payload: bytes, *, built_at_us: int) -> EntityState:
+    """The state encoded in `payload`; StateMiss when it is of another format or damaged (the
+    history is then read, and the next import or back-fill rewrites it)."""
+    try:
+        return _decode(payload, built_at_us=built_at_us)
+    except (KeyError, TypeError, ValueError, struct.error) as exc:
+        raise StateMiss(f"unreadable state: {exc}") from exc
+
+
+def _decode(payload: bytes, *, built_at_us: int) -> EntityState:
     (size,) = _HEADER.unpack_from(payload, 0)
     header = json.loads(payload[_HEADER.size : _HEADER.size + size])
     if header.get("format") != FORMAT:
