@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from propensity import __version__
 from propensity.admission import AdmissionMiddleware
+from propensity.bodylimit import BodyLimitMiddleware
 from propensity.db import Database, get_database
 from propensity.errors import Busy, PropensityError, Unavailable
 from propensity.logs import configure_logging, get_logger
@@ -93,7 +94,8 @@ def _install_error_handlers(app: FastAPI) -> None:
             if exc.status_code == 404:
                 message = "There is no page at this address. Check the link, or start again."
             return _page_error(request, exc.status_code, message)
-        err = PropensityError(message, code="NOT_FOUND" if exc.status_code == 404 else "HTTP_ERROR")
+        code = {404: "NOT_FOUND", 413: "PAYLOAD_TOO_LARGE"}.get(exc.status_code, "HTTP_ERROR")
+        err = PropensityError(message, code=code)
         err.status_code = exc.status_code
         return error_response(request.url.path, err)
 
@@ -178,6 +180,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     settings.signing_key()  # fail at start, not on the first request, if the key is unusable
 
     # Inside the request context (added first = innermost): a refusal is logged with its id.
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(AdmissionMiddleware, max_in_flight=settings.max_in_flight)
     app.add_middleware(RequestContextMiddleware)
     if settings.cors_allowed_origins:
