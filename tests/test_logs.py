@@ -48,3 +48,26 @@ def test_requests_are_logged_at_debug_and_errors_at_info(
     assert client.get("/api/v1/api-keys").status_code == 401
     logged = capsys.readouterr().err
     assert '"event": "request"' in logged and '"status": 401' in logged
+
+
+@pytest.mark.parametrize("json_mode", [True, False])
+def test_an_exception_is_logged_with_its_traceback_and_without_secrets(
+    json_mode: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(level="INFO", json=json_mode)
+    api_key = "pk_0123456789ab.S3cr3tS3cr3tS3cr3tS3cr3t"
+    webhook_secret = "whsec_AbCdEfGhIjKlMnOp"
+
+    def handle_request(password: str) -> None:
+        signing = webhook_secret  # a local a traceback with locals would show
+        raise ValueError(f"could not use {api_key} with {signing}")
+
+    password = "hunter2" + "-secret"  # built, so the source line shown does not hold it
+    try:
+        handle_request(password)
+    except ValueError:
+        get_logger("t").exception("unhandled_error", path="/api/x")
+    err = capsys.readouterr().err
+    assert "handle_request" in err and "Traceback" in err and "ValueError" in err
+    for secret in (api_key, webhook_secret, "hunter2-secret", "S3cr3t"):
+        assert secret not in err
