@@ -34,11 +34,13 @@ class Settings(BaseSettings):
     )
     secret_key: SecretStr | None = None
     token_lifetime_minutes: int = Field(default=60 * 12, ge=1, le=60 * 24 * 30)
-    registration_enabled: bool = True
+    # Self-registration (the RetainStream document's /auth/register) is off unless enabled,
+    # and then only joins the tenant named here, for the listed email domains when given.
+    registration_enabled: bool = False
     registration_tenant: str | None = Field(
-        default=None,
-        description="Tenant that self-registered users join; default: the only tenant, if one",
+        default=None, description="The tenant self-registered users join (required to register)"
     )
+    registration_allowed_domains: list[str] = Field(default_factory=list)
 
     host: str = "127.0.0.1"
     port: int = 8000

@@ -55,62 +55,80 @@ def test_login_with_missing_fields_or_bad_json_is_400(client: TestClient) -> Non
     assert response.json() == {"success": False, "message": "Request body is not valid JSON"}
 
 
-def test_register_joins_the_only_tenant_as_viewer_and_can_log_in(
-    client: TestClient, database: Database, settings: Settings
+def _open(settings: Settings, **changes: object) -> Settings:
+    return settings.model_copy(
+        update={"registration_enabled": True, "registration_tenant": "demo", **changes}
+    )
+
+
+def test_register_joins_the_configured_tenant_as_viewer_and_can_log_in(
+    database: Database, settings: Settings
 ) -> None:
     make_tenant_user(database, settings, slug="demo")
-    response = client.post(
-        "/api/auth/register",
-        json={"email": "newuser@example.com", "password": "securepassword", "name": "New User"},
-    )
-    assert response.status_code == 201
-    assert response.json() == {"success": True, "message": "User registered successfully"}
-    login = client.post(
-        "/api/auth/login", json={"email": "newuser@example.com", "password": "securepassword"}
-    )
-    assert login.json()["data"]["user"]["role"] == "viewer"
-    assert login.json()["data"]["user"]["name"] == "New User"
+    with TestClient(create_app(_open(settings), database)) as client:
+        response = client.post(
+            "/api/auth/register",
+            json={"email": "newuser@example.com", "password": "securepassword", "name": "New User"},
+        )
+        assert response.status_code == 201
+        assert response.json() == {"success": True, "message": "User registered successfully"}
+        login = client.post(
+            "/api/auth/login", json={"email": "newuser@example.com", "password": "securepassword"}
+        )
+        assert login.json()["data"]["user"]["role"] == "viewer"
+        assert login.json()["data"]["user"]["name"] == "New User"
 
-    again = client.post(
-        "/api/auth/register",
-        json={"email": "newuser@example.com", "password": "securepassword", "name": "Again"},
-    )
-    assert again.status_code == 409
-    assert again.json()["success"] is False
+        # An address that exists gets the same answer, and nothing changes: the endpoint does
+        # not tell a stranger which addresses have accounts.
+        again = client.post(
+            "/api/auth/register",
+            json={"email": "newuser@example.com", "password": "otherpassword", "name": "Again"},
+        )
+        assert (again.status_code, again.json()) == (response.status_code, response.json())
+        assert (
+            client.post(
+                "/api/auth/login",
+                json={"email": "newuser@example.com", "password": "otherpassword"},
+            ).status_code
+            == 401
+        )
 
 
 def test_register_rejects_weak_passwords_and_bad_emails(
-    client: TestClient, database: Database, settings: Settings
-) -> None:
-    make_tenant_user(database, settings, slug="demo")
-    short = client.post("/api/auth/register", json={"email": "x@example.com", "password": "short"})
-    assert short.status_code == 400
-    assert "at least 8" in short.json()["message"]
-    bad = client.post("/api/auth/register", json={"email": "nope", "password": "longenough"})
-    assert bad.status_code == 400
-    assert "email" in bad.json()["message"]
-
-
-def test_register_is_refused_when_switched_off_or_ambiguous(
     database: Database, settings: Settings
 ) -> None:
-    make_tenant_user(database, settings, slug="one")
-    make_tenant_user(database, settings, slug="two")
+    make_tenant_user(database, settings, slug="demo")
+    with TestClient(create_app(_open(settings), database)) as client:
+        short = client.post(
+            "/api/auth/register", json={"email": "x@example.com", "password": "short"}
+        )
+        assert short.status_code == 400
+        assert "at least 8" in short.json()["message"]
+        bad = client.post("/api/auth/register", json={"email": "nope", "password": "longenough"})
+        assert bad.status_code == 400
+        assert "email" in bad.json()["message"]
+
+
+def test_register_needs_the_tenants_consent(database: Database, settings: Settings) -> None:
+    make_tenant_user(database, settings, slug="demo")
+    body = {"email": "x@example.com", "password": "longenough"}
+    # Off by default, even with a single tenant.
     with TestClient(create_app(settings, database)) as client:
-        body = {"email": "x@example.com", "password": "longenough"}
+        response = client.post("/api/auth/register", json=body)
+        assert response.status_code == 403
+        assert response.json() == {"success": False, "message": "Registration is disabled"}
+    # Enabled without naming a tenant: never a guess, not even the only tenant.
+    unnamed = settings.model_copy(update={"registration_enabled": True})
+    with TestClient(create_app(unnamed, database)) as client:
         response = client.post("/api/auth/register", json=body)
         assert response.status_code == 403
         assert "PROPENSITY_REGISTRATION_TENANT" in response.json()["message"]
-    configured = settings.model_copy(update={"registration_tenant": "two"})
-    with TestClient(create_app(configured, database)) as client:
-        assert client.post("/api/auth/register", json=body).status_code == 201
-    closed = settings.model_copy(update={"registration_enabled": False})
-    with TestClient(create_app(closed, database)) as client:
-        response = client.post(
-            "/api/auth/register", json={"email": "y@example.com", "password": "longenough"}
-        )
-        assert response.status_code == 403
-        assert response.json() == {"success": False, "message": "Registration is disabled"}
+    # Domains: only the listed ones.
+    domains = _open(settings, registration_allowed_domains=["acme.com"])
+    with TestClient(create_app(domains, database)) as client:
+        assert client.post("/api/auth/register", json=body).status_code == 403
+        ok = {"email": "new@acme.com", "password": "longenough"}
+        assert client.post("/api/auth/register", json=ok).status_code == 201
 
 
 def test_health_reports_the_service_and_a_current_timestamp(client: TestClient) -> None:

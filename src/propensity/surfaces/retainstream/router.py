@@ -85,6 +85,7 @@ def register(body: RegisterRequest, db: AppDatabase, settings: AppSettings) -> M
         password=body.password,
         name=body.name,
         configured_tenant=settings.registration_tenant,
+        allowed_domains=settings.registration_allowed_domains,
     )
     return MessageResponse(message="User registered successfully")
 
