@@ -132,15 +132,23 @@ def consume(
 
 
 def rate_limit(
-    *, scope: str, limit: LimitSource, key: KeyFunction = client_ip, message: str = DEFAULT_MESSAGE
+    *,
+    scope: str,
+    limit: LimitSource,
+    key: KeyFunction = client_ip,
+    message: str = DEFAULT_MESSAGE,
+    exempt: frozenset[str] = frozenset(),
 ) -> Callable[[Request, Response], None]:
-    """A dependency counting one hit per request for `key(request)` within `scope`.
+    """A dependency counting one hit per request for `key(request)` within `scope`, except on
+    the `exempt` paths (a load balancer's health probe must never be refused).
 
     It sets `X-RateLimit-Remaining` (and `X-RateLimit-Limit`) on the response, stores the
     remaining count on `request.state.rate_limit_remaining` for endpoints that build their own
     response, and raises RateLimited (429, with Retry-After) once the window is used up."""
 
     def check(request: Request, response: Response) -> None:
+        if request.url.path in exempt:
+            return
         consume(
             request, scope=scope, limit=limit, key=key(request), message=message, response=response
         )

@@ -85,13 +85,13 @@ def test_sample_size_is_validated(
 
 
 def test_the_documented_limit_counts_down_per_ip(client: TestClient) -> None:
-    first = client.get("/api/health")
-    second = client.get("/api/health")
+    first = client.get("/api/dashboard/metrics")
+    second = client.get("/api/dashboard/metrics")
     assert first.headers["X-RateLimit-Remaining"] == "99"
     assert second.headers["X-RateLimit-Remaining"] == "98"
 
 
-@pytest.mark.parametrize("path", ["/api/health", "/api/dashboard/metrics"])
+@pytest.mark.parametrize("path", ["/api/model/status", "/api/dashboard/metrics"])
 def test_past_the_limit_the_answer_is_the_429_envelope(
     settings: Settings, database: Database, path: str
 ) -> None:

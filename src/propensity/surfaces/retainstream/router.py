@@ -45,7 +45,14 @@ router = APIRouter(
     tags=["retainstream"],
     route_class=RateLimitedRoute,
     dependencies=[
-        Depends(rate_limit(scope=RATE_LIMIT_SCOPE, limit=_configured_limit, key=client_ip))
+        Depends(
+            rate_limit(
+                scope=RATE_LIMIT_SCOPE,
+                limit=_configured_limit,
+                key=client_ip,
+                exempt=frozenset({"/api/health"}),
+            )
+        )
     ],
 )
 
