@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -262,8 +263,12 @@ def _load_or_create_key(path: Path) -> str:
             return key
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)
-    path.write_text(key, encoding="utf-8")
-    path.chmod(0o600)
+    # Created with its final mode: written first and restricted after, another user could
+    # open it in between.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(key)
+    path.chmod(0o600)  # an existing empty file keeps its old mode through O_CREAT
     return key
 
 

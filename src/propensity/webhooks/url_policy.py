@@ -67,20 +67,23 @@ def parse_url(url: str) -> SplitResult:
 
 
 def is_public(address: Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return not (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
-        or (isinstance(address, ipaddress.IPv4Address) and address in _SHARED)
-    )
+    """A globally routable unicast address, and so is every IPv4 address embedded in it:
+    IPv4-mapped, 6to4 (2002::/16), Teredo and NAT64 (64:ff9b::/96) addresses reach the
+    IPv4 host they carry (2002:7f00:1:: is loopback, though Python calls it global)."""
+    if isinstance(address, ipaddress.IPv6Address):
+        teredo = address.teredo or ()
+        embedded = [address.ipv4_mapped, address.sixtofour, *teredo]
+        if address in _NAT64:
+            embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        carried = [e for e in embedded if e is not None]
+        if address.ipv4_mapped is not None:
+            return is_public(address.ipv4_mapped)
+        if any(not is_public(e) for e in carried):
+            return False
+    return address.is_global and not address.is_multicast and not address.is_reserved
 
 
-_SHARED = ipaddress.IPv4Network("100.64.0.0/10")  # carrier-grade NAT; not is_private in 3.11
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
 def resolve(host: str, port: int) -> list[Address]:
