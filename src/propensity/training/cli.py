@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from propensity.crm.formats import read_path
+from propensity.csvsafe import safe_frame
 from propensity.errors import PropensityError
 
 # Piped output gets a wide console: Rich would otherwise cut tables at 80 columns.
@@ -72,7 +73,7 @@ def backtest(
         err_console.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(1) from exc
     out.parent.mkdir(parents=True, exist_ok=True)
-    result.predictions.to_csv(out, index=False)
+    safe_frame(result.predictions).to_csv(out, index=False)
     model = result.model
     summary = {
         "type": prediction_type.value,
@@ -185,7 +186,7 @@ def score(
             for r in run.results
         ]
         export.parent.mkdir(parents=True, exist_ok=True)
-        pd.DataFrame(rows).to_csv(export, index=False)
+        safe_frame(pd.DataFrame(rows)).to_csv(export, index=False)
         console.print(f"wrote {export}")
 
 
