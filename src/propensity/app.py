@@ -26,6 +26,7 @@ from propensity.admission import AdmissionMiddleware
 from propensity.bodylimit import BodyLimitMiddleware
 from propensity.db import Database, get_database
 from propensity.errors import Busy, PropensityError, Unavailable
+from propensity.jsonbody import JsonBodyMiddleware
 from propensity.logs import configure_logging, get_logger
 from propensity.request_context import RequestContextMiddleware
 from propensity.settings import Settings, get_settings
@@ -180,6 +181,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     settings.signing_key()  # fail at start, not on the first request, if the key is unusable
 
     # Inside the request context (added first = innermost): a refusal is logged with its id.
+    # Innermost first: a JSON body is checked once read, within the body limit.
+    app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(AdmissionMiddleware, max_in_flight=settings.max_in_flight)
     app.add_middleware(RequestContextMiddleware)

@@ -65,7 +65,20 @@ class BodyLimitMiddleware:
                     raise BodyTooLarge(limit)
             return message
 
-        await self.app(scope, bounded, send)
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, bounded, tracking)
+        except BodyTooLarge:
+            # Raised where a middleware (not the framework's handlers) read the body.
+            if started:
+                raise
+            await _refuse(scope, path, limit)(scope, receive, send)
 
 
 def _content_length(scope: Scope) -> int | None:

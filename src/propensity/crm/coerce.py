@@ -255,6 +255,21 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def finite_json(value: Any) -> bool:
+    """Whether every number inside a parsed JSON value is finite (no NaN or Infinity)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return True
+
+
 def json_object(value: Any) -> dict[str, Any] | None:
     """A nested `attributes`/`properties` cell: a dict or a JSON object's text.
 

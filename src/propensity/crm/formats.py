@@ -103,6 +103,12 @@ def _read_csv(stream: IO[bytes]) -> SourceTable:
     return SourceTable.from_frame(frame, text_only=True)
 
 
+def reject_constant(name: str) -> Any:
+    """NaN, Infinity and -Infinity are not JSON numbers (Python's parser accepts them; stored,
+    they break the database's JSON functions)."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _read_jsonl(stream: IO[bytes]) -> SourceTable:
     records: list[dict[str, Any]] = []
     rows: list[int] = []
@@ -112,9 +118,12 @@ def _read_jsonl(stream: IO[bytes]) -> SourceTable:
         if not line:
             continue
         try:
-            record = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            record = json.loads(line, parse_constant=reject_constant)
+        except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
             errors.append(RowError(number, None, f"not valid JSON: {_first_line(exc)}"))
+            continue
+        except RecursionError:
+            errors.append(RowError(number, None, "not valid JSON: nested too deeply"))
             continue
         if not isinstance(record, dict):
             errors.append(RowError(number, None, "each line must be one JSON object"))

@@ -312,6 +312,9 @@ def _check_subjects(
     )
 
 
+NOT_FINITE = "contains NaN or Infinity, which is not a JSON number; send null or a number"
+
+
 def _extras(
     spec: KindSpec,
     frame: pd.DataFrame,
@@ -334,13 +337,19 @@ def _extras(
                 base[position] = coerce.json_object(cell) or {}
             except ValueError as exc:
                 errors.add(RowError(int(rows[position]), spec.extras, str(exc)))
+                continue
+            if not coerce.finite_json(base[position]):
+                errors.add(RowError(int(rows[position]), spec.extras, NOT_FINITE))
     # Column by column over the filled cells only: event properties are sparse (a
     # ticket id on one event type in five), and a million rows go by quickly this way.
     for name, cells in zip(names, columns, strict=True):
         key = str(name)
         filled = np.flatnonzero(np.array([v is not None for v in cells], dtype=bool))
         for position in filled.tolist():
-            base[position][key] = cells[position]
+            cell = cells[position]
+            if isinstance(cell, dict | list) and not coerce.finite_json(cell):
+                errors.add(RowError(int(rows[position]), key, NOT_FINITE))
+            base[position][key] = cell
     return base
 
 
