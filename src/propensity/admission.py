@@ -14,7 +14,7 @@ from propensity.surfaces.envelopes import error_response
 from propensity.web.render import error_page
 from propensity.web.router import is_page_path
 
-ALWAYS_ADMITTED = frozenset({"/api/health"})
+ALWAYS_ADMITTED = frozenset({"/api/health", "/health/live", "/health/ready", "/metrics"})
 BUSY_MESSAGE = "The server is busy; retry shortly"
 
 

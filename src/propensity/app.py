@@ -271,12 +271,14 @@ def _include_dashboard(app: FastAPI) -> None:
 
 def _include_routers(app: FastAPI) -> None:
     from propensity.api_v1.router import router as native_router
+    from propensity.observability.router import router as operations_router
     from propensity.surfaces.churn_kpi.router import router as churn_kpi_router
     from propensity.surfaces.customer_success.router import router as customer_success_router
     from propensity.surfaces.lead_ml.router import router as lead_ml_router
     from propensity.surfaces.ml_platform.router import router as ml_platform_router
     from propensity.surfaces.retainstream.router import router as retainstream_router
 
+    app.include_router(operations_router)
     app.include_router(native_router)
     app.include_router(churn_kpi_router)
     app.include_router(customer_success_router)

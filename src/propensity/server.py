@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
@@ -13,12 +15,24 @@ from propensity.migrate import upgrade
 from propensity.settings import Settings
 
 log = get_logger(__name__)
+# prometheus_client's setting, named here so that importing this module creates no metric.
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def _embedded_consumer(settings: Settings) -> AbstractContextManager[Any]:
     from propensity.jobs.consumer import embedded_consumer
 
     return embedded_consumer(settings)
+
+
+def _share_metrics(settings: Settings) -> None:
+    """Several workers: each writes its metrics where a scrape of any of them reads all
+    (prometheus_client's multi-process mode). Set before any worker, or this process's job
+    consumer, creates a metric; emptied so a restart does not add up the previous run's."""
+    folder = settings.home / "metrics"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ[MULTIPROC_ENV] = str(folder)
 
 
 def serve(
@@ -30,6 +44,8 @@ def serve(
     with_consumer: bool = True,
 ) -> None:
     configure_logging(level=settings.log_level, json=settings.log_json)
+    if workers > 1:
+        _share_metrics(settings)
     upgrade(settings.resolved_database_url)
     settings.signing_key()
     consumer = _embedded_consumer(settings) if with_consumer else nullcontext()

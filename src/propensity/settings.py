@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # queued). Beyond that a request is answered 503 with Retry-After at once.
     request_threads: int = Field(default=16, ge=1, le=256)
     max_in_flight: int = Field(default=64, ge=1, le=10_000)
+    # When set, GET /metrics needs `Authorization: Bearer <token>`; otherwise it is open (bind
+    # the server to a private address, or put the token in the scraper's configuration).
+    metrics_token: SecretStr | None = None
     # Largest JSON body accepted (imports take files up to their own limit): 413 beyond.
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     log_level: str = "INFO"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
@@ -14,6 +15,7 @@ from propensity.errors import PropensityError
 from propensity.jobs import chunks, registry, store
 from propensity.jobs.context import JobCancelled, JobContext, JobInterrupted, JobLost
 from propensity.logs import get_logger
+from propensity.metrics import JOB_FAILURES, JOB_SECONDS
 from propensity.settings import Settings
 
 log = get_logger(__name__)
@@ -148,21 +150,34 @@ class JobRunner:
     ) -> tuple[bool, T | None]:
         """Run `body` under a heartbeat; on any way out but success, record it on the row."""
         claim = job.claim
-        with _Heartbeat(self.database, claim, self.heartbeat_interval):
-            try:
-                return True, body(ctx)
-            except JobCancelled:
-                store.cancel(self.database, claim)  # a no-op when a cancel request ended it
-                log.info("job_cancelled")
-            except JobInterrupted:
-                if store.requeue(self.database, claim, error=None, refund_attempt=True):
-                    self._enqueue(claim.job_id, 0.0, job.priority)
-                log.info("job_interrupted_requeued")
-            except JobLost:
-                log.warning("job_lost_to_another_run")
-            except Exception as exc:
-                self._on_error(job, exc, retry=retry)
-        return False, None
+        started = time.perf_counter()
+        outcome = "failed"
+        try:
+            with _Heartbeat(self.database, claim, self.heartbeat_interval):
+                try:
+                    result = body(ctx)
+                    outcome = "succeeded"
+                    return True, result
+                except JobCancelled:
+                    outcome = "cancelled"
+                    store.cancel(self.database, claim)  # a no-op when a cancel request ended it
+                    log.info("job_cancelled")
+                except JobInterrupted:
+                    outcome = "interrupted"
+                    if store.requeue(self.database, claim, error=None, refund_attempt=True):
+                        self._enqueue(claim.job_id, 0.0, job.priority)
+                    log.info("job_interrupted_requeued")
+                except JobLost:
+                    outcome = "lost"
+                    log.warning("job_lost_to_another_run")
+                except Exception as exc:
+                    JOB_FAILURES.labels(type=job.type).inc()
+                    self._on_error(job, exc, retry=retry)
+            return False, None
+        finally:
+            JOB_SECONDS.labels(type=job.type, outcome=outcome).observe(
+                time.perf_counter() - started
+            )
 
     def _on_error(self, job: store.ClaimedJob, exc: Exception, *, retry: bool) -> None:
         message = user_error(exc)

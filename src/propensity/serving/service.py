@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, defer
 
 from propensity.crm.lookup import parse_id
 from propensity.errors import NotFound, PropensityError, Unavailable
+from propensity.metrics import PREDICTIONS
 from propensity.modeling import load_model
 from propensity.models import ModelStatus, ModelVersion, Prediction, PredictionStatus
 from propensity.predictions.scoring import ScoringRun, model_frame, score_frame
@@ -320,6 +321,7 @@ def serve_many(
     if admit is not None and missing:
         missing = admit(missing)
     if not missing:
+        _count(prediction_type, out)
         return out
     if spend is not None:
         spend(len(missing))
@@ -360,7 +362,18 @@ def serve_many(
     session.commit()
     for i in latency:
         out[i] = Served(fresh[i], route[i][0], route[i][1], False, latency[i])
+    _count(prediction_type, out)
     return out
+
+
+def _count(prediction_type: PredictionType, served: dict[int, Served]) -> None:
+    """The answers in the metrics: by type, source and fresh or cached."""
+    tally: dict[tuple[str, str], int] = {}
+    for answer in served.values():
+        key = ("rules" if answer.role == RULES else "model", "cached" if answer.cached else "fresh")
+        tally[key] = tally.get(key, 0) + 1
+    for (source, how), n in tally.items():
+        PREDICTIONS.labels(type=prediction_type.value, source=source, served=how).inc(n)
 
 
 class ServeOptions(TypedDict, total=False):

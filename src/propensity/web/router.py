@@ -15,7 +15,7 @@ from propensity.web.render import error_page
 
 # Paths that belong to the APIs and their documentation; every other path is a page, so an
 # unknown one gets the 404 page rather than a JSON envelope.
-API_PREFIXES = ("/api", "/docs", "/redoc", "/openapi.json", "/static")
+API_PREFIXES = ("/api", "/docs", "/redoc", "/openapi.json", "/static", "/metrics", "/health")
 
 
 def is_page_path(path: str) -> bool:

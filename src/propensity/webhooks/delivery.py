@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from propensity.db import Database, utcnow
 from propensity.errors import PropensityError
 from propensity.logs import get_logger
+from propensity.metrics import WEBHOOK_DELIVERIES
 from propensity.models import (
     DeliveryStatus,
     WebhookAttempt,
@@ -315,10 +316,12 @@ def deliver(
         claimed = _claim(session, delivery_id, settings)
     if isinstance(claimed, str):
         log.info("webhook_delivery_skipped", delivery_id=delivery_id, reason=claimed)
+        WEBHOOK_DELIVERIES.labels(outcome="skipped").inc()
         return {"deliveryId": delivery_id, "skipped": claimed}
     outcome = _post(claimed, settings)
     with database.tenant_session(tenant_id) as session:
         status = _record(session, claimed, delivery_id, outcome, settings)
+    WEBHOOK_DELIVERIES.labels(outcome=str(status)).inc()
     log.info(
         "webhook_attempt",
         delivery_id=delivery_id,

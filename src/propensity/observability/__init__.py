@@ -1,0 +1,1 @@
+"""What operations see: Prometheus metrics (`/metrics`) and liveness and readiness checks."""
