@@ -53,6 +53,12 @@ JOB_FAILURES = Counter(
     ["type"],
     registry=REGISTRY,
 )
+PERIODIC_FAILURES = Counter(
+    "propensity_periodic_failures_total",
+    "Tenants (or models) a scheduled task could not process, by task; the others still ran.",
+    ["task"],
+    registry=REGISTRY,
+)
 WEBHOOK_DELIVERIES = Counter(
     "propensity_webhook_attempts_total",
     "Webhook delivery attempts, by outcome (delivered, pending retry, failed, cancelled, skipped).",

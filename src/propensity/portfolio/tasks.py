@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from huey import crontab
 
 from propensity.db import Database, utcnow
-from propensity.errors import PropensityError
 from propensity.jobs import periodic_task
+from propensity.jobs.isolation import each
 from propensity.models import ModelStatus, ModelVersion
 from propensity.portfolio.service import record_portfolio_snapshot
 from propensity.portfolio.subscribers import POPULATION, PREDICTION_TYPE
@@ -46,8 +46,8 @@ def snapshot_tenant(database: Database, *, tenant_id: int) -> None:
 @periodic_task("portfolio.daily_snapshot", schedule=crontab(minute="15", hour="2"))
 def daily_portfolio_snapshot(database: Database, settings: Settings) -> None:
     del settings
-    for tenant_id in tenants_with_churn_model(database):
-        try:
-            snapshot_tenant(database, tenant_id=tenant_id)
-        except PropensityError as exc:
-            log.warning("portfolio snapshot skipped for tenant %s: %s", tenant_id, exc.message)
+    each(
+        tenants_with_churn_model(database),
+        lambda tenant_id: snapshot_tenant(database, tenant_id=tenant_id),
+        task="portfolio.daily_snapshot",
+    )

@@ -31,8 +31,9 @@ import sqlalchemy as sa
 from huey import crontab
 
 from propensity.db import Database, refresh_planner_statistics, utcnow
-from propensity.errors import InvalidInput, PropensityError
+from propensity.errors import InvalidInput
 from propensity.jobs import JobContext, job_handler, periodic_task
+from propensity.jobs.isolation import each
 from propensity.models import ModelStatus, ModelVersion, Prediction
 from propensity.predictions.batch import CHUNK_SIZE, score_portfolio
 from propensity.predictions.lead_validation import validate_expired_leads
@@ -128,33 +129,28 @@ def daily_models(database: Database) -> list[tuple[int, str, str]]:
 @periodic_task("predictions.daily_scoring", schedule=crontab(minute="45", hour="1"))
 def daily_scoring(database: Database, settings: Settings) -> None:
     now = utcnow()
-    for tenant_id, prediction_type, population in daily_models(database):
-        try:
-            run = score_portfolio(
-                partial(database.tenant_session, tenant_id),
-                prediction_type=prediction_type,
-                kind=None if population == "lead" else population,
-                as_of=now,
-                settings=settings,
-            )
-            with database.tenant_session(tenant_id) as session:
-                webhook_hooks.portfolio_completed(session, result=run.to_dict())
-            log.info(
-                "daily scoring: tenant %s %s/%s: %s scored in %.1f s",
-                tenant_id,
-                prediction_type,
-                population,
-                run.scored,
-                run.seconds,
-            )
-        except PropensityError as exc:
-            log.warning(
-                "daily scoring skipped for tenant %s %s/%s: %s",
-                tenant_id,
-                prediction_type,
-                population,
-                exc.message,
-            )
+
+    def score(model: tuple[int, str, str]) -> None:
+        tenant_id, prediction_type, population = model
+        run = score_portfolio(
+            partial(database.tenant_session, tenant_id),
+            prediction_type=prediction_type,
+            kind=None if population == "lead" else population,
+            as_of=now,
+            settings=settings,
+        )
+        with database.tenant_session(tenant_id) as session:
+            webhook_hooks.portfolio_completed(session, result=run.to_dict())
+        log.info(
+            "daily scoring: tenant %s %s/%s: %s scored in %.1f s",
+            tenant_id,
+            prediction_type,
+            population,
+            run.scored,
+            run.seconds,
+        )
+
+    each(daily_models(database), score, task="predictions.daily_scoring")
     # Every tenant's, in one statement: a tenant without models still has predictions to expire.
     with database.system_session() as session:
         expired = expire_predictions(session, now=utcnow())
@@ -172,13 +168,15 @@ def tenants_with_predictions(database: Database) -> list[int]:
 def validate_all(database: Database, *, settings: Settings, now: datetime) -> dict[int, int]:
     """Judges every tenant's expired predictions whose outcome is now known (customers and
     leads), one tenant per transaction; returns how many were judged per tenant."""
-    judged: dict[int, int] = {}
-    for tenant_id in tenants_with_predictions(database):
+
+    def judge(tenant_id: int) -> int:
         with database.tenant_session(tenant_id) as session:
             count = validate_expired(
                 session, now=now, tolerance_points=settings.health_tolerance_points
             )
             count += validate_expired_leads(session, now=now)
-        judged[tenant_id] = count
         log.info("daily validation: tenant %s: %s predictions judged", tenant_id, count)
+        return count
+
+    judged = each(tenants_with_predictions(database), judge, task="predictions.validation")
     return judged

@@ -9,6 +9,7 @@ from huey import crontab
 
 from propensity.db import Database, utcnow
 from propensity.jobs import periodic_task
+from propensity.jobs.isolation import each
 from propensity.logs import get_logger
 from propensity.models import Deployment, DeploymentStatus
 from propensity.registry.deployments import due_deployments, evaluate
@@ -29,14 +30,15 @@ def evaluate_due(database: Database) -> dict[int, list[str]]:
                 .distinct()
             )
         )
-    outcomes: dict[int, list[str]] = {}
-    for tenant_id in tenants:
+
+    def evaluate_tenant(tenant_id: int) -> list[str]:
         with database.tenant_session(tenant_id) as session:
-            outcomes[tenant_id] = [
+            return [
                 evaluate(session, deployment=d, now=now).status
                 for d in due_deployments(session, now=now)
             ]
-    return outcomes
+
+    return each(tenants, evaluate_tenant, task="registry.evaluate_deployments")
 
 
 @periodic_task("registry.evaluate_deployments", schedule=crontab(minute="20"))

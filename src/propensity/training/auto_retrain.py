@@ -36,6 +36,7 @@ from propensity.db import Database, utcnow
 from propensity.errors import PropensityError
 from propensity.jobs import JobContext, enqueue_job, job_handler, periodic_task
 from propensity.logs import get_logger
+from propensity.metrics import PERIODIC_FAILURES
 from propensity.mlconfig.service import MlConfig, load_ml_config
 from propensity.modeling import BinaryModel
 from propensity.modeling.metrics import log_loss
@@ -209,6 +210,12 @@ def plan_auto_retrains(database: Database, *, now: datetime | None = None) -> li
                 )
         except PropensityError as exc:
             log.warning("auto_retrain_planning_failed", model_id=version_id, error=exc.message)
+        except Exception as exc:
+            # One model's damaged data must not stop the planning of every other tenant's.
+            PERIODIC_FAILURES.labels(task="training.auto_retrain").inc()
+            log.exception(
+                "auto_retrain_planning_failed", model_id=version_id, error=type(exc).__name__
+            )
     return enqueued
 
 
