@@ -64,6 +64,17 @@ def text_of(series: pd.Series) -> tuple[pd.Series, Mask]:
     return text, missing
 
 
+def missing_cells(series: pd.Series) -> Mask:
+    """Cells that hold nothing: null, or text that says so ("", "NA", "null", ...)."""
+    missing: Mask = series.isna().to_numpy(dtype=bool)
+    if is_numeric_dtype(series.dtype) or is_bool_dtype(series.dtype):
+        return missing
+    text = series.astype("string").str.strip().str.lower()
+    said = text.isin(MISSING_TOKENS).to_numpy(dtype=bool, na_value=True)
+    out: Mask = missing | said
+    return out
+
+
 def _none_where(values: npt.NDArray[Any], mask: Mask) -> list[Any]:
     out = values.astype(object)
     out[mask] = None

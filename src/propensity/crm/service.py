@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
 import pandas as pd
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from propensity.crm import attribute_types
 from propensity.crm.contracts import ImportKind, spec_for, table_of
 from propensity.crm.errors import ErrorList, ImportRejected
 from propensity.crm.formats import SourceTable, read_path
@@ -96,6 +98,7 @@ def import_table(
         if not len(prepared):
             # Nothing to write; an input without columns has no values for the writers.
             return ImportResult(kind=spec.kind, total=prepared.total, inserted=0, updated=0)
+        _check_stored_types(session, spec.kind, prepared)
         written = _WRITERS[spec.kind](session, prepared, chunk_size, progress)
     # An import can change a table's size by orders of magnitude; plan with fresh numbers.
     refresh_planner_statistics(session.connection())
@@ -111,6 +114,36 @@ def import_table(
         updated=written.updated,
         duplicates=prepared.duplicates,
     )
+
+
+# Rows whose attributes (or properties) are sampled to learn the types the tenant's data holds.
+TYPE_SAMPLE = 1000
+_EXTRAS_COLUMN = {
+    ImportKind.CUSTOMERS: Customer.attributes,
+    ImportKind.LEADS: Lead.attributes,
+    ImportKind.EVENTS: Event.properties,
+}
+
+
+def _check_stored_types(session: Session, kind: ImportKind, prepared: Prepared) -> None:
+    """Refuses values whose type differs from the type the tenant's stored rows give that
+    extra column (crm/attribute_types.py); nothing is written."""
+    column = _EXTRAS_COLUMN.get(kind)
+    if column is None or not prepared.extras:
+        return
+    keys = sorted({key for values in prepared.extras for key in values})
+    if not keys:
+        return
+    samples = session.scalars(sa.select(column).limit(TYPE_SAMPLE)).all()
+    expected = attribute_types.stored_kinds(samples, keys)
+    if not expected:
+        return
+    errors = attribute_types.against_stored(prepared.extras, prepared.rows, expected)
+    if errors:
+        found = ErrorList()
+        for error in errors:
+            found.add(error)
+        raise ImportRejected(found)
 
 
 @contextmanager

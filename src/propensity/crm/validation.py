@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from propensity.crm import coerce
+from propensity.crm import attribute_types, coerce
 from propensity.crm.contracts import (
     CUSTOMER_KINDS,
     ColumnSpec,
@@ -329,6 +329,13 @@ def _extras(
     nested = frame[spec.extras] if spec.extras in frame.columns else None
     if not names and nested is None:
         return None
+    for name in names:
+        # Before typing the column: one bad cell would make the whole column text.
+        raw = frame[name]
+        present = ~coerce.missing_cells(raw)
+        for position, expected in attribute_types.file_outliers(raw, present):
+            problem = attribute_types.mismatch(expected, raw.iloc[position], "its other rows")
+            errors.add(RowError(int(rows[position]), str(name), problem))
     columns = [coerce.attribute_values(frame[name], infer=infer) for name in names]
     base: list[dict[str, Any]] = [{} for _ in range(len(frame))]
     if nested is not None:
