@@ -16,7 +16,14 @@ from pydantic import BaseModel, Field
 from propensity.crm.contracts import ImportKind
 from propensity.crm.formats import SourceTable, format_for, read_stream
 from propensity.crm.service import ImportResult, import_table
-from propensity.crm.uploads import MAX_ROWS, MAX_UPLOAD_BYTES, too_large, too_many_rows
+from propensity.crm.uploads import (
+    MAX_ROWS,
+    MAX_UPLOAD_BYTES,
+    UPLOAD_BOUNDS,
+    check_columns,
+    too_large,
+    too_many_rows,
+)
 from propensity.crm.validation import ImportOptions
 from propensity.deps import Analyst, TenantSession
 from propensity.errors import InvalidInput
@@ -108,6 +115,7 @@ def import_rows(
 ) -> ImportCounts:
     if len(body.rows) > MAX_ROWS:
         raise too_many_rows(len(body.rows))
+    check_columns(body.rows)
     # Object columns keep each JSON value's own type, as a JSON Lines file would.
     frame = pd.DataFrame.from_records(body.rows) if body.rows else pd.DataFrame()
     table = SourceTable.from_frame(frame.astype(object) if len(frame.columns) else frame)
@@ -145,7 +153,7 @@ def import_file_upload(
 ) -> ImportCounts:
     if file.size is not None and file.size > MAX_UPLOAD_BYTES:
         raise too_large(file.size)
-    table = read_stream(file.file, fmt=format_for(file.filename or ""))
+    table = read_stream(file.file, fmt=format_for(file.filename or ""), bounds=UPLOAD_BOUNDS)
     if len(table.frame) > MAX_ROWS:
         raise too_many_rows(len(table.frame))
     options = ImportOptions(

@@ -29,7 +29,14 @@ import pandas as pd
 from propensity.crm import coerce
 from propensity.crm.contracts import ImportKind
 from propensity.crm.formats import Format, SourceTable, format_for, read_path
-from propensity.crm.uploads import MAX_ROWS, MAX_UPLOAD_BYTES, rows_in, too_large, too_many_rows
+from propensity.crm.uploads import (
+    MAX_ROWS,
+    MAX_UPLOAD_BYTES,
+    UPLOAD_BOUNDS,
+    rows_in,
+    too_large,
+    too_many_rows,
+)
 from propensity.crm.validation import ImportOptions
 from propensity.db import utcnow
 from propensity.errors import InvalidInput, NotFound
@@ -106,7 +113,7 @@ def stage_upload(
     try:
         path = folder / f"data{Path(filename).suffix.lower()}"
         size = _copy_limited(stream, path)
-        table = read_path(path)
+        table = read_path(path, bounds=UPLOAD_BOUNDS)
         if rows_in(table) == 0:
             raise InvalidInput(
                 f"{Path(filename).name} holds no data rows: nothing to import",
@@ -182,7 +189,7 @@ def read_upload(home: Path, *, tenant_id: int, upload_id: str) -> SourceTable:
     path = folder / f"data{Path(upload.filename).suffix.lower()}"
     if not path.is_file():
         raise _not_found()
-    return read_path(path)
+    return read_path(path, bounds=UPLOAD_BOUNDS)
 
 
 def remember_options(

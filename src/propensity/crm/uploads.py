@@ -9,25 +9,36 @@ unknown customer) are found before anything is kept.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from sqlalchemy.orm import Session
 
 from propensity.crm.contracts import ImportKind
 from propensity.crm.errors import TooManyRows
-from propensity.crm.formats import SourceTable
+from propensity.crm.formats import Bounds, SourceTable, too_many_columns
+from propensity.crm.formats import too_many_rows as _too_many_rows
 from propensity.crm.service import ImportResult, import_table
 from propensity.crm.validation import ImportOptions
 
 # Larger inputs belong to `propensity import`, which streams them in chunks.
 MAX_ROWS = 50_000
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+# What a file that came over HTTP may hold, checked before it is read into memory.
+UPLOAD_BOUNDS = Bounds(max_rows=MAX_ROWS, max_decompressed_bytes=1024 * 1024 * 1024)
 
 
 def too_many_rows(rows: int) -> TooManyRows:
-    return TooManyRows(
-        f"{rows:,} rows is more than the {MAX_ROWS:,} a request may carry: split the data, "
-        "or use `propensity import` for large files",
-        details={"rows": rows, "maxRows": MAX_ROWS},
-    )
+    return _too_many_rows(rows, MAX_ROWS)
+
+
+def check_columns(rows: Sequence[Mapping[str, object]]) -> None:
+    """JSON rows whose distinct keys are more than a file may have: refused before a frame
+    (as wide as all their keys together) is built."""
+    keys: set[str] = set()
+    for row in rows:
+        keys.update(row)
+        if len(keys) > UPLOAD_BOUNDS.max_columns:
+            raise too_many_columns(len(keys), UPLOAD_BOUNDS.max_columns)
 
 
 def too_large(size: int) -> TooManyRows:
