@@ -190,7 +190,10 @@ class JobRunner:
                 self._enqueue(job.claim.job_id, delay, job.priority)
             return
         log.exception("job_failed", error_type=type(exc).__name__)
-        store.fail(self.database, job.claim, message)
+        if isinstance(exc, PropensityError):
+            store.fail(self.database, job.claim, message, code=exc.code, status=exc.status_code)
+        else:
+            store.fail(self.database, job.claim, message)
 
     def _run_to_end(
         self,

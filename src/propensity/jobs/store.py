@@ -181,8 +181,13 @@ def complete(database: Database, claim: Claim, result: dict[str, Any] | None) ->
     )
 
 
-def fail(database: Database, claim: Claim, error: str) -> bool:
-    return _finish(database, claim, JobStatus.FAILED, error=error[:ERROR_MAX_CHARS])
+def fail(
+    database: Database, claim: Claim, error: str, *, code: str | None = None, status: int = 500
+) -> bool:
+    """`code` and `status`: the core error's, kept in the result so a caller waiting for the
+    job can answer as the request itself would have (422 INSUFFICIENT_DATA, say)."""
+    result = {"error": {"code": code, "status": status}} if code is not None else sa.null()
+    return _finish(database, claim, JobStatus.FAILED, error=error[:ERROR_MAX_CHARS], result=result)
 
 
 def cancel(database: Database, claim: Claim) -> bool:

@@ -19,9 +19,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.errors import NotFound
+from propensity.errors import NotFound, PropensityError
 from propensity.jobs import Job, enqueue_job, get_job
-from propensity.models import ModelVersion
+from propensity.models import JobStatus, ModelVersion
 from propensity.training.hyperparameters import parse_choices
 from propensity.training.service import reserve_version
 from propensity.training.tasks import PROGRESS_SCALE, TRAIN_MODEL
@@ -156,3 +156,34 @@ def training_job(session: Session, *, job_id: str) -> TrainingJob | None:
         )
     )
     return TrainingJob(job, version, expected)
+
+
+def queue_activation_training(
+    session: Session, *, prediction_type: str, kind: str | None, user_id: int | None
+) -> Job:
+    """A training that activates its model when done (RetainStream's POST /model/train),
+    queued and committed; `awaited_training` reads how it ended."""
+    job = enqueue_job(
+        session,
+        type=TRAIN_MODEL,
+        params={"predictionType": prediction_type, "kind": kind, "activate": True},
+        total=PROGRESS_SCALE,
+        created_by=user_id,
+    )
+    session.commit()
+    return job
+
+
+def awaited_training(session: Session, *, job_id: str) -> int | None:
+    """The id of the version a finished training job made; None while it has not finished.
+    A failed job raises the core error it failed with (its code and status), so the answer
+    is the one the training itself would have given."""
+    job = get_job(session, job_id=job_id)
+    if job.status == JobStatus.COMPLETED.value:
+        return int((job.result or {})["modelId"])
+    if job.status in (JobStatus.FAILED.value, JobStatus.CANCELLED.value):
+        error = (job.result or {}).get("error") or {}
+        failure = PropensityError(job.error or "The training failed", code=error.get("code"))
+        failure.status_code = int(error.get("status") or 500)
+        raise failure
+    return None

@@ -188,7 +188,7 @@ def test_customer_endpoints_sort_paginate_and_segment(
 
 
 def test_prediction_and_model_endpoints_report_the_registry(
-    client: TestClient, database: Database, settings: Settings
+    client: TestClient, database: Database, settings: Settings, jobs_running: None
 ) -> None:
     user = trained_tenant(database, settings)
     version = _model(database, user.tenant_id)
@@ -271,7 +271,7 @@ def test_prediction_and_model_endpoints_report_the_registry(
 
 
 def test_training_with_too_little_data_is_an_error_envelope(
-    client: TestClient, database: Database, settings: Settings
+    client: TestClient, database: Database, settings: Settings, jobs_running: None
 ) -> None:
     user = make_simulated_tenant(database, settings, slug="tiny", subscribers=8)
     response = client.post("/api/model/train", headers=user.headers)

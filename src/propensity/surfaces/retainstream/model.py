@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import time
 
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from propensity.db import Database
 from propensity.deps import Admin, AppDatabase, TenantSession, Viewer
 from propensity.errors import InvalidInput
 from propensity.portfolio.versions import previous_version
@@ -21,8 +27,9 @@ from propensity.surfaces.retainstream.payloads import (
     TrainResponse,
 )
 from propensity.surfaces.retainstream.route import RateLimitedRoute
+from propensity.tenancy.service import Principal
 from propensity.timefmt import iso_z
-from propensity.training.service import train_prediction_type
+from propensity.training.requests import awaited_training, queue_activation_training
 
 router = APIRouter(prefix="/model", route_class=RateLimitedRoute)
 
@@ -50,29 +57,66 @@ def status(_viewer: Viewer, session: TenantSession) -> StatusResponse:
     )
 
 
+# How long POST /model/train waits for its training job before answering that it still runs.
+TRAIN_WAIT_SECONDS = 120.0
+POLL_SECONDS = 0.5
+
+
 @router.post("/train", response_model=TrainResponse)
-def train(principal: Admin, database: AppDatabase, session: TenantSession) -> TrainResponse:
-    """Trains and activates a new subscriber churn version synchronously. Too little data is
-    the InsufficientData error (422) with its reason; the metrics are the new version's
-    held-out ones."""
-    outcome = train_prediction_type(
-        database,
-        tenant_id=principal.tenant_id,
-        prediction_type=modelinfo.PREDICTION_TYPE.value,
-        kind=modelinfo.POPULATION.value,
-    )
-    version = get_version(session, version_id=outcome.version_id)
-    return TrainResponse(
-        data=TrainData(
-            metrics=TrainMetricsOut(
-                auc=modelinfo.metric(version, "roc_auc"),
-                precision=modelinfo.metric(version, "precision"),
-                recall=modelinfo.metric(version, "recall"),
-                f1_score=modelinfo.metric(version, "f1"),
-                training_samples=modelinfo.training_samples(version),
+async def train(principal: Admin, database: AppDatabase) -> Response:
+    """Trains and activates a new subscriber churn version as a job (on a worker, never on a
+    request thread) and answers with its held-out metrics once it has finished; the wait holds
+    no thread. After TRAIN_WAIT_SECONDS the answer is 202 with the job's id, to follow at
+    GET /api/v1/jobs/{jobId}. Too little data is the InsufficientData error (422)."""
+    job_id = await run_in_threadpool(_queue_training, database, principal)
+    deadline = time.monotonic() + TRAIN_WAIT_SECONDS
+    while True:
+        version_id = await run_in_threadpool(_finished, database, principal.tenant_id, job_id)
+        if version_id is not None:
+            body = await run_in_threadpool(_trained, database, principal.tenant_id, version_id)
+            return JSONResponse(body.model_dump())
+        if time.monotonic() >= deadline:
+            return JSONResponse(
+                {
+                    "success": True,
+                    "message": "Model training is still running",
+                    "data": {"jobId": job_id, "status": f"/api/v1/jobs/{job_id}"},
+                },
+                status_code=202,
+            )
+        await asyncio.sleep(POLL_SECONDS)
+
+
+def _queue_training(database: Database, principal: Principal) -> str:
+    with database.request_session(principal.tenant_id) as session:
+        job = queue_activation_training(
+            session,
+            prediction_type=modelinfo.PREDICTION_TYPE.value,
+            kind=modelinfo.POPULATION.value,
+            user_id=principal.user_id,
+        )
+        return str(job.id)
+
+
+def _finished(database: Database, tenant_id: int, job_id: str) -> int | None:
+    with database.request_session(tenant_id) as session:
+        return awaited_training(session, job_id=job_id)
+
+
+def _trained(database: Database, tenant_id: int, version_id: int) -> TrainResponse:
+    with database.request_session(tenant_id) as session:
+        version = get_version(session, version_id=version_id)
+        return TrainResponse(
+            data=TrainData(
+                metrics=TrainMetricsOut(
+                    auc=modelinfo.metric(version, "roc_auc"),
+                    precision=modelinfo.metric(version, "precision"),
+                    recall=modelinfo.metric(version, "recall"),
+                    f1_score=modelinfo.metric(version, "f1"),
+                    training_samples=modelinfo.training_samples(version),
+                )
             )
         )
-    )
 
 
 @router.get("/features", response_model=ImportanceResponse)
