@@ -71,7 +71,7 @@ def mixed_models(
     frame, labels, specs = mixed
     return {
         family: train_binary(frame=frame, labels=labels, features=specs, family=family, seed=3)
-        for family in ("xgboost", "logistic", "blend", "auto")
+        for family in ("xgboost", "catboost", "logistic", "blend", "auto")
     }
 
 

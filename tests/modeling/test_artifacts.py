@@ -14,7 +14,7 @@ from propensity.errors import InvalidInput
 from propensity.modeling import BinaryModel, FeatureSpec, SurvivalModel, load_model, train_binary
 
 
-@pytest.mark.parametrize("family", ["xgboost", "logistic", "blend"])
+@pytest.mark.parametrize("family", ["xgboost", "catboost", "logistic", "blend"])
 def test_round_trip_gives_identical_predictions_and_hash(
     family: str,
     mixed: tuple[pd.DataFrame, np.ndarray, list[FeatureSpec]],
@@ -39,15 +39,24 @@ def test_round_trip_gives_identical_predictions_and_hash(
 
 
 def test_artifact_is_json_plus_native_booster(mixed_models: dict[str, BinaryModel]) -> None:
-    blob = mixed_models["blend"].to_bytes()
+    blend = mixed_models["blend"]
+    blob = blend.to_bytes()
+    expected = ["manifest.json"]
+    if blend.engine.tree_weight > 0:
+        expected.append("booster.ubj")
+    if blend.engine.catboost_weight > 0:
+        expected.append("catboost.cbm")
     with zipfile.ZipFile(io.BytesIO(blob)) as archive:
-        assert sorted(archive.namelist()) == ["booster.ubj", "manifest.json"]
+        assert sorted(archive.namelist()) == sorted(expected)
         manifest = json.loads(archive.read("manifest.json"))
     assert manifest["kind"] == "binary"
     assert manifest["task"]["calibrator"]["method"] in {"isotonic", "sigmoid"}
     assert manifest["linear"]["coef"]
     with zipfile.ZipFile(io.BytesIO(mixed_models["logistic"].to_bytes())) as archive:
         assert archive.namelist() == ["manifest.json"]
+    with zipfile.ZipFile(io.BytesIO(mixed_models["catboost"].to_bytes())) as archive:
+        assert sorted(archive.namelist()) == ["catboost.cbm", "manifest.json"]
+        assert json.loads(archive.read("manifest.json"))["catboost_weight"] == 1.0
 
 
 def test_wrong_or_broken_artifacts_are_rejected(mixed_models: dict[str, BinaryModel]) -> None:

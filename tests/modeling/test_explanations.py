@@ -9,7 +9,7 @@ import xgboost as xgb
 
 from propensity.modeling import BinaryModel, FeatureGroup, FeatureSpec
 
-FAMILIES = ("xgboost", "logistic", "blend")
+FAMILIES = ("xgboost", "catboost", "logistic", "blend")
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -51,17 +51,41 @@ def test_blend_contributions_are_the_weighted_family_contributions(
 ) -> None:
     frame, _, _ = mixed
     blend = mixed_models["blend"]
-    w = blend.engine.tree_weight
-    assert 0 < w < 1
-    x = blend.engine.matrix(frame)
-    linear = blend.engine.linear
-    assert linear is not None
-    # Independently: margin = w * trees + (1 - w) * linear.
-    trees_only = blend.engine.margin(x) - (1 - w) * linear.margin(x)
-    booster_margin = blend.engine.booster.predict(
-        xgb.DMatrix(x, missing=np.nan), output_margin=True
-    )
-    np.testing.assert_allclose(trees_only, w * booster_margin, atol=1e-5)
+    engine = blend.engine
+    w, c, lw = engine.tree_weight, engine.catboost_weight, engine.linear_weight
+    assert sum(weight > 0 for weight in (w, c, lw)) >= 2
+    assert abs(w + c + lw - 1.0) < 1e-12
+    x = engine.matrix(frame)
+    # Independently, from each library's own prediction:
+    # margin = w * xgboost + c * catboost + (1 - w - c) * linear.
+    rebuilt = np.zeros(len(x))
+    if w > 0:
+        rebuilt += w * engine.booster.predict(xgb.DMatrix(x, missing=np.nan), output_margin=True)
+    if c > 0:
+        rebuilt += c * engine.catboost_model.predict(x, prediction_type="RawFormulaVal")
+    if lw > 0:
+        assert engine.linear is not None
+        rebuilt += lw * engine.linear.margin(x)
+    np.testing.assert_allclose(engine.margin(x), rebuilt, atol=1e-5)
+
+
+def test_catboost_contributions_are_its_own_shap_values(
+    mixed: tuple[pd.DataFrame, np.ndarray, list[FeatureSpec]],
+    mixed_models: dict[str, BinaryModel],
+) -> None:
+    """CatBoost's ShapValues summed per feature over its one-hot columns, nothing else."""
+    from catboost import Pool
+
+    frame, _, _ = mixed
+    model = mixed_models["catboost"]
+    x = model.engine.matrix(frame.head(50))
+    shap = model.engine.catboost_model.get_feature_importance(data=Pool(x), type="ShapValues")
+    owner = model.engine.preprocessor.column_feature
+    expected = np.zeros((len(x), model.engine.preprocessor.n_features))
+    np.add.at(expected.T, owner, shap[:, :-1].T)
+    explanation = model.explain(frame.head(50))
+    np.testing.assert_allclose(explanation.contributions, expected, atol=1e-12)
+    np.testing.assert_allclose(explanation.bias, shap[:, -1], atol=1e-9)
 
 
 def test_linear_contribution_is_coefficient_times_centred_value(

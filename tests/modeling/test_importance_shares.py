@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from propensity.modeling.training import rounded_shares
+from propensity.modeling.importance import rounded_shares
 
 
 def test_rounded_shares_keep_their_sum_and_order() -> None:

@@ -79,7 +79,17 @@ def test_cli_writes_the_predictions_file_and_prints_metrics(
     assert result.exit_code == 0, result.output
     printed = json.loads(result.stdout[result.stdout.index("{") :])
     assert printed["testMetrics"]["rows"] == 500
-    assert printed["model"] in {"xgboost", "logistic", "blend"}
+    assert printed["model"] in {"xgboost", "catboost", "logistic", "blend"}
     written = pd.read_csv(out)
     assert list(written.columns) == ["customer_id", "probability"]
     assert list(written["customer_id"]) == list(telco.iloc[2500:3000]["customer_id"])
+
+
+def test_the_whole_training_file_trains_the_model(telco: pd.DataFrame) -> None:
+    """The test file is the evaluation: no further holdout is cut from the training file."""
+    train, test = telco.iloc[:1500], telco.iloc[1500:1800]
+    result = run_backtest(train=train, test=test, label="churn", positive="Yes", seed=1)
+    assert result.model.training["development_rows"] == 1500
+    assert result.model.training["test_rows"] == 0
+    assert "inner validation" in str(result.model.metrics["evaluated_on"])
+    assert result.test_metrics is not None and result.test_metrics["rows"] == 300

@@ -56,6 +56,10 @@ def test_retraining_replaces_the_active_model(database: Database, settings: Sett
     )
     assert (first.version, second.version) == ("v1", "v2")
     assert second.metrics["mae"] < 15
+    # The naive forecasts it is judged against are stored with it (issue 16).
+    for naive in ("last_score", "linear_trend"):
+        assert second.metrics[f"naive_{naive}_mae"] > 0
+        assert isinstance(second.metrics[f"mae_skill_vs_{naive}"], float)
     with database.tenant_session(tenant.tenant_id) as session:
         statuses = dict(session.execute(sa.select(ModelVersion.id, ModelVersion.status)).all())
     assert statuses == {first.version_id: "inactive", second.version_id: "active"}

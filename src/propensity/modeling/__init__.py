@@ -6,14 +6,15 @@ explained model. No database and no HTTP; every argument is keyword-only.
     train_regression(frame=, targets=, features=, ...) -> RegressionModel
     load_model(blob) -> BinaryModel | SurvivalModel | RegressionModel
 
-The binary and regression trainers take `family` (binary: "auto" | "xgboost" | "logistic" |
-"blend"; regression: "auto" | "xgboost" | "ridge" | "blend"). Every trainer takes `test_fraction`
-(0.2; 0 turns the internal test split off for callers that evaluate elsewhere),
-`inner_folds_count` (5) and `n_threads` (XGBoost threads, 1 by default: see threads.py).
-`progress(stage, fraction)` receives the stages preprocessing, xgboost, logistic (or ridge),
-blend, refit, calibration, evaluation, statistics and done, with a non-decreasing fraction in
-[0, 1]; an exception raised by the callback aborts training (that is how a job is cancelled).
-Rows whose label is missing (NaN) are left out and counted in `training`.
+The binary and regression trainers take `family` (binary: "auto" | "xgboost" | "catboost" |
+"logistic" | "blend", and `search` "auto" | "narrow" | "wide", see candidates.py; regression:
+"auto" | "xgboost" | "ridge" | "blend"). Every trainer takes `test_fraction` (0.2; 0 turns the
+internal test split off for callers that evaluate elsewhere), `inner_folds_count` (5) and
+`n_threads` (XGBoost threads, 1 by default: see threads.py). `progress(stage, fraction)` receives
+the stages preprocessing, xgboost, catboost (when it is a candidate), logistic (or ridge), blend,
+refit, calibration, evaluation, statistics and done, with a non-decreasing fraction in [0, 1]; an
+exception raised by the callback aborts training (that is how a job is cancelled). Rows whose label
+is missing (NaN) are left out and counted in `training`.
 
 Splits
     A held-out test split (20% by default) is cut first: the newest rows when `times` is given,
@@ -26,16 +27,20 @@ Splits
 
 Selection rule
     Binary: a small XGBoost (depth 4, eta 0.05, min_child_weight 5, subsample and column sample
-    0.8, early stopping at the round that minimises the validation log-loss averaged over the
-    inner folds) and an L2 logistic regression (one-hot with rare/unseen categories pooled,
-    median imputation plus missing indicators, winsorising at p1/p99, standard scaling; C chosen
-    from a grid by out-of-fold log-loss). Their blend is margin = w * trees + (1 - w) * linear
-    for w in 0.1 .. 0.9. Candidates are compared by out-of-fold log-loss of the development rows;
-    the better single family wins unless the best blend lowers the log-loss by at least 0.2%
-    (relative). Regression does the same with XGBoost and ridge, compared by MAE. Time to event
-    is XGBoost survival:aft only (the family that handles censoring). The choice, every
-    candidate's score and the reason in words are in `model.selection`. The final model is the
-    chosen configuration refitted on all development rows.
+    0.8, early stopping at the round that minimises the validation log-loss averaged over the inner
+    folds) and an L2 logistic regression (one-hot with rare/unseen categories pooled, median
+    imputation plus missing indicators, winsorising at p1/p99, standard scaling; C chosen from a
+    grid by out-of-fold log-loss), plus CatBoost (depth 4, eta 0.05) when the data is small enough
+    (candidates.py). Their blend is margin = w * xgboost + c * catboost + (1 - w - c) * linear,
+    weights on a 0.1 grid adding up to 1. Candidates are compared by out-of-fold log-loss after the
+    best affine recalibration (calibration.recalibrated_log_loss); the best single family wins
+    unless the best blend lowers it by at least 0.2% (relative). With point-in-time rows (`times`),
+    the trees' leaf-size floor scales with how many snapshots each entity contributes
+    (trees.entity_min_child_weight). See docs/modeling.md. Regression does the same with XGBoost
+    and ridge, compared by MAE. Time to event is XGBoost survival:aft only (the family that handles
+    censoring). The choice, every candidate's score and the reason in words are in
+    `model.selection`. The final model is the chosen configuration refitted on all development
+    rows.
 
 Calibration rule
     Fitted on the out-of-fold margins of the development rows (every row predicted by a model that

@@ -1,8 +1,9 @@
 """One self-describing bytes blob per model: a zip holding `manifest.json` (preprocessing, linear
 model, calibrator, metrics, statistics, selection: all plain JSON) and, when the model has trees,
-`booster.ubj` in XGBoost's own format. No pickle: an artifact never executes code when loaded, and
-a later version of the libraries can still read it. Entries carry a fixed timestamp so the same
-model always gives the same bytes and therefore the same content hash."""
+`booster.ubj` in XGBoost's own format (and `catboost.cbm`, CatBoost's, when it is a member). No
+pickle: an artifact never executes code when loaded, and a later version of the libraries can still
+read it. Entries carry a fixed timestamp so the same model always gives the same bytes and
+therefore the same content hash."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ FORMAT = "propensity-model"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 BOOSTER = "booster.ubj"
+CATBOOST = "catboost.cbm"  # CatBoost's own binary format, when the model uses it
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 

@@ -17,13 +17,19 @@ from propensity.modeling.calibration import (
     best_f1_threshold,
     calibration_method_for,
     fit_calibrator,
+    recalibrated_log_loss,
 )
+from propensity.modeling.candidates import CandidateSearch, catboost_is_candidate
+from propensity.modeling.catboost_trees import PARAMS as CATBOOST_PARAMS
+from propensity.modeling.catboost_trees import entity_l2_leaf_reg
 from propensity.modeling.confidence import quality_from_score
 from propensity.modeling.curves import binary_curves
 from propensity.modeling.explain import Explanation
+from propensity.modeling.importance import describe_training_data
 from propensity.modeling.linear import LOGISTIC_C_GRID
-from propensity.modeling.metrics import binary_metrics, log_loss, roc_auc
+from propensity.modeling.metrics import binary_metrics, roc_auc
 from propensity.modeling.model import Inputs, TrainedModel
+from propensity.modeling.naive import binary_naive
 from propensity.modeling.preprocessing import Preprocessor
 from propensity.modeling.selection import Family
 from propensity.modeling.specs import FeatureSpec
@@ -33,15 +39,20 @@ from propensity.modeling.training import (
     LinearPlan,
     Progress,
     ProgressCallback,
-    describe_training_data,
     fit_and_select,
     prepare,
     split_rows,
     training_summary,
 )
-from propensity.modeling.trees import BASE_PARAMS, OBJECTIVES, plain_matrix
+from propensity.modeling.trees import (
+    BASE_PARAMS,
+    OBJECTIVES,
+    entity_min_child_weight,
+    plain_matrix,
+    snapshot_repetition,
+)
 
-BinaryFamily = Literal["auto", "xgboost", "logistic", "blend"]
+BinaryFamily = Literal["auto", "xgboost", "catboost", "logistic", "blend"]
 
 
 @dataclass(kw_only=True, eq=False)
@@ -95,6 +106,11 @@ def binary_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values, keep
 
 
+# The entity-scaled leaf floor never asks a leaf for more than this share of the development
+# rows' total hessian weight (n p (1 - p) at the base rate): a depth-2 tree's four leaves fit.
+MAX_LEAF_SHARE = 0.1
+
+
 @single_threaded_blas
 def train_binary(
     *,
@@ -110,6 +126,7 @@ def train_binary(
     n_threads: int | None = None,
     tree_overrides: Mapping[str, Any] | None = None,
     linear_strength: float | None = None,
+    search: CandidateSearch = "auto",
 ) -> BinaryModel:
     """Train, select, calibrate and evaluate a binary model (see the package docstring).
 
@@ -117,7 +134,8 @@ def train_binary(
     split, like the benchmark's outer cross-validation); metrics then come from the inner
     validation and say so in `metrics["evaluated_on"]`. `tree_overrides` replace XGBoost's
     defaults (trees.BASE_PARAMS) and `linear_strength` fixes the logistic C instead of searching
-    LOGISTIC_C_GRID; without them training is exactly as before."""
+    LOGISTIC_C_GRID; without them training is exactly as before. `search` narrows or widens
+    the candidate families (candidates.py: CatBoost joins when the data is small enough)."""
     started = time.perf_counter()
     report = Progress(progress)
     report("preprocessing", 0.0)
@@ -141,11 +159,29 @@ def train_binary(
     )
     report("preprocessing", 0.08)
 
+    repetition = snapshot_repetition(None if prepared.times_ns is None else prepared.times_ns[dev])
+    if repetition > 1 and "min_child_weight" not in (tree_overrides or {}):
+        # Bounded by the data: on a small tenant the scaled floor would exceed what any
+        # split can put in a leaf and every tree would be a single leaf (the base rate).
+        base_rate = float(np.mean(y_dev))
+        total_weight = len(y_dev) * base_rate * (1.0 - base_rate)
+        floor = min(entity_min_child_weight(repetition), MAX_LEAF_SHARE * total_weight)
+        tree_overrides = {
+            **(tree_overrides or {}),
+            "min_child_weight": round(max(floor, entity_min_child_weight(1.0)), 1),
+        }
+    catboost_overrides = (
+        {"l2_leaf_reg": round(entity_l2_leaf_reg(repetition), 1)} if repetition > 1 else {}
+    )
+    with_catboost = catboost_is_candidate(rows=len(dev), columns=x_dev.shape[1], search=search)
+    if family == "catboost" and not with_catboost:
+        raise InvalidInput("CatBoost is not available for this training run.")
+
     def make_matrix(rows: np.ndarray) -> Any:
         return plain_matrix(x_dev[rows], threads, label=y_dev[rows])
 
     def margin_loss(margin: np.ndarray) -> float:
-        return log_loss(1.0 / (1.0 + np.exp(-margin)), y_dev)
+        return recalibrated_log_loss(margin, y_dev)
 
     fit = fit_and_select(
         x_dev=x_dev,
@@ -165,6 +201,8 @@ def train_binary(
         n_threads=threads,
         progress=report,
         tree_overrides=tree_overrides,
+        catboost_target=y_dev if with_catboost else None,
+        catboost_overrides=catboost_overrides,
     )
 
     report("calibration", 0.82)
@@ -189,6 +227,8 @@ def train_binary(
         metrics = binary_metrics(oof_probability, y_dev, threshold=threshold)
         metrics["evaluated_on"] = evaluated_on
         curves = binary_curves(oof_probability, y_dev, evaluated_on=evaluated_on)
+    evaluated = (probability, y_all[test]) if len(test) else (oof_probability, y_dev)
+    metrics.update(binary_naive(*evaluated, base_rate=float(y_dev.mean())))
     metrics["inner_validation_roc_auc"] = roc_auc(fit.oof_margin, y_dev)
     metrics["inner_validation_f1"] = oof_f1
 
@@ -215,6 +255,13 @@ def train_binary(
             **OBJECTIVES["binary"],
             **(tree_overrides or {}),
             "rounds": fit.rounds,
+        }
+    if fit.catboost_rounds is not None:
+        hyperparameters["catboost_weight"] = fit.selection.catboost_weight
+        hyperparameters["catboost"] = {
+            **CATBOOST_PARAMS,
+            **catboost_overrides,
+            "rounds": fit.catboost_rounds,
         }
     if fit.strength is not None:
         hyperparameters["logistic"] = {"C": fit.strength, "penalty": "l2"}
@@ -250,7 +297,7 @@ def train_binary(
 
 
 def _family(family: BinaryFamily) -> Family:
-    if family not in ("auto", "xgboost", "logistic", "blend"):
+    if family not in ("auto", "xgboost", "catboost", "logistic", "blend"):
         raise InvalidInput(f"Unknown model family {family!r}.")
     return "linear" if family == "logistic" else family
 

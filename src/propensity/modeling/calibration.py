@@ -126,3 +126,28 @@ def best_f1_threshold(probability: np.ndarray, y: np.ndarray) -> tuple[float, fl
     choice = int(candidates[0])  # highest probability among the ties
     threshold = float(np.clip(sorted_p[choice], 1e-6, 1.0 - 1e-6))
     return threshold, best
+
+
+def recalibrated_log_loss(margin: np.ndarray, y: np.ndarray, iterations: int = 25) -> float:
+    """Log-loss of the margin after the best affine recalibration (Platt's slope and offset,
+    fitted by Newton's method on the same rows).
+
+    Selection scores candidates with it because what is served is the calibrated probability:
+    raw log-loss would also charge a candidate for a scale the calibrator is about to fix (a
+    blend of two under-confident tree models cannot scale up its margin, weights adding to 1),
+    and so prefer blends for their scale rather than their ranking."""
+    margin = np.asarray(margin, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    design = np.column_stack([margin, np.ones_like(margin)])
+    beta = np.array([1.0, 0.0])
+    for _ in range(iterations):
+        p = np.exp(-np.logaddexp(0.0, -(design @ beta)))  # the sigmoid, without overflow
+        weight = np.maximum(p * (1 - p), 1e-12)
+        hessian = design.T @ (design * weight[:, None]) + 1e-9 * np.eye(2)
+        step = np.linalg.solve(hessian, design.T @ (y - p))
+        beta += step
+        if np.abs(step).max() < 1e-10:
+            break
+    z = design @ beta
+    # log(1 + e^z) - y z, computed stably
+    return float(np.mean(np.logaddexp(0.0, z) - y * z))

@@ -10,7 +10,13 @@ import numpy as np
 import pandas as pd
 
 from propensity.errors import InvalidInput
-from propensity.modeling.artifacts import BOOSTER, content_hash, read_container, write_container
+from propensity.modeling.artifacts import (
+    BOOSTER,
+    CATBOOST,
+    content_hash,
+    read_container,
+    write_container,
+)
 from propensity.modeling.confidence import FeatureReference, familiarity
 from propensity.modeling.ensemble import MarginModel
 from propensity.modeling.linear import LinearModel
@@ -142,6 +148,11 @@ class TrainedModel:
                 "task": self._task_manifest(),
             }
             blobs = {BOOSTER: engine.booster_raw} if engine.booster_raw is not None else {}
+            if engine.catboost_weight > 0 and engine.catboost_raw is not None:
+                # Only when CatBoost is part of the model, so artifacts without it keep the
+                # exact bytes (and content hashes) they had before CatBoost was a candidate.
+                manifest["catboost_weight"] = engine.catboost_weight
+                blobs[CATBOOST] = engine.catboost_raw
             self._blob = write_container(_jsonable(manifest), blobs)
         return self._blob
 
@@ -168,6 +179,8 @@ class TrainedModel:
             linear=LinearModel.from_dict(linear) if linear is not None else None,
             tree_weight=float(manifest["tree_weight"]),
             n_threads=int(manifest["n_threads"]),
+            catboost_raw=blobs.get(CATBOOST),
+            catboost_weight=float(manifest.get("catboost_weight", 0.0)),
         )
         common = {
             "engine": engine,

@@ -15,9 +15,11 @@ from propensity.errors import InvalidInput
 from propensity.modeling import minimums
 from propensity.modeling.confidence import quality_from_score
 from propensity.modeling.explain import Explanation
+from propensity.modeling.importance import describe_training_data
 from propensity.modeling.linear import RIDGE_ALPHA_GRID
 from propensity.modeling.metrics import regression_metrics
 from propensity.modeling.model import Inputs, TrainedModel
+from propensity.modeling.naive import regression_naive
 from propensity.modeling.selection import Family
 from propensity.modeling.specs import FeatureSpec
 from propensity.modeling.splits import DEFAULT_INNER_FOLDS, DEFAULT_TEST_FRACTION
@@ -26,7 +28,6 @@ from propensity.modeling.training import (
     LinearPlan,
     Progress,
     ProgressCallback,
-    describe_training_data,
     develop,
     fit_and_select,
     prepare,
@@ -97,9 +98,12 @@ def train_regression(
     n_threads: int | None = None,
     tree_overrides: Mapping[str, Any] | None = None,
     linear_strength: float | None = None,
+    naive: Mapping[str, np.ndarray] | None = None,
 ) -> RegressionModel:
     """Regression model; rows whose target is NaN are left out. `tree_overrides` replace
-    XGBoost's defaults and `linear_strength` fixes the ridge alpha (as in train_binary)."""
+    XGBoost's defaults and `linear_strength` fixes the ridge alpha (as in train_binary).
+    `naive` holds forecasts that need no model, one value per input row (e.g. naive.py's
+    health_trend_naive); the model's MAE skill over each is stored with its metrics."""
     started = time.perf_counter()
     report = Progress(progress)
     report("preprocessing", 0.0)
@@ -164,6 +168,10 @@ def train_regression(
     )
     metrics["interval"] = "p10-p90"
     metrics["evaluated_on"] = evaluated_on
+    if naive:
+        rows = data.split.test if len(data.split.test) else data.split.development
+        labelled = {name: np.asarray(v, dtype=np.float64)[keep][rows] for name, v in naive.items()}
+        metrics.update(regression_naive(predicted, truth, labelled, fallback=target_mean))
 
     report("statistics", 0.93)
     baseline = describe_training_data(fit.engine, data.frame, data.x, seed)

@@ -128,10 +128,13 @@ def infer_kind(series: pd.Series) -> FeatureKind | None:
         if len(values) and set(np.asarray(values, dtype=float).tolist()) <= {0.0, 1.0}:
             return FeatureKind.BOOLEAN
         return FeatureKind.NUMERIC
-    present = series.dropna()
+    # A blank cell is a missing value, not a word: CSV readers keep "" and a numeric column
+    # with 9% blanks (credit_data's Income) must not become 400 one-hot categories.
+    text = series.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    present = text
     if present.empty:
         return FeatureKind.NUMERIC
-    text = present.astype(str).str.strip()
     lowered = frozenset(text.str.lower().unique().tolist())
     if lowered in _BOOLEAN_WORDS:
         return FeatureKind.BOOLEAN

@@ -8,6 +8,11 @@ out-of-fold mu of the development rows, residuals r = log d - mu are fitted as
 Normal(delta, sigma) by censored maximum likelihood (censored residuals are lower bounds). Then
     median = exp(mu + delta),  p_q = exp(mu + delta + sigma * z_q)  (z_0.1 = -z_0.9 = -1.2816)
 and P(event within t days) = Phi((log t - mu - delta) / sigma).
+
+The normal shape is an assumption; the served interval does not rest on it. Its quantile levels
+are recalibrated on the same out-of-fold predictions so that, by a Kaplan-Meier estimate that
+counts censored rows for what they say (intervals.py), 10% of events fall below it and 10%
+above: p10 and p90 are the model's quantiles at `levels`, not at 0.1 and 0.9.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from propensity.errors import InvalidInput
 from propensity.modeling import minimums
 from propensity.modeling.confidence import quality_from_score
 from propensity.modeling.explain import Explanation
+from propensity.modeling.importance import describe_training_data
+from propensity.modeling.intervals import censored_coverage, conformal_levels
 from propensity.modeling.metrics import Metrics, concordance_index
 from propensity.modeling.model import Inputs, TrainedModel
 from propensity.modeling.specs import FeatureSpec
@@ -35,7 +42,6 @@ from propensity.modeling.threads import single_threaded_blas
 from propensity.modeling.training import (
     Progress,
     ProgressCallback,
-    describe_training_data,
     develop,
     fit_and_select,
     prepare,
@@ -54,6 +60,7 @@ class SurvivalModel(TrainedModel):
 
     shift: float  # delta: added to mu so exp(mu + delta) is the calibrated median
     scale: float  # sigma of log-time residuals around the median
+    levels: tuple[float, float] = INTERVAL  # model quantile levels served as p10 and p90
 
     def predict_median(self, frame: Inputs) -> np.ndarray:
         """Predicted median days until the event."""
@@ -67,7 +74,7 @@ class SurvivalModel(TrainedModel):
     def predict_interval(self, frame: Inputs) -> tuple[np.ndarray, np.ndarray]:
         """(p10, p90) days: 80% of events are expected to happen inside the interval."""
         location = self.margin(frame) + self.shift
-        low, high = (float(norm.ppf(q)) for q in INTERVAL)
+        low, high = (float(norm.ppf(q)) for q in self.levels)
         return np.exp(location + self.scale * low), np.exp(location + self.scale * high)
 
     def probability_within(self, frame: Inputs, days: float) -> np.ndarray:
@@ -90,11 +97,20 @@ class SurvivalModel(TrainedModel):
         )
 
     def _task_manifest(self) -> dict[str, Any]:
-        return {"shift": self.shift, "scale": self.scale}
+        task: dict[str, Any] = {"shift": self.shift, "scale": self.scale}
+        if self.levels != INTERVAL:  # artifacts from before the recalibration keep their bytes
+            task["levels"] = list(self.levels)
+        return task
 
     @classmethod
     def _from_manifest(cls, common: dict[str, Any], task: dict[str, Any]) -> Self:
-        return cls(**common, shift=float(task["shift"]), scale=float(task["scale"]))
+        low, high = task.get("levels", INTERVAL)
+        return cls(
+            **common,
+            shift=float(task["shift"]),
+            scale=float(task["scale"]),
+            levels=(float(low), float(high)),
+        )
 
 
 def fit_residuals(residual: np.ndarray, observed: np.ndarray) -> tuple[float, float]:
@@ -192,16 +208,23 @@ def train_survival(
     )
     report("calibration", 0.82)
     shift, scale = fit_residuals(np.log(d_dev) - fit.oof_margin, e_dev)
+    levels = conformal_levels(
+        probability_transform(fit.oof_margin + shift, scale, d_dev), e_dev, INTERVAL
+    )
 
     report("evaluation", 0.88)
     if len(test):
         metrics = survival_metrics(
-            fit.engine.margin(data.test_x()) + shift, scale, durations[test], events[test]
+            fit.engine.margin(data.test_x()) + shift,
+            scale,
+            durations[test],
+            events[test],
+            levels=levels,
         )
         metrics["evaluated_on"] = f"held-out test split ({data.split.method})"
     else:
-        metrics = survival_metrics(fit.oof_margin + shift, scale, d_dev, e_dev)
-        metrics["evaluated_on"] = "inner validation (no test split)"
+        metrics = survival_metrics(fit.oof_margin + shift, scale, d_dev, e_dev, levels=levels)
+        metrics["evaluated_on"] = "inner validation (no test split; the levels were fitted here)"
 
     report("statistics", 0.93)
     baseline = describe_training_data(fit.engine, data.frame, data.x, seed)
@@ -215,6 +238,8 @@ def train_survival(
         "shift": shift,
         "scale": scale,
         "fitted_on": "out-of-fold log-time residuals of the development rows (censored MLE)",
+        "levels": list(levels),
+        "levels_fitted_on": "Kaplan-Meier of out-of-fold probability-integral transforms",
     }
     summary = training_summary(
         prepared=prepared,
@@ -236,7 +261,12 @@ def train_survival(
             "xgboost": tree_hyperparameters(
                 "survival", tree_overrides=tree_overrides, rounds=fit.rounds
             ),
-            "interval": {"shift": shift, "scale": scale, "quantiles": list(INTERVAL)},
+            "interval": {
+                "shift": shift,
+                "scale": scale,
+                "quantiles": list(INTERVAL),
+                "levels": list(levels),
+            },
             "seed": seed,
             "n_threads": data.threads,
         },
@@ -247,22 +277,35 @@ def train_survival(
         quality=quality_from_score(_number(metrics.get("c_index")), kind="auc"),
         shift=shift,
         scale=scale,
+        levels=levels,
     )
     report("done", 1.0)
     return model
 
 
+def probability_transform(location: np.ndarray, scale: float, durations: np.ndarray) -> np.ndarray:
+    """u = F(duration) under the model (a lower bound of the true u for a censored row)."""
+    return np.asarray(norm.cdf((np.log(durations) - location) / scale))
+
+
 def survival_metrics(
-    location: np.ndarray, scale: float, durations: np.ndarray, events: np.ndarray
+    location: np.ndarray,
+    scale: float,
+    durations: np.ndarray,
+    events: np.ndarray,
+    *,
+    levels: tuple[float, float] = INTERVAL,
 ) -> Metrics:
-    """C-index over all rows (censoring-aware) and, on observed events only, p10-p90 coverage
-    and median absolute error. Coverage on events alone leans toward short durations when many
-    rows are censored; it is what can be checked without assumptions."""
+    """C-index over all rows (censoring-aware); p10-p90 coverage both censoring-aware
+    (Kaplan-Meier, intervals.py: the number to read) and on observed events only (which leans
+    toward short durations when many rows are censored); median absolute error on events."""
     median = np.exp(location)
-    low = np.exp(location + scale * float(norm.ppf(INTERVAL[0])))
-    high = np.exp(location + scale * float(norm.ppf(INTERVAL[1])))
+    low = np.exp(location + scale * float(norm.ppf(levels[0])))
+    high = np.exp(location + scale * float(norm.ppf(levels[1])))
     d, e = durations[events], events
+    u = probability_transform(location, scale, durations)
     return {
+        "interval_coverage_censoring_aware": censored_coverage(u, events, *levels),
         "rows": len(durations),
         "events": int(e.sum()),
         "censored_rate": float(1 - e.mean()),

@@ -3,7 +3,6 @@ the split, cross-fitting both families, selection, the final refit, importance a
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -14,22 +13,18 @@ import pandas as pd
 import xgboost as xgb
 
 from propensity.errors import InvalidInput
-from propensity.modeling.confidence import FeatureReference, build_references
+from propensity.modeling.catboost_trees import cross_fit_catboost, fit_catboost
 from propensity.modeling.encoding import timestamps_ns
-from propensity.modeling.ensemble import MarginModel
+from propensity.modeling.ensemble import MarginModel, linear_share
 from propensity.modeling.linear import LinearKind, LinearModel, fit_linear, fit_linear_path
 from propensity.modeling.preprocessing import Preprocessor
 from propensity.modeling.selection import Family, Selection, select_family
 from propensity.modeling.specs import FeatureSpec, validate_specs
 from propensity.modeling.splits import HoldoutSplit, holdout_split, inner_folds
-from propensity.modeling.stats import feature_statistics
 from propensity.modeling.threads import threads_for
 from propensity.modeling.trees import cross_fit_trees, fit_trees, tree_params
 
 ProgressCallback = Callable[[str, float], None]
-# Global importance is the mean |contribution| over at most this many development rows: enough
-# for stable shares, cheap enough that TreeSHAP does not dominate training time.
-IMPORTANCE_SAMPLE = 2000
 
 
 class Progress:
@@ -166,6 +161,7 @@ class FitResult:
     rounds: int | None
     strength: float | None
     tree_score: float | None  # mean inner-validation eval metric of the trees at `rounds`
+    catboost_rounds: int | None = None
 
 
 def fit_and_select(
@@ -183,14 +179,19 @@ def fit_and_select(
     n_threads: int,
     progress: Progress,
     tree_overrides: Mapping[str, Any] | None = None,
+    catboost_target: np.ndarray | None = None,
+    catboost_overrides: Mapping[str, Any] | None = None,
 ) -> FitResult:
     """Cross-fit the requested families on the development rows, select, refit on all of them.
 
     `tree_overrides` (XGBoost parameter names) replace the conservative defaults; validated
-    by the caller (the model API checks ranges before a job is queued)."""
+    by the caller (the model API checks ranges before a job is queued). `catboost_target`
+    (binary labels of the development rows) adds CatBoost as a candidate; the caller decides
+    whether the data and time budget allow it (see candidates.py)."""
     params = {**tree_params(task, seed=seed, n_threads=n_threads), **(tree_overrides or {})}
-    want_trees = family != "linear" or linear is None
-    want_linear = linear is not None and family != "xgboost"
+    want_catboost = catboost_target is not None and family in ("auto", "blend", "catboost")
+    want_trees = family in ("auto", "blend", "xgboost") or (linear is None and not want_catboost)
+    want_linear = linear is not None and family in ("auto", "blend", "linear")
     tree_cv = None
     if want_trees:
         progress("xgboost", 0.10)
@@ -199,7 +200,19 @@ def fit_and_select(
             folds=folds,
             n_rows=len(x_dev),
             params=params,
-            on_fold=lambda i: progress("xgboost", 0.10 + 0.35 * (i + 1) / len(folds)),
+            on_fold=lambda i: progress("xgboost", 0.10 + 0.2 * (i + 1) / len(folds)),
+        )
+    cat_cv = None
+    if want_catboost and catboost_target is not None:
+        progress("catboost", 0.31)
+        cat_cv = cross_fit_catboost(
+            x=x_dev,
+            y=catboost_target,
+            folds=folds,
+            seed=seed,
+            n_threads=n_threads,
+            on_fold=lambda i: progress("catboost", 0.31 + 0.14 * (i + 1) / len(folds)),
+            overrides=catboost_overrides,
         )
     linear_oof: np.ndarray | None = None
     strength: float | None = None
@@ -228,6 +241,8 @@ def fit_and_select(
     extra: dict[str, Any] = {"inner_folds": len(folds), "development_rows": len(x_dev)}
     if tree_cv is not None:
         extra["xgboost_rounds"] = tree_cv.rounds
+    if cat_cv is not None:
+        extra["catboost_rounds"] = cat_cv.rounds
     if strength_scores:
         extra["linear_strength_scores"] = strength_scores
         extra["linear_strength"] = strength
@@ -239,10 +254,17 @@ def fit_and_select(
         linear_name=linear.kind if linear is not None else "linear",
         forced=family,
         extra=extra,
+        catboost_oof=None if cat_cv is None else cat_cv.oof_margin,
     )
-    w = selection.tree_weight
-    tree_oof = tree_cv.oof_margin if tree_cv is not None else 0.0
-    oof_margin = w * tree_oof + (1 - w) * (linear_oof if linear_oof is not None else 0.0)
+    w, c = selection.tree_weight, selection.catboost_weight
+    lw = linear_share(w, c)
+    oof_margin = np.zeros(len(x_dev))
+    if w > 0 and tree_cv is not None:
+        oof_margin += w * tree_cv.oof_margin
+    if c > 0 and cat_cv is not None:
+        oof_margin += c * cat_cv.oof_margin
+    if lw > 0 and linear_oof is not None:
+        oof_margin += lw * linear_oof
     progress("refit", 0.78)
     booster_raw = None
     if w > 0 and tree_cv is not None:
@@ -251,8 +273,18 @@ def fit_and_select(
             matrix=make_matrix(np.arange(len(x_dev))), params=params, rounds=tree_cv.rounds
         )
         booster_raw = bytes(booster.save_raw(raw_format="ubj"))
+    catboost_raw = None
+    if c > 0 and cat_cv is not None and catboost_target is not None:
+        catboost_raw = fit_catboost(
+            x_dev,
+            catboost_target,
+            rounds=cat_cv.rounds,
+            seed=seed,
+            n_threads=n_threads,
+            overrides=catboost_overrides,
+        )
     final_linear: LinearModel | None = None
-    if w < 1 and linear is not None and strength is not None:
+    if lw > 0 and linear is not None and strength is not None:
         final_linear = fit_linear(
             x_dev,
             linear.target,
@@ -266,69 +298,17 @@ def fit_and_select(
         linear=final_linear,
         tree_weight=w,
         n_threads=n_threads,
+        catboost_raw=catboost_raw,
+        catboost_weight=c,
     )
     return FitResult(
         engine=engine,
         selection=selection,
-        oof_margin=np.asarray(oof_margin, dtype=np.float64),
+        oof_margin=oof_margin,
         rounds=tree_cv.rounds if (tree_cv is not None and w > 0) else None,
-        strength=strength if w < 1 else None,
+        strength=strength if lw > 0 else None,
+        catboost_rounds=cat_cv.rounds if (cat_cv is not None and c > 0) else None,
         tree_score=tree_cv.best_score if tree_cv is not None else None,
-    )
-
-
-# Importance shares are kept to 0.01 %: what the documents show, and they still add up to 1.
-IMPORTANCE_DIGITS = 4
-
-
-def global_importance(engine: MarginModel, x_dev: np.ndarray, seed: int) -> np.ndarray:
-    """Mean |contribution| per feature over (a sample of) the development rows, summing to 1."""
-    rng = np.random.default_rng(seed)
-    rows = np.arange(len(x_dev))
-    if len(rows) > IMPORTANCE_SAMPLE:
-        rows = np.sort(rng.choice(rows, IMPORTANCE_SAMPLE, replace=False))
-    contributions, _, _ = engine.contributions(x_dev[rows])
-    magnitude = np.abs(contributions).mean(axis=0)
-    total = magnitude.sum()
-    if total <= 0:
-        return np.full(len(magnitude), 1.0 / max(len(magnitude), 1))
-    return np.asarray(magnitude / total, dtype=np.float64)
-
-
-def rounded_shares(shares: list[float], *, digits: int) -> list[float]:
-    """Shares rounded to `digits` that still add up to their rounded total (the largest
-    remainders get the last units), in the same order when sorted largest first. Rounded one
-    by one, a hundred features' importance shares summed to 1.0003."""
-    scale = 10**digits
-    scaled = [share * scale for share in shares]
-    units = [math.floor(value) for value in scaled]
-    missing = round(sum(scaled)) - sum(units)
-    by_remainder = sorted(range(len(scaled)), key=lambda i: (units[i] - scaled[i], i))
-    for i in by_remainder[: max(missing, 0)]:
-        units[i] += 1
-    return [unit / scale for unit in units]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Baseline:
-    importance: dict[str, float]
-    feature_stats: dict[str, Any]
-    references: list[FeatureReference]
-
-
-def describe_training_data(
-    engine: MarginModel, frame_dev: pd.DataFrame, x_dev: np.ndarray, seed: int
-) -> Baseline:
-    preprocessor = engine.preprocessor
-    decoded = preprocessor.decode(frame_dev)
-    shares = global_importance(engine, x_dev, seed)
-    names = [s.name for s in preprocessor.specs]
-    ranked = sorted(zip(names, shares.tolist(), strict=True), key=lambda kv: -kv[1])
-    kept = rounded_shares([share for _, share in ranked], digits=IMPORTANCE_DIGITS)
-    return Baseline(
-        importance={name: share for (name, _), share in zip(ranked, kept, strict=True)},
-        feature_stats=feature_statistics(preprocessor, decoded),
-        references=build_references(preprocessor, decoded, shares.tolist()),
     )
 
 

@@ -81,6 +81,11 @@ def run_backtest(
         features=features,
         seed=seed,
         progress=progress,
+        # The test file is the evaluation a backtest exists for: holding out a further 20% of
+        # the training file only trains on less (bench/quality_suite.py: +0.0145 ROC-AUC on
+        # lending_club without it). The model's own metrics then come from inner validation
+        # and say so in `evaluated_on`.
+        test_fraction=0.0,
     )
     # Columns the test file lacks are scored as missing, as at serving time.
     probability = model.predict_proba(test)

@@ -29,6 +29,7 @@ from propensity.modeling import (
     train_regression,
     train_survival,
 )
+from propensity.modeling.naive import health_trend_naive
 from propensity.models import ModelStatus, ModelVersion
 from propensity.registry.service import activate, get_version, start_version, store_artifact
 from propensity.training.hyperparameters import TrainingChoices
@@ -91,6 +92,7 @@ def _fit(
         targets=training.targets,
         family=choices.family,  # type: ignore[arg-type]
         linear_strength=choices.linear_strength,
+        naive=health_trend_naive(training.frame, training.current_scores),
         **common,
     )
 
