@@ -114,13 +114,20 @@ def apikey_create(
     tenant: TenantOpt,
     name: Annotated[str, typer.Option(help="What the key is for")],
     role: Annotated[str, typer.Option(help="viewer, analyst or admin")] = "analyst",
+    expires_in_days: Annotated[int, typer.Option(help="Days the key works")] = 365,
 ) -> None:
     """Create an API key; the key is printed once and stored only as a hash."""
     migrate_database()
     try:
         with get_database().system_session() as session:
             owner = get_tenant(session, slug_or_id=tenant)
-            _key, secret = create_api_key(session, tenant=owner, name=name, role=parse_role(role))
+            _key, secret = create_api_key(
+                session,
+                tenant=owner,
+                name=name,
+                role=parse_role(role),
+                expires_in_days=expires_in_days,
+            )
     except PropensityError as exc:
         raise fail(exc.message) from exc
     console.print(f"API key (shown once): [bold]{secret}[/bold]")

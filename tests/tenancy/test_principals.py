@@ -4,6 +4,7 @@ credential itself, and a revocation in this process is seen at once."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -61,3 +62,38 @@ def test_a_revoked_key_is_refused_at_once_and_reads_do_not_write_last_used(
     )
     refused = client.get("/api/v1/api-keys", headers=as_key)
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "INVALID_TOKEN"
+
+
+def test_a_key_stops_at_its_expiry_and_with_its_creator(
+    client: TestClient, database: Database, settings: Settings
+) -> None:
+    from propensity.models import User
+
+    admin = make_tenant_user(database, settings)
+    created = client.post(
+        "/api/v1/api-keys", json={"name": "k", "expiresInDays": 30}, headers=admin.headers
+    ).json()
+    assert created["expiresAt"] is not None
+    as_key = {"X-API-Key": created["key"]}
+    assert client.get("/api/v1/jobs", headers=as_key).status_code != 403
+    with database.system_session() as session:
+        session.execute(
+            sa.update(ApiKey)
+            .where(ApiKey.id == created["id"])
+            .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
+        )
+    credentials_changed()  # what the 5 s cache would forget by itself
+    refused = client.get("/api/v1/jobs", headers=as_key)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "INVALID_TOKEN"
+
+    second = client.post("/api/v1/api-keys", json={"name": "k2"}, headers=admin.headers).json()
+    as_second = {"X-API-Key": second["key"]}
+    assert client.get("/api/v1/jobs", headers=as_second).status_code != 403
+    with database.system_session() as session:
+        session.execute(sa.update(User).where(User.id == admin.user_id).values(is_active=False))
+    credentials_changed()
+    assert client.get("/api/v1/jobs", headers=as_second).status_code == 403
+    bad = client.post(
+        "/api/v1/api-keys", json={"name": "k3", "expiresInDays": 0}, headers=admin.headers
+    )
+    assert bad.status_code in (400, 403, 422)

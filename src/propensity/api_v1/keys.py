@@ -9,7 +9,14 @@ from pydantic import BaseModel, Field
 
 from propensity.deps import Admin, TenantSession
 from propensity.models import ApiKey, Role, Tenant
-from propensity.tenancy.service import create_api_key, list_api_keys, parse_role, revoke_api_key
+from propensity.tenancy.service import (
+    DEFAULT_KEY_DAYS,
+    MAX_KEY_DAYS,
+    create_api_key,
+    list_api_keys,
+    parse_role,
+    revoke_api_key,
+)
 
 router = APIRouter(prefix="/api-keys", tags=["api keys"])
 
@@ -17,6 +24,12 @@ router = APIRouter(prefix="/api-keys", tags=["api keys"])
 class ApiKeyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     role: str = Field(default=Role.ANALYST.value, description="viewer, analyst or admin")
+    expiresInDays: int = Field(  # noqa: N815 - the documents' casing
+        default=DEFAULT_KEY_DAYS,
+        ge=1,
+        le=MAX_KEY_DAYS,
+        description="Days the key works; it also stops when its creator is deactivated",
+    )
 
 
 class ApiKeyOut(BaseModel):
@@ -27,6 +40,7 @@ class ApiKeyOut(BaseModel):
     createdAt: datetime  # noqa: N815 - the documents' casing
     lastUsedAt: datetime | None  # noqa: N815
     revokedAt: datetime | None  # noqa: N815
+    expiresAt: datetime | None  # noqa: N815
 
     @classmethod
     def of(cls, key: ApiKey) -> ApiKeyOut:
@@ -38,6 +52,7 @@ class ApiKeyOut(BaseModel):
             createdAt=key.created_at,
             lastUsedAt=key.last_used_at,
             revokedAt=key.revoked_at,
+            expiresAt=key.expires_at,
         )
 
 
@@ -55,6 +70,7 @@ def create_key(body: ApiKeyCreate, principal: Admin, session: TenantSession) -> 
         name=body.name,
         role=parse_role(body.role),
         created_by=principal.user_id,
+        expires_in_days=body.expiresInDays,
     )
     out = ApiKeyCreated(**ApiKeyOut.of(key).model_dump(), key=secret)
     session.commit()

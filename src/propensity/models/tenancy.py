@@ -67,3 +67,5 @@ class ApiKey(TenantOwned, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Keys created before expiry existed have none; every new key has one.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

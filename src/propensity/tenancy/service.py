@@ -46,6 +46,9 @@ class Principal:
 
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# How long an API key works unless its creator asks for another term, and the longest term.
+DEFAULT_KEY_DAYS = 365
+MAX_KEY_DAYS = 3650
 
 
 def create_tenant(session: Session, *, slug: str, name: str | None = None) -> Tenant:
@@ -182,11 +185,24 @@ def principal_for_user(session: Session, *, user_id: int, tenant_id: int) -> Pri
 
 
 def create_api_key(
-    session: Session, *, tenant: Tenant, name: str, role: Role, created_by: int | None = None
+    session: Session,
+    *,
+    tenant: Tenant,
+    name: str,
+    role: Role,
+    created_by: int | None = None,
+    expires_in_days: int = DEFAULT_KEY_DAYS,
 ) -> tuple[ApiKey, str]:
-    """Returns the stored key and the full secret, which is never retrievable again."""
+    """Returns the stored key and the full secret, which is never retrievable again. The key
+    stops working after `expires_in_days`, and as soon as the user who created it is
+    deactivated."""
     if not name.strip():
         raise InvalidInput("An API key needs a name", details={"field": "name"})
+    if not 1 <= expires_in_days <= MAX_KEY_DAYS:
+        raise InvalidInput(
+            f"expiresInDays must be between 1 and {MAX_KEY_DAYS}",
+            details={"field": "expiresInDays"},
+        )
     secret, prefix = generate_api_key()
     key = ApiKey(
         tenant_id=tenant.id,
@@ -195,6 +211,7 @@ def create_api_key(
         key_hash=hash_api_key(secret),
         role=role.value,
         created_by_user_id=created_by,
+        expires_at=utcnow() + timedelta(days=expires_in_days),
     )
     session.add(key)
     session.flush()
@@ -202,19 +219,26 @@ def create_api_key(
 
 
 def principal_for_api_key(session: Session, *, secret: str) -> Principal:
+    """The key's principal; refused when the key is unknown, revoked, expired, or its creator
+    has been deactivated (a key must not outlive the person who answers for it)."""
     prefix = secret.split(".", 1)[0]
     row = session.execute(
-        sa.select(ApiKey, Tenant)
+        sa.select(ApiKey, Tenant, User.is_active)
         .join(Tenant, Tenant.id == ApiKey.tenant_id)
+        .outerjoin(User, User.id == ApiKey.created_by_user_id)
         .where(ApiKey.prefix == prefix)
         .execution_options(skip_tenant_scope=True)
     ).first()
     if row is None or row[0].revoked_at is not None or not api_key_matches(secret, row[0].key_hash):
         raise Forbidden("Invalid or expired token", code="INVALID_TOKEN")
-    key, tenant = row
+    key, tenant, creator_active = row
+    now = utcnow()
+    if key.expires_at is not None and key.expires_at <= now:
+        raise Forbidden("Invalid or expired token", code="INVALID_TOKEN")
+    if key.created_by_user_id is not None and creator_active is False:
+        raise Forbidden("Invalid or expired token", code="INVALID_TOKEN")
     # Recorded to the minute: a write on every authenticated read would make reads take
     # the database's write lock.
-    now = utcnow()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         key.last_used_at = now
     return Principal(
