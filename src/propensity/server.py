@@ -46,6 +46,15 @@ def serve(
     configure_logging(level=settings.log_level, json=settings.log_json)
     if workers > 1:
         _share_metrics(settings)
+        if not settings.redis_url:
+            # Said at start, not discovered in production: without a shared store each worker
+            # counts rate limits and daily quotas on its own.
+            log.warning(
+                "limits_counted_per_worker",
+                workers=workers,
+                detail="rate limits and daily quotas count in each worker's memory; set "
+                "PROPENSITY_REDIS_URL so the documented limits hold across workers",
+            )
     upgrade(settings.resolved_database_url)
     settings.signing_key()
     consumer = _embedded_consumer(settings) if with_consumer else nullcontext()
