@@ -27,6 +27,7 @@ class Prediction(TenantOwned, Base):
         ),
         sa.Index("ix_predictions_lead", "tenant_id", "prediction_type", "lead_id", "predicted_at"),
         sa.Index("ix_predictions_status", "tenant_id", "prediction_type", "status"),
+        sa.Index("ix_predictions_job", "tenant_id", "job_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -51,6 +52,9 @@ class Prediction(TenantOwned, Base):
     status: Mapped[str] = mapped_column(sa.String(16), default=PredictionStatus.ACTIVE.value)
     served_by: Mapped[str | None] = mapped_column(sa.String(16))
     latency_ms: Mapped[float | None]
+    # The job that stored it (portfolio and batch scoring): a retried job skips what an
+    # earlier run of it stored, so nothing is written or announced twice.
+    job_id: Mapped[str | None] = mapped_column(sa.String(64))
     was_accurate: Mapped[bool | None]
     actual_value: Mapped[float | None]
     validated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -40,6 +40,7 @@ from propensity.predictions.scoring import (
     resolve_model,
     score_frame,
     split_frames,
+    subset,
 )
 from propensity.predictions.service import record_run
 from propensity.settings import Settings
@@ -76,6 +77,16 @@ class PortfolioRun:
             "seconds": round(self.seconds, 3),
             "stageSeconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
         }
+
+
+def batch_share_ms(
+    *, features_seconds: float, total: int, scoring_seconds: float, rows: int
+) -> float:
+    """A batch row's share of the batch's time in ms: the run's feature build spread over
+    every row, plus its chunk's scoring spread over the chunk's rows (the latency recorded
+    with each batch prediction, so performance figures exist from the first run)."""
+    per_row = features_seconds / max(total, 1) + scoring_seconds / max(rows, 1)
+    return round(1000.0 * per_row, 3)
 
 
 def stalest_first(session: Session, *, version: ModelVersion, ids: np.ndarray) -> np.ndarray:
@@ -150,6 +161,18 @@ def _segments(
     ]
 
 
+def stored_by_job(session: Session, *, job_id: str, population: str) -> dict[int, bool]:
+    """Entity id -> whether stored with its explanation (at risk), for the predictions an
+    earlier run of this job stored."""
+    subject = Prediction.lead_id if population == "lead" else Prediction.customer_id
+    rows = session.execute(
+        sa.select(subject, Prediction.explanation.is_not(None)).where(
+            Prediction.job_id == job_id, subject.is_not(None)
+        )
+    ).all()
+    return {int(entity): bool(explained) for entity, explained in rows if entity is not None}
+
+
 def score_portfolio(
     open_session: SessionFactory,
     *,
@@ -161,9 +184,15 @@ def score_portfolio(
     chunk_size: int = CHUNK_SIZE,
     settings: Settings | None = None,
     progress: Progress | None = None,
+    job_id: str | None = None,
 ) -> PortfolioRun:
     """Scores and stores, chunk by chunk; `open_session()` gives a tenant-scoped unit of work
-    (committed when it closes), `progress(done, total)` is called after each stored chunk."""
+    (committed when it closes), `progress(done, total)` is called after each stored chunk.
+
+    With `job_id` (the job running this), predictions are stamped with it, and the entities an
+    earlier run of the same job already stored (it was interrupted after some chunks) are
+    skipped: a retry writes nothing twice and announces nothing twice, and the run counts
+    them as scored."""
     if max_entities is not None and max_entities < 1:
         raise InvalidInput("maxEntities must be a positive number.")
     if chunk_size < MIN_CHUNK_SIZE:
@@ -179,17 +208,26 @@ def score_portfolio(
             entity_ids=entity_ids,
             max_entities=max_entities,
         )
+        stored = (
+            stored_by_job(session, job_id=job_id, population=version.population)
+            if job_id is not None
+            else {}
+        )
+        if stored and ids is not None:
+            ids = [i for i in ids if int(i) not in stored]
         frame = (
             None
             if ids is not None and not ids
             else model_frame(session, version=version, model=model, entity_ids=ids, as_of=as_of)
         )
+        if stored and frame is not None:
+            frame = subset(frame, ~np.isin(frame.entity_ids, list(stored)))
         segments = _segments(session, version=version, model=model, frame=frame)
     stages = {"features": time.perf_counter() - started, "scoring": 0.0, "storing": 0.0}
     total = sum(len(segment.frame.frame) for segment in segments)
     if progress is not None:
         progress(0, total)
-    flagged = 0
+    flagged = sum(stored.values())
     done = 0
     chunks = [
         (part, start) for part in segments for start in range(0, len(part.frame.frame), chunk_size)
@@ -207,20 +245,28 @@ def score_portfolio(
             )
         )
         flagged += sum(1 for r in results if r.explanation is not None or r.contributions)
-        stages["scoring"] += time.perf_counter() - mark
+        scoring = time.perf_counter() - mark
+        stages["scoring"] += scoring
         mark = time.perf_counter()
         with open_session() as session:
             record_run(
                 session,
                 run=ScoringRun(version=version, as_of=as_of, results=results),
                 settings=settings,
+                latency_ms=batch_share_ms(
+                    features_seconds=stages["features"],
+                    total=total,
+                    scoring_seconds=scoring,
+                    rows=stop - start,
+                ),
+                job_id=job_id,
             )
         stages["storing"] += time.perf_counter() - mark
         done += stop - start
         if progress is not None:
             progress(done, total)
     return PortfolioRun(
-        scored=total,
+        scored=total + len(stored),
         at_risk=flagged,
         prediction_type=version.prediction_type,
         population=version.population,

@@ -222,7 +222,8 @@ def challenger_route(session: Session, *, version: ModelVersion) -> ChallengerRo
     )
 
 
-def _subset(frame: ScoringFrame, mask: np.ndarray) -> ScoringFrame:
+def subset(frame: ScoringFrame, mask: np.ndarray) -> ScoringFrame:
+    """The rows of `frame` where `mask` holds."""
     return replace(
         frame,
         frame=frame.frame.iloc[np.flatnonzero(mask)].reset_index(drop=True),
@@ -244,9 +245,9 @@ def split_frames(
             session, version=route.version, model=route.model, entity_ids=ids, as_of=frame.as_of
         )
         if ids
-        else _subset(frame, mask)
+        else subset(frame, mask)
     )
-    return _subset(frame, ~mask), challenger_frame
+    return subset(frame, ~mask), challenger_frame
 
 
 def at_risk(version: ModelVersion, outputs: list[dict[str, Any]]) -> np.ndarray:

@@ -3,6 +3,7 @@ record_predictions), history."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -50,11 +51,12 @@ def record_run(
     run: ScoringRun,
     settings: Settings | None = None,
     latency_ms: float | None = None,
+    job_id: str | None = None,
 ) -> int:
     """Stores every result of `run` as a new ACTIVE prediction of its model's type
     (record_predictions) and announces them to webhooks. Returns the number written.
-    `latency_ms` is the measured scoring time of a request's run, stored on its rows for
-    monitoring.
+    `latency_ms` is each row's measured scoring time (a request's, or its share of a batch's),
+    stored on its rows for monitoring.
 
     Each row stores what its `Scored` carries. Single-entity and `score_entities` runs carry
     everything; the batch job (batch.py) carries the explanation (top contributions, their
@@ -71,6 +73,7 @@ def record_run(
         model_version_id=version.id,
         settings=settings,
         latency_ms=latency_ms,
+        job_id=job_id,
     )
     if written:
         webhook_hooks.predictions_recorded(session, run=run, settings=settings)
@@ -87,6 +90,7 @@ def record_predictions(
     model_version_id: int | None = None,
     settings: Settings | None = None,
     latency_ms: float | None = None,
+    job_id: str | None = None,
 ) -> int:
     """The one writer of predictions: stores each result as a new ACTIVE prediction of
     `prediction_type` made at `as_of` (valid for validity_for(prediction_type)) and supersedes
@@ -142,6 +146,7 @@ def record_predictions(
             # for the rule-based scorer's.
             "served_by": r.served_by,
             "latency_ms": latency_ms,
+            "job_id": job_id,
         }
         for r in results
     ]
@@ -205,8 +210,11 @@ def score_and_record(
     as_of: datetime | None = None,
     settings: Settings | None = None,
 ) -> ScoringRun:
+    started = time.perf_counter()
     run = score_entities(
         session, prediction_type=prediction_type, kind=kind, entity_ids=entity_ids, as_of=as_of
     )
-    record_run(session, run=run, settings=settings)
+    # Each row's share of the run's time (features, model, explanations, narratives).
+    share = (time.perf_counter() - started) * 1000 / max(len(run.results), 1)
+    record_run(session, run=run, settings=settings, latency_ms=round(share, 3))
     return run

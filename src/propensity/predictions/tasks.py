@@ -32,7 +32,7 @@ from huey import crontab
 
 from propensity.db import Database, refresh_planner_statistics, utcnow
 from propensity.errors import InvalidInput
-from propensity.jobs import JobContext, job_handler, periodic_task
+from propensity.jobs import JobContext, get_job, job_handler, periodic_task
 from propensity.jobs.isolation import each
 from propensity.models import ModelStatus, ModelVersion, Prediction
 from propensity.predictions.batch import CHUNK_SIZE, score_portfolio
@@ -85,6 +85,11 @@ def _as_of(params: dict[str, Any]) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+def _created_at(ctx: JobContext) -> datetime:
+    with ctx.session() as session:
+        return get_job(session, job_id=ctx.job_id).created_at
+
+
 @job_handler(SCORE_PORTFOLIO)
 def score_portfolio_job(ctx: JobContext) -> dict[str, Any]:
     params = ctx.params
@@ -103,9 +108,11 @@ def score_portfolio_job(ctx: JobContext) -> dict[str, Any]:
         entity_ids=_entity_ids(params),
         max_entities=_optional_int(params, "maxEntities"),
         chunk_size=_optional_int(params, "chunkSize") or CHUNK_SIZE,
-        as_of=_as_of(params),
+        # Without an asOf of its own, the job's creation: the same for every run of it.
+        as_of=_as_of(params) or _created_at(ctx),
         settings=ctx.settings,
         progress=report,
+        job_id=ctx.job_id,
     )
     # A portfolio run can multiply the predictions table; plan single predictions with it.
     with ctx.session() as session:
