@@ -25,7 +25,7 @@ from propensity import __version__
 from propensity.admission import AdmissionMiddleware
 from propensity.bodylimit import BodyLimitMiddleware
 from propensity.db import Database, get_database
-from propensity.errors import Busy, PropensityError, Unavailable
+from propensity.errors import Busy, InvalidInput, PropensityError, Unavailable
 from propensity.jsonbody import JsonBodyMiddleware
 from propensity.logs import configure_logging, get_logger
 from propensity.request_context import RequestContextMiddleware
@@ -114,6 +114,16 @@ def _install_error_handlers(app: FastAPI) -> None:
         return busy(
             request, Busy("The server is busy: no database connection came free in time; retry")
         )
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(sa.exc.DataError)
+    async def out_of_range(request: Request, exc: Exception) -> Response:
+        # A number too large for the database's integers (an id past 2**63 - 1 that a route
+        # did not bound itself): the request's fault, not the server's.
+        err = InvalidInput("A number in the request is out of range", code="OUT_OF_RANGE")
+        if is_page_path(request.url.path):
+            return error_page(request, 400, err.message)
+        return error_response(request.url.path, err)
 
     @app.exception_handler(sa.exc.OperationalError)
     async def database_error(request: Request, exc: sa.exc.OperationalError) -> Response:

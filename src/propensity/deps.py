@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from propensity.crm.lookup import MAX_ID
 from propensity.db import Database
 from propensity.errors import Forbidden, Unauthenticated
 from propensity.models import Role
@@ -19,6 +20,10 @@ from propensity.tenancy.service import Principal, principal_for_api_key, princip
 from propensity.tenancy.tokens import read_token
 
 TOKEN_COOKIES = ("token", "auth_token")
+
+# A database id in a path: a positive 64-bit integer (a larger one would overflow the
+# database's integer instead of being "not found"), refused with 400 naming the parameter.
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 # Trivial dependencies are `async def` so FastAPI calls them inline instead of handing

@@ -19,7 +19,7 @@ from propensity.ctas.service import (
     list_ctas,
 )
 from propensity.db import utcnow
-from propensity.deps import Analyst, TenantSession, Viewer
+from propensity.deps import Analyst, IdPath, TenantSession, Viewer
 from propensity.errors import InvalidInput
 from propensity.models import Cta
 
@@ -116,13 +116,13 @@ def list_endpoint(
 
 
 @router.get("/{cta_id}", response_model=CtaOut)
-def get_endpoint(cta_id: int, _principal: Viewer, session: TenantSession) -> CtaOut:
+def get_endpoint(cta_id: IdPath, _principal: Viewer, session: TenantSession) -> CtaOut:
     return CtaOut.of(get_cta(session, cta_id=cta_id))
 
 
 @router.patch("/{cta_id}", response_model=CtaOut)
 def update_endpoint(
-    cta_id: int, body: CtaUpdate, _principal: Analyst, session: TenantSession
+    cta_id: IdPath, body: CtaUpdate, _principal: Analyst, session: TenantSession
 ) -> CtaOut:
     if body.status is None and body.priority is None and body.dueDate is None:
         raise InvalidInput("Nothing to update: send status, priority or dueDate")

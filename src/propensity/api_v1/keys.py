@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from propensity.deps import Admin, TenantSession
+from propensity.deps import Admin, IdPath, TenantSession
 from propensity.models import ApiKey, Role, Tenant
 from propensity.tenancy.service import (
     DEFAULT_KEY_DAYS,
@@ -83,6 +83,6 @@ def list_keys(_principal: Admin, session: TenantSession) -> list[ApiKeyOut]:
 
 
 @router.delete("/{key_id}", status_code=204)
-def revoke_key(key_id: int, _principal: Admin, session: TenantSession) -> None:
+def revoke_key(key_id: IdPath, _principal: Admin, session: TenantSession) -> None:
     revoke_api_key(session, key_id=key_id)
     session.commit()

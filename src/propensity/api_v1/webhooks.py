@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from propensity.deps import Admin, Analyst, AppSettings, TenantSession
+from propensity.deps import Admin, Analyst, AppSettings, IdPath, TenantSession
 from propensity.errors import InvalidInput
 from propensity.models import DeliveryStatus, WebhookAttempt, WebhookSubscription
 from propensity.webhooks.events import EVENT_TYPES
@@ -178,13 +178,13 @@ def list_endpoint(_principal: Analyst, session: TenantSession) -> list[WebhookOu
 
 
 @router.get("/{webhook_id}", response_model=WebhookOut)
-def get_endpoint(webhook_id: int, _principal: Analyst, session: TenantSession) -> WebhookOut:
+def get_endpoint(webhook_id: IdPath, _principal: Analyst, session: TenantSession) -> WebhookOut:
     return WebhookOut.of(get_subscription(session, subscription_id=webhook_id))
 
 
 @router.patch("/{webhook_id}", response_model=WebhookOut)
 def update_endpoint(
-    webhook_id: int,
+    webhook_id: IdPath,
     body: WebhookUpdate,
     _principal: Admin,
     session: TenantSession,
@@ -212,14 +212,14 @@ def update_endpoint(
 
 
 @router.delete("/{webhook_id}", status_code=204)
-def delete_endpoint(webhook_id: int, _principal: Admin, session: TenantSession) -> None:
+def delete_endpoint(webhook_id: IdPath, _principal: Admin, session: TenantSession) -> None:
     delete_subscription(session, subscription_id=webhook_id)
     session.commit()
 
 
 @router.get("/{webhook_id}/deliveries", response_model=list[DeliveryOut])
 def deliveries_endpoint(
-    webhook_id: int,
+    webhook_id: IdPath,
     _principal: Analyst,
     session: TenantSession,
     status: Annotated[str | None, Query(description="pending, delivered, failed...")] = None,
@@ -242,7 +242,7 @@ def deliveries_endpoint(
 
 
 @router.post("/{webhook_id}/test", response_model=DeliveryOut, status_code=202)
-def test_endpoint(webhook_id: int, _principal: Admin, session: TenantSession) -> DeliveryOut:
+def test_endpoint(webhook_id: IdPath, _principal: Admin, session: TenantSession) -> DeliveryOut:
     """Sends a `webhook.test` event to this subscription (even a disabled one) through the
     queue; follow it in the delivery log."""
     delivery = send_test(session, subscription_id=webhook_id)

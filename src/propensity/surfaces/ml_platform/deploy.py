@@ -23,6 +23,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
 
+from propensity.crm.lookup import parse_id
 from propensity.db import Session
 from propensity.deps import Admin, TenantSession, Viewer
 from propensity.errors import NotFound
@@ -87,10 +88,10 @@ def _split(value: float | None) -> float:
 def _model_id(value: str | int | None) -> int | None:
     if value is None:
         return None
-    text = str(value).strip()
-    if not text.isdigit():
+    parsed = parse_id(str(value).strip())
+    if parsed is None:
         raise invalid("rollbackPlan.previousModel must be a model id", "rollbackPlan.previousModel")
-    return int(text)
+    return parsed
 
 
 def shape(session: Session, deployment: Deployment) -> dict[str, Any]:

@@ -43,11 +43,11 @@ def comma_list(value: str | None, *, field: str) -> list[str]:
 
 def comma_ints(value: str | None, *, field: str) -> list[int]:
     items = comma_list(value, field=field)
-    bad = [item for item in items if not item.isdigit()]
+    bad = [item for item in items if parse_id(item) is None]
     if bad:
         raise InvalidInput(
             f"{field} must be comma-separated integer ids; not ids: {', '.join(bad[:5])}",
             code="VALIDATION_ERROR",
             details={"field": field, "invalid": bad[:20]},
         )
-    return list(dict.fromkeys(int(item) for item in items))
+    return list(dict.fromkeys(int(item) for item in items))  # all checked by parse_id

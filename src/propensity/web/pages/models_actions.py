@@ -87,7 +87,7 @@ def _deploy(
 def _number(form: CsrfForm, name: str, *, low: int, high: int, label: str) -> int:
     raw = form.get(name)
     text = raw.strip() if isinstance(raw, str) else ""
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         raise InvalidInput(f"{label} must be a whole number from {low} to {high}.")
     return int(text)
 
