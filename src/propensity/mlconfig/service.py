@@ -29,7 +29,8 @@ class Caching(_Strict):
 
 
 class Scoring(_Strict):
-    maxBatchSize: int = Field(default=1000, ge=1, le=1_000_000)  # noqa: N815
+    # Bounds batch-score jobs; a synchronous predict/conversion takes at most SYNC_LEADS.
+    maxBatchSize: int = Field(default=1000, ge=1, le=100_000)  # noqa: N815
     timeout: int = Field(default=30_000, ge=100, le=600_000, description="milliseconds")
     caching: Caching = Field(default_factory=Caching)
 

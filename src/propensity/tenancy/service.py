@@ -184,6 +184,21 @@ def principal_for_user(session: Session, *, user_id: int, tenant_id: int) -> Pri
     )
 
 
+# Who may make a fresh prediction: it spends the tenant's quotas and LLM budget and writes.
+SCORER = Role.ANALYST
+
+
+def require_scorer(principal: Principal, fresh: int = 1) -> None:
+    """Forbidden unless the caller may make `fresh` new predictions: analysts and admins
+    score; a viewer reads the stored predictions (a cached answer costs nothing)."""
+    if fresh > 0 and not principal.can(SCORER):
+        raise Forbidden(
+            "A fresh prediction needs the 'analyst' role (it spends the tenant's quotas); "
+            f"you have '{principal.role.value}' and may read the stored predictions",
+            code="FORBIDDEN",
+        )
+
+
 def create_api_key(
     session: Session,
     *,

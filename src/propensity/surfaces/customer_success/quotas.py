@@ -7,6 +7,7 @@ from fastapi import Request, Response
 
 from propensity.ratelimit import consume
 from propensity.surfaces.customer_success.context import CsContext
+from propensity.tenancy.service import require_scorer
 
 PREDICT = "cs-predict"
 BATCH = "cs-batch"
@@ -15,6 +16,7 @@ MESSAGE = "Daily quota reached for this tenant; try again tomorrow or raise the 
 
 
 def spend(request: Request, ctx: CsContext, scope: str, response: Response | None = None) -> None:
+    require_scorer(ctx.principal)
     limits = {
         PREDICT: ctx.settings.cs_predict_daily_limit,
         BATCH: ctx.settings.cs_batch_daily_limit,

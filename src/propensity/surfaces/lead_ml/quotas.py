@@ -8,6 +8,7 @@ from fastapi import Request, Response
 
 from propensity.ratelimit import consume
 from propensity.surfaces.lead_ml.context import LeadContext
+from propensity.tenancy.service import require_scorer
 
 MESSAGE = "Prediction rate limit reached for this tenant; try again later."
 
@@ -15,6 +16,7 @@ MESSAGE = "Prediction rate limit reached for this tenant; try again later."
 def spend(
     request: Request, ctx: LeadContext, *, count: int = 1, response: Response | None = None
 ) -> None:
+    require_scorer(ctx.principal, count)
     key = f"tenant-{ctx.tenant_id}"
     for _ in range(count):
         for scope, limit in (

@@ -36,10 +36,13 @@ from propensity.surfaces.ml_platform.batch_scores_input import bounded_lead_ids
 from propensity.surfaces.ml_platform.common import limited, model_label, ok
 from propensity.surfaces.ml_platform.conversion_timing import band, parse_timeframe
 from propensity.surfaces.ml_platform.schemas import ConversionRequest
+from propensity.tenancy.service import require_scorer
 from propensity.timefmt import iso_z
 from propensity.vocabulary import Population, PredictionType
 
 router = APIRouter()
+# The most leads one synchronous conversion request scores, whatever maxBatchSize allows.
+SYNC_LEADS = 1000
 
 
 def estimated_value(lead: Lead, probability: float) -> float | None:
@@ -58,7 +61,10 @@ def predict_conversion(
     body: Annotated[ConversionRequest, Body()],
 ) -> dict[str, Any]:
     config = load_ml_config(session, tenant_id=principal.tenant_id)
-    lead_ids = bounded_lead_ids(body.lead_ids, max_size=config.scoring.maxBatchSize)
+    # Answered while the client waits: larger sets go through batch-score (a job).
+    lead_ids = bounded_lead_ids(
+        body.lead_ids, max_size=min(config.scoring.maxBatchSize, SYNC_LEADS)
+    )
     days = parse_timeframe(body.timeframe)
     leads = find_leads(session, lead_ids=lead_ids)
     missing = [i for i in lead_ids if i not in leads]
@@ -83,6 +89,7 @@ def predict_conversion(
         force=not caching.enabled or caching.ttl <= 0,
         max_age=timedelta(seconds=caching.ttl),
         run_deadline_ms=config.scoring.timeout,
+        spend=lambda fresh: require_scorer(principal, fresh),
     )
     timed = close_within(session, lead_ids=lead_ids, days=days, now=now)
     ttc_version, per_lead = timed if timed is not None else (None, {})

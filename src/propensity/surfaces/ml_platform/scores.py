@@ -32,6 +32,7 @@ from propensity.mlconfig import load_ml_config
 from propensity.models import Lead, Prediction
 from propensity.serving import requested_version, serve
 from propensity.surfaces.ml_platform.common import limited, model_label, ok
+from propensity.tenancy.service import require_scorer
 from propensity.timefmt import iso_z
 from propensity.vocabulary import Population, PredictionType
 
@@ -110,6 +111,7 @@ def get_lead_score(
         max_age=timedelta(seconds=caching.ttl),
         version=version,
         deadline_ms=config.scoring.timeout,
+        spend=lambda fresh: require_scorer(principal, fresh),
     )
     elapsed_ms = (
         (time.perf_counter() - started) * 1000

@@ -34,6 +34,7 @@ from propensity.portfolio.account_list import (
 from propensity.predictions.history import customer_predictions
 from propensity.predictions.waterfall import probability_waterfall
 from propensity.serving.service import Served, serve
+from propensity.tenancy.service import require_scorer
 from propensity.vocabulary import ACCOUNT_TYPES, Population, PredictionType
 from propensity.web.context import AnalystPage, CsrfForm, PageContext, PageError, ViewerPage
 from propensity.web.pages.account_charts import churn_history_spec, health_spec, waterfall_spec
@@ -268,7 +269,9 @@ def _back(account_id: int, **message: str) -> RedirectResponse:
 
 @router.post("/accounts/{account_id}/score")
 def score_now(account_id: str, ctx: ViewerPage, _form: CsrfForm) -> RedirectResponse:
-    """Scores the account afresh with the model serving it (the API's forceRefresh)."""
+    """Scores the account afresh with the model serving it (the API's forceRefresh): an
+    analyst's action, as on the API (a viewer reads the stored predictions)."""
+    require_scorer(ctx.principal)
     account = _account(ctx, account_id)
     before, _ = _serve(ctx, account, PredictionType.CHURN, force=False)
     churn, churn_problem = _serve(ctx, account, PredictionType.CHURN, force=True)
