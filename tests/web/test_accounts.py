@@ -139,7 +139,14 @@ def test_cta_status_change_persists_after_reload(page: Any, web_server: WebServe
 def test_score_now_makes_a_fresh_prediction_the_api_then_serves(
     page: Any, web_server: WebServer
 ) -> None:
+    # A viewer reads; scoring afresh spends the tenant's quota, an analyst's action.
     login(page, web_server.url, web_server.viewer.email)
+    page.goto(web_server.url + "/accounts")
+    page.locator("#accounts-table td[data-label=Account] a").nth(3).click()
+    page.wait_for_url("**/accounts/*")
+    assert page.get_by_role("button", name="Score now").count() == 0
+    page.context.clear_cookies()
+    login(page, web_server.url, web_server.analyst.email)
     page.goto(web_server.url + "/accounts")
     page.locator("#accounts-table td[data-label=Account] a").nth(3).click()
     page.wait_for_url("**/accounts/*")
