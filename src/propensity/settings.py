@@ -128,6 +128,12 @@ class Settings(BaseSettings):
     # Private, loopback and link-local receivers are refused unless allowed here.
     webhook_allow_private_addresses: bool = False
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # One attempt's whole budget: name resolution, connecting to every address, TLS, sending
+    # the event and reading the answer's headers, however slowly the receiver trickles them.
+    webhook_deadline_seconds: float = Field(default=15.0, gt=0, le=300)
+    # Deliveries one tenant may have in flight at once in a worker process; whatever this
+    # says, deliveries use at most (consumer threads - 1) threads, so one is left for jobs.
+    webhook_concurrency_per_tenant: int = Field(default=1, ge=1, le=16)
     webhook_max_attempts: int = Field(default=8, ge=1, le=30)
     webhook_backoff_seconds: float = Field(default=2.0, ge=0, le=3600)
     # Consecutive failed deliveries after which a subscription is disabled and reported.

@@ -30,6 +30,7 @@ from propensity.jobs.consumer import (
 from propensity.jobs.context import (
     JobCancelled,
     JobContext,
+    JobDeferred,
     JobInterrupted,
     JobLost,
     JobStopped,
@@ -53,6 +54,7 @@ __all__ = [
     "Job",
     "JobCancelled",
     "JobContext",
+    "JobDeferred",
     "JobInterrupted",
     "JobLost",
     "JobQueue",

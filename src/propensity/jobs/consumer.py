@@ -46,6 +46,7 @@ class _Consumer(Consumer):
         self._queue = queue
         self._handle_signals = handle_signals
         super().__init__(queue.huey, **options)
+        queue.runner.threads = self.workers
         # huey 3 treats SIGTERM as "stop now" unless told otherwise; both are graceful here
         # (a second signal still interrupts). SIGHUP's re-exec is not wanted either.
         self._signal_actions = {signal.SIGINT: (False, True), signal.SIGTERM: (False, True)}

@@ -33,6 +33,17 @@ class JobLost(JobStopped):
     """This run no longer owns the job (it was presumed dead and handed to another run)."""
 
 
+class JobDeferred(JobStopped):
+    """The job cannot run now (a concurrency limit is reached): it goes back to the queue,
+    to be run after `delay_seconds`, without counting as an attempt. Raise it before doing
+    any work the job would have to undo."""
+
+    def __init__(self, delay_seconds: float, reason: str) -> None:
+        super().__init__(reason)
+        self.delay_seconds = delay_seconds
+        self.reason = reason
+
+
 @dataclass
 class JobContext:
     """Passed to every handler.
@@ -51,6 +62,9 @@ class JobContext:
     database: Database
     settings: Settings
     chunk_index: int | None = None
+    # Threads of the consumer running the job (1 outside a consumer): handlers that limit
+    # their own concurrency leave at least one thread for other jobs.
+    consumer_threads: int = 1
     _claim: store.Claim | None = field(default=None, repr=False)
     _shutting_down: threading.Event = field(default_factory=threading.Event, repr=False)
 

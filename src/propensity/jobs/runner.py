@@ -13,7 +13,13 @@ import structlog
 from propensity.db import Database
 from propensity.errors import PropensityError
 from propensity.jobs import chunks, registry, store
-from propensity.jobs.context import JobCancelled, JobContext, JobInterrupted, JobLost
+from propensity.jobs.context import (
+    JobCancelled,
+    JobContext,
+    JobDeferred,
+    JobInterrupted,
+    JobLost,
+)
 from propensity.logs import get_logger
 from propensity.metrics import JOB_FAILURES, JOB_SECONDS
 from propensity.settings import Settings
@@ -80,6 +86,8 @@ class JobRunner:
         self._enqueue = enqueue
         # Set when the consumer stops: handlers end at their next progress() and requeue.
         self.shutting_down = threading.Event()
+        # The consumer running this runner sets its own thread count (handlers read it).
+        self.threads = settings.worker_threads
 
     @property
     def heartbeat_interval(self) -> float:
@@ -136,6 +144,7 @@ class JobRunner:
             database=self.database,
             settings=self.settings,
             chunk_index=chunk_index,
+            consumer_threads=self.threads,
             _claim=job.claim,
             _shutting_down=self.shutting_down,
         )
@@ -167,6 +176,13 @@ class JobRunner:
                     if store.requeue(self.database, claim, error=None, refund_attempt=True):
                         self._enqueue(claim.job_id, 0.0, job.priority)
                     log.info("job_interrupted_requeued")
+                except JobDeferred as deferred:
+                    outcome = "deferred"
+                    # The jobs table stays the source of truth: the row is queued again and
+                    # its message scheduled; recovery re-sends it if that message is lost.
+                    if store.defer(self.database, claim):
+                        self._enqueue(claim.job_id, deferred.delay_seconds, job.priority)
+                    log.info("job_deferred", reason=deferred.reason, delay=deferred.delay_seconds)
                 except JobLost:
                     outcome = "lost"
                     log.warning("job_lost_to_another_run")

@@ -195,6 +195,23 @@ def cancel(database: Database, claim: Claim) -> bool:
     return _finish(database, claim, JobStatus.CANCELLED)
 
 
+def defer(database: Database, claim: Claim) -> bool:
+    """Back to queued without counting the run: it did no work (JobDeferred). A job deferred
+    at its first run also loses the start time the claim gave it."""
+    return (
+        _update(
+            database,
+            claim.owns(),
+            status=QUEUED,
+            worker=None,
+            heartbeat_at=None,
+            attempts=Job.attempts - 1,
+            started_at=sa.case((Job.attempts <= 1, sa.null()), else_=Job.started_at),
+        )
+        == 1
+    )
+
+
 def requeue(database: Database, claim: Claim, *, error: str | None, refund_attempt: bool) -> bool:
     """Back to queued for another run. A refunded attempt (graceful shutdown) is not counted."""
     values: dict[str, Any] = {"status": QUEUED, "worker": None, "heartbeat_at": None}

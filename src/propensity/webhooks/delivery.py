@@ -8,6 +8,11 @@ sends. Once "delivered" is committed the delivery is never sent again. A worker 
 between the receiver's 2xx and that commit makes the next run send again: delivery is at
 least once, and receivers de-duplicate by event id (the same on every attempt).
 
+An attempt has `webhook_deadline_seconds` in all (deadline.py): resolving the host,
+connecting to each of its addresses, TLS, sending the event and reading the answer's
+headers, however slowly the receiver trickles bytes; one that runs out is a failed attempt
+("Deadline exceeded") like any other.
+
 A failed attempt schedules the next one as a new job after backoff * 2^(n-1) seconds; after
 `webhook_max_attempts` the delivery fails, and a subscription with
 `webhook_disable_after_failures` failed deliveries in a row is disabled with the reason.
@@ -15,7 +20,6 @@ A failed attempt schedules the next one as a new job after backoff * 2^(n-1) sec
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -37,6 +41,7 @@ from propensity.models import (
 )
 from propensity.settings import Settings
 from propensity.webhooks import signing
+from propensity.webhooks.deadline import Deadline, DeadlineExceeded, DeadlineTransport
 from propensity.webhooks.events import TEST_EVENT, enqueue_delivery
 from propensity.webhooks.url_policy import check_url
 
@@ -168,14 +173,25 @@ def _error_text(exc: httpx.HTTPError) -> str:
     return text[:ERROR_MAX_CHARS]
 
 
+def deadline_error(seconds: float) -> str:
+    return f"Deadline exceeded: no answer within {seconds:g} s"
+
+
 def _post(claimed: Claimed, settings: Settings) -> Outcome:
-    started = time.perf_counter()
+    """One attempt, bounded as a whole by `webhook_deadline_seconds` (deadline.py)."""
+    with Deadline(settings.webhook_deadline_seconds) as deadline:
+        return _post_within(claimed, settings, deadline)
 
+
+def _post_within(claimed: Claimed, settings: Settings, deadline: Deadline) -> Outcome:
     def took() -> float:
-        return (time.perf_counter() - started) * 1000
+        return deadline.elapsed() * 1000  # on the deadline's clock: a cut attempt took it all
 
+    allow_private = settings.webhook_allow_private_addresses
     try:
-        target = check_url(claimed.url, allow_private=settings.webhook_allow_private_addresses)
+        target = deadline.call(lambda: check_url(claimed.url, allow_private=allow_private))
+    except DeadlineExceeded:
+        return Outcome(None, deadline_error(deadline.seconds), took())
     except PropensityError as exc:
         return Outcome(None, f"Refused: {exc.message}"[:ERROR_MAX_CHARS], took())
     url = httpx.URL(target.url)
@@ -195,7 +211,12 @@ def _post(claimed: Claimed, settings: Settings) -> Outcome:
     unreachable = "No address to connect to"
     # trust_env=False: a proxy from the environment would connect by name, not to the address
     # checked; redirects are not followed (one could point inside).
-    with httpx.Client(timeout=timeout, trust_env=False, follow_redirects=False) as client:
+    with httpx.Client(
+        timeout=timeout,
+        trust_env=False,
+        follow_redirects=False,
+        transport=DeadlineTransport(deadline),
+    ) as client:
         for address in target.addresses:
             request = client.build_request(
                 "POST",
@@ -207,13 +228,17 @@ def _post(claimed: Claimed, settings: Settings) -> Outcome:
             try:
                 response = client.send(request, stream=True)  # the body is never read
                 response.close()
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                # Nothing was sent: the next address (e.g. IPv4 after IPv6) may answer.
-                unreachable = _error_text(exc)
-                continue
-            except httpx.TimeoutException:
-                return Outcome(None, f"Timed out after {timeout:g} s", took())
             except httpx.HTTPError as exc:
+                # Whatever the exception says (a timeout, or a socket the watchdog shut
+                # down), an attempt that ran out of time is reported as such.
+                if deadline.expired:
+                    return Outcome(None, deadline_error(deadline.seconds), took())
+                if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+                    # Nothing was sent: the next address (e.g. IPv4 after IPv6) may answer.
+                    unreachable = _error_text(exc)
+                    continue
+                if isinstance(exc, httpx.TimeoutException):
+                    return Outcome(None, f"Timed out after {timeout:g} s", took())
                 return Outcome(None, _error_text(exc), took())
             error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
             return Outcome(response.status_code, error, took())

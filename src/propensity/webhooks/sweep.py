@@ -26,7 +26,8 @@ from propensity.webhooks.events import DELIVER_JOB, enqueue_delivery
 
 log = get_logger(__name__)
 
-# Longer than a request's timeout and a job's start delay: anything younger is being worked.
+# Longer than an attempt's deadline, a job's start delay and a deferred delivery job's wait
+# (webhooks/limits.py; a deferred job is queued, so it counts as worked anyway).
 STRANDED_AFTER = timedelta(minutes=15)
 UNFINISHED = (DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value)
 WORKING = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
