@@ -81,7 +81,8 @@ def test_demo_builds_a_tenant_with_data_and_a_generated_password(
     assert result.models.pop("monitoring") == f"{len(active)} drift checks stored"
     for summary in result.models.values():
         assert re.match(
-            r"^(\w+ v1, [\d,]+ scored(, .*snapshots.*|, no portfolio history .*)?"
+            r"^(\w+ v\d+, [\d,]+ scored( \(previous \w+ v1 on data to [\d-]+\))?"
+            r"(, .*snapshots.*|, no portfolio history .*)?"
             r"|skipped: .*\d.*)$",
             summary,
         ), summary

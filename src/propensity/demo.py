@@ -49,10 +49,24 @@ MODELS: tuple[tuple[str, str | None], ...] = (
 )
 
 
-# Days before today at which account predictions are back-filled: old enough for their
-# outcome windows (90 days for churn, 30 + 7 for health) to have closed.
-ACCOUNT_BACKFILL_DAYS = {"CHURN": (150, 120), "HEALTH_TREND": (75, 45)}
+# Days before today at which predictions are back-filled: old enough for their outcome
+# windows (90 days for churn and conversion, 30 + 7 for health) to have closed. They are made
+# by the previous model version (the one in service then) and judged against what happened.
+BACKFILL_DAYS: dict[tuple[str, str | None], tuple[int, ...]] = {
+    ("CHURN", "account"): (150, 120),
+    ("HEALTH_TREND", "account"): (75, 45),
+    ("CONVERSION", None): (120,),
+    ("TIME_TO_CLOSE", None): (120,),
+}
 DEMO_CTAS = 12
+# CTAs opened at each back-filled account date, then worked by simulated CSMs.
+PAST_CTAS = 8
+# The previous version of each model: trained on the data as it stood this many days ago,
+# as XGBoost (every type has it) on at most this many rows, which keeps the demo's set-up
+# short; the current version then chooses its family on all the data.
+PREVIOUS_MODEL_DAYS = 42
+PREVIOUS_MODEL_MAX_ROWS = 8_000
+PREVIOUS_MODEL_FAMILY = "xgboost"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,41 +157,48 @@ def _train_and_score(
     examples at a small --scale) is reported and skipped: the demo still serves the rest.
     """
     from propensity.errors import PropensityError
+    from propensity.jobs import bind_queue, get_queue, unbind_queue
+    from propensity.monitoring.tasks import check_model_drift
     from propensity.portfolio.service import record_history
     from propensity.predictions.service import score_and_record
     from propensity.training.service import train_prediction_type
+
+    checked: list[bool] = []
 
     def label_of(prediction_type: str, kind: str | None) -> str:
         return f"{prediction_type.lower()}" + (f" ({kind})" if kind else "")
 
     def one(prediction_type: str, kind: str | None, task: TaskID) -> str:
         label = label_of(prediction_type, kind)
+        progress = _bar_updater(bars, task)
+        now = utcnow()
         try:
+            previous = _previous_version(database, tenant_id, prediction_type, kind, now=now)
+            past = BACKFILL_DAYS.get((prediction_type, kind), ())
+            if previous is not None and past:
+                _backfill(database, settings, tenant_id, prediction_type, kind, past, now=now)
             outcome = train_prediction_type(
                 database,
                 tenant_id=tenant_id,
                 prediction_type=prediction_type,
                 kind=kind,
-                progress=_bar_updater(bars, task),
+                progress=progress,
             )
             with database.tenant_session(tenant_id) as session:
-                if kind == "account":
-                    # Predictions made in the past, whose outcomes the data already knows:
-                    # the customer-success accuracy figures judge them (oldest first, since
-                    # each run supersedes the one before).
-                    now = utcnow()
-                    for days in ACCOUNT_BACKFILL_DAYS[prediction_type]:
-                        score_and_record(
-                            session,
-                            prediction_type=prediction_type,
-                            kind=kind,
-                            as_of=now - dt.timedelta(days=days),
-                        )
                 run = score_and_record(session, prediction_type=prediction_type, kind=kind)
+            # The nightly drift check, once now, so the dashboard and alerts have one from the
+            # start (here, while the other worker trains).
+            checked.append(
+                check_model_drift(
+                    database, tenant_id=tenant_id, version_id=outcome.version_id, now=utcnow()
+                )
+            )
         except PropensityError as exc:
             bars.update(task, description=f"skipped {label}", completed=1.0)
             return f"skipped: {exc.message}"
         summary = f"{outcome.algorithm} {outcome.version}, {len(run.results):,} scored"
+        if previous is not None:
+            summary += f" (previous {previous})"
         if (prediction_type, kind) == ("CHURN", "subscriber"):
             # Churn KPI history: 3 fortnightly point-in-time snapshots plus today's (about
             # 6 s per past date at the default 20,000 subscribers).
@@ -189,27 +210,122 @@ def _train_and_score(
         bars.update(task, completed=1.0)
         return summary
 
-    # Longest first, so the two workers finish close together.
+    # Longest first, so the two workers finish close together. The back-filling jobs go to
+    # this process's queue, bound while the models train (and run here, not by a worker).
     order = sorted(MODELS, key=lambda m: m[0] not in ("CONVERSION", "TIME_TO_CLOSE"))
-    with _progress(console) as bars, ThreadPoolExecutor(max_workers=2) as pool:
-        tasks = {m: bars.add_task(f"training {label_of(*m)}", total=1.0) for m in MODELS}
-        futures = {m: pool.submit(one, m[0], m[1], tasks[m]) for m in order}
-        summaries = {label_of(*m): futures[m].result() for m in MODELS}
+    queue = get_queue(settings, database)
+    bind_queue(database, queue)
+    try:
+        with _progress(console) as bars, ThreadPoolExecutor(max_workers=2) as pool:
+            tasks = {m: bars.add_task(f"training {label_of(*m)}", total=1.0) for m in MODELS}
+            futures = {m: pool.submit(one, m[0], m[1], tasks[m]) for m in order}
+            summaries = {label_of(*m): futures[m].result() for m in MODELS}
+    finally:
+        unbind_queue(database, queue)
     summaries["customer success"] = _customer_success_actions(database, settings, tenant_id)
     # The tables just grew from nothing to millions of rows: plan with statistics from now.
     with database.engine.begin() as conn:
         refresh_planner_statistics(conn)
-    # The nightly drift check, once now, so the dashboard and alerts have one from the start.
-    from propensity.monitoring.tasks import check_drift
-
-    summaries["monitoring"] = f"{check_drift(database)} drift checks stored"
+    summaries["monitoring"] = f"{sum(checked)} drift checks stored"
     return summaries
 
 
-def _customer_success_actions(database: Database, settings: Settings, tenant_id: int) -> str:
-    """Judges the back-filled predictions against what happened and opens CTAs for the
-    riskiest accounts, as a customer-success team would after the first scoring."""
+def _previous_version(
+    database: Database,
+    tenant_id: int,
+    prediction_type: str,
+    kind: str | None,
+    *,
+    now: dt.datetime,
+) -> str | None:
+    """Trains the version the current one is compared with: the same training on the data as
+    it stood PREVIOUS_MODEL_DAYS ago (an XGBoost model on at most PREVIOUS_MODEL_MAX_ROWS
+    rows), activated so the back-filled predictions are its own. Returns its summary, or None
+    when that data was too little (the current version is then the first)."""
+    from propensity.errors import PropensityError
+    from propensity.training.hyperparameters import TrainingChoices
+    from propensity.training.service import train_prediction_type
+
+    data_end = now - dt.timedelta(days=PREVIOUS_MODEL_DAYS)
+    try:
+        outcome = train_prediction_type(
+            database,
+            tenant_id=tenant_id,
+            prediction_type=prediction_type,
+            kind=kind,
+            max_rows=PREVIOUS_MODEL_MAX_ROWS,
+            data_end=data_end,
+            choices=TrainingChoices(family=PREVIOUS_MODEL_FAMILY),
+            description=f"Trained on the data as it stood on {data_end.date().isoformat()}",
+        )
+    except PropensityError:
+        return None
+    return f"{outcome.algorithm} {outcome.version} on data to {data_end.date().isoformat()}"
+
+
+def _backfill(
+    database: Database,
+    settings: Settings,
+    tenant_id: int,
+    prediction_type: str,
+    kind: str | None,
+    days_back: tuple[int, ...],
+    *,
+    now: dt.datetime,
+) -> None:
+    """Predictions made in the past by the model then in service, whose outcomes the data
+    already knows (oldest first, since each run supersedes the one before): the accuracy
+    figures judge them. For accounts, the riskiest get CTAs at that date, which simulated
+    CSMs then work (simulator/csm.py)."""
     from propensity.ctas.candidates import generate_ctas
+    from propensity.ctas.service import update_cta
+    from propensity.errors import PropensityError
+    from propensity.jobs import JobStatus, enqueue_job, get_job, get_queue
+    from propensity.predictions.tasks import SCORE_PORTFOLIO
+    from propensity.simulator.csm import OpenCta, work_ctas
+
+    queue = get_queue(settings, database)
+    for days in days_back:
+        as_of = now - dt.timedelta(days=days)
+        # A real scoring job (the batch path: only the predictions at risk carry their
+        # explanation, which CTAs quote), run here rather than by a worker; its outcome is
+        # what the ML platform's errorRate counts.
+        params = {"predictionType": prediction_type, "kind": kind, "asOf": as_of.isoformat()}
+        with database.tenant_session(tenant_id) as session:
+            job_id = enqueue_job(session, type=SCORE_PORTFOLIO, params=params).id
+        queue.runner.run(job_id)
+        with database.tenant_session(tenant_id) as session:
+            job = get_job(session, job_id=job_id)
+            if job.status != JobStatus.COMPLETED.value:
+                raise PropensityError(
+                    f"Back-filling {prediction_type} failed: {job.error}", code="BACKFILL_FAILED"
+                )
+        if kind != "account":
+            continue
+        with database.tenant_session(tenant_id) as session:
+            outcomes = generate_ctas(
+                session,
+                prediction_type=prediction_type,
+                max_ctas=PAST_CTAS,
+                user_id=None,
+                now=as_of,
+                cooldown_days=settings.cta_cooldown_days,
+            )
+            opened = [
+                OpenCta(cta_id=o.cta.id, priority=o.cta.priority, created_at=o.cta.created_at)
+                for o in outcomes
+                if o.was_created and o.cta is not None
+            ]
+            for change in work_ctas(opened, seed=days, end=now):
+                update_cta(session, cta_id=change.cta_id, status=change.status, now=change.at)
+
+
+def _customer_success_actions(database: Database, settings: Settings, tenant_id: int) -> str:
+    """Judges the back-filled account and lead predictions against what happened and opens
+    CTAs for the riskiest accounts, as a customer-success team would after the first
+    scoring."""
+    from propensity.ctas.candidates import generate_ctas
+    from propensity.predictions.lead_validation import validate_expired_leads
     from propensity.predictions.validation import validate_expired
 
     now = utcnow()
@@ -217,6 +333,7 @@ def _customer_success_actions(database: Database, settings: Settings, tenant_id:
         judged = validate_expired(
             session, now=now, tolerance_points=settings.health_tolerance_points, kind="account"
         )
+        judged += validate_expired_leads(session, now=now)
         outcomes = []
         for prediction_type in ("CHURN", "HEALTH_TREND"):
             outcomes += generate_ctas(

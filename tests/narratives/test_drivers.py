@@ -127,15 +127,16 @@ def test_factor_shapes_for_both_documents() -> None:
     }
     lead = factor.to_dict(with_value=True)
     assert lead["currentValue"] == 0.5
-    # 1 activity in the last 7 days against 11 in the 23 before: a lower daily rate.
-    assert lead["trend"] == "decreasing"
+    # 1 activity in the last 7 days against 11 in the 23 before: a lower daily rate, in the
+    # lead document's words.
+    assert lead["trend"] == "declining"
 
 
-def test_trend_is_null_when_it_cannot_be_computed() -> None:
+def test_trend_is_stable_when_there_is_no_history_to_compare() -> None:
     narrative = narrate(
         facts=_facts("CONVERSION", {"activity_velocity": -0.5}, {"activity_velocity": 0.5})
     )
-    assert narrative.risk_factors[0].trend is None
+    assert narrative.risk_factors[0].trend == "stable"
 
 
 def test_adjectives_need_training_statistics() -> None:

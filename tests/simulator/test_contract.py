@@ -49,7 +49,7 @@ EXTRAS = {
     "accounts": ["region", "seats_purchased", "csm_owner"],
     "subscribers": ["country", "age"],
     "leads": ["company_size"],
-    "events": ["ticket_id", "severity", "channel"],
+    "events": ["ticket_id", "severity", "channel", "sequence_step"],
     "health": [],
     "deals": ["square_feet", "bedrooms"],
 }
@@ -309,3 +309,21 @@ def test_deals_are_plausible_sales(small: SimulatedData) -> None:
     assert ratio.between(0.8, 1.2).all()
     assert 0.05 < (ratio > 1).mean() < 0.6
     assert d["sale_price"].between(50_000, 10_000_000).all()
+
+
+def test_emails_to_leads_carry_their_step_in_the_sequence(small: SimulatedData) -> None:
+    events = small.events
+    lead_events = events[events["lead_id"].notna()]
+    sent = lead_events[lead_events["type"] == "email_sent"]
+    assert sent["sequence_step"].notna().all() and (sent["sequence_step"] >= 1).all()
+    assert events.loc[events["type"] != "email_sent", "sequence_step"].isna().all()
+    assert events.loc[events["customer_id"].notna(), "sequence_step"].isna().all()
+    # Written out again from the definition: 1, 2, ... per lead, a reply starts over.
+    for _lead, rows in lead_events.groupby("lead_id", sort=False):
+        step = 0
+        for kind, value in zip(rows["type"], rows["sequence_step"], strict=True):
+            if kind == "email_reply":
+                step = 0
+            elif kind == "email_sent":
+                step += 1
+                assert value == step

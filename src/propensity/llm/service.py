@@ -6,6 +6,11 @@ the metadata says why.
     model, tokensUsed (total), latencyMs, estimatedCost (USD, from the price table),
     promptTokens, completionTokens (the response's usage), textSource ("llm" or "template"),
     fallbackReason (null when the LLM's text is used), attempts, generatedAt.
+
+When no LLM wrote the text (none configured, a rule-based prediction, `useLLM=false`), the
+answer still carries an llmMetadata object, `template_metadata`: model "template" (what wrote
+the text), 0 tokens, 0 cost, the time the answer took to make (`latencyMs`), textSource
+"template" and fallbackReason saying why no LLM was asked.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from propensity.timefmt import iso_z
 log = get_logger(__name__)
 LLM = "llm"
 TEMPLATE = "template"
+NO_LLM_CONFIGURED = "no LLM configured"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +73,15 @@ def metadata(
         "attempts": attempts,
         "generatedAt": iso_z(now),
     }
+
+
+def template_metadata(
+    *, latency_ms: float | None, reason: str, generated_at: datetime
+) -> dict[str, Any]:
+    """llmMetadata of an answer whose text the templates wrote without asking an LLM:
+    `latency_ms` is the time the answer (its prediction and text) took to make, `reason` why no
+    LLM was asked, `generated_at` when the text was made."""
+    return metadata(model=TEMPLATE, latency_ms=latency_ms or 0.0, reason=reason, now=generated_at)
 
 
 def _template_kept(

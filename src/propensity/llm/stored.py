@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from propensity.llm.config import LlmConfig
 from propensity.llm.facts import ContributionFact, Facts, contribution_facts
-from propensity.llm.service import Worded, word
+from propensity.llm.service import NO_LLM_CONFIGURED, Worded, template_metadata, word
 from propensity.models import ModelVersion, Prediction
 
 KEY = "llm"
@@ -66,6 +66,14 @@ def served_metadata(entry: Mapping[str, Any], *, reused: bool) -> dict[str, Any]
     """The llmMetadata of an answer; `reused` says the text was stored with the prediction
     (its tokens, latency and cost are those of the original call, not of this request)."""
     return {**dict(entry.get("metadata") or {}), "reused": reused}
+
+
+def template_outcome(prediction: Prediction, *, reason: str = NO_LLM_CONFIGURED) -> dict[str, Any]:
+    """The llmMetadata of a prediction's template text (no LLM asked): the time the prediction
+    and its text took (its recorded latency) and when they were made."""
+    return template_metadata(
+        latency_ms=prediction.latency_ms, reason=reason, generated_at=prediction.predicted_at
+    )
 
 
 def reworded_recommendations(

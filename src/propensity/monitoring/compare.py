@@ -8,7 +8,7 @@ metrics here equal its stored held-out metrics; an older model is judged on data
 
 Quality metrics (accuracy, precision, recall, f1 at each model's own threshold; ROC-AUC) need
 outcomes, so only binary prediction types (CHURN, CONVERSION) compare; `latency` is the mean
-recorded request latency of each model over the period (null when none was recorded).
+latency recorded with each model's predictions over the period (null when it made none).
 
 Recommendation: the model with the lowest holdout log-loss (a proper scoring rule: it judges the
 calibrated probabilities every other output derives from). Its confidence is the share of

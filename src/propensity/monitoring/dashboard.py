@@ -2,7 +2,8 @@
 tenant's own records over the period.
 
 * summary.totalPredictions: the models' predictions in the period; averageAccuracy: pooled over
-  the validations in the period (accurate / validated); averageLatency: mean recorded request
+  the validations in the period (accurate / validated), or without any the mean of the listed
+  models' held-out accuracies (accuracySource says which); averageLatency: mean recorded request
   latency (ms); activeModels: models with status active; alertsCount: the alerts of every listed
   model (performance.py's rules).
 * modelPerformance: per model, as the performance endpoint computes it; driftScore is the latest
@@ -137,6 +138,7 @@ def dashboard(
     rows: list[dict[str, Any]] = []
     alerts = 0
     validated = accurate = 0
+    held_out: list[float] = []
     for version in versions:
         report = model_performance(
             session, version=version, period=name, now=now, compute_drift=False
@@ -144,9 +146,11 @@ def dashboard(
         metrics = report["metrics"]
         alerts += len(report["alerts"])
         count = int(metrics["validatedPredictions"])
-        if metrics["accuracy"] is not None:
+        if metrics["accuracy"] is not None and metrics["accuracySource"] == "validated":
             validated += count
             accurate += round(float(metrics["accuracy"]) * count)
+        elif metrics["accuracy"] is not None:
+            held_out.append(float(metrics["accuracy"]))
         rows.append(
             {
                 "modelId": version.id,
@@ -155,6 +159,7 @@ def dashboard(
                 "version": version.version,
                 "predictions": metrics["predictionCount"],
                 "accuracy": metrics["accuracy"],
+                "accuracySource": metrics["accuracySource"],
                 "latency": metrics["averageLatency"],
                 "driftScore": metrics["driftScore"],
                 "driftCheckedAt": report["driftCheckedAt"],
@@ -174,7 +179,12 @@ def dashboard(
         "period": name,
         "summary": {
             "totalPredictions": sum(int(r["predictions"]) for r in rows),
-            "averageAccuracy": round(accurate / validated, 4) if validated else None,
+            "averageAccuracy": (
+                round(accurate / validated, 4)
+                if validated
+                else (round(sum(held_out) / len(held_out), 4) if held_out else None)
+            ),
+            "accuracySource": "validated" if validated else ("held-out" if held_out else None),
             "averageLatency": latency.average if latency else None,
             "activeModels": active,
             "alertsCount": alerts,

@@ -2,15 +2,18 @@
 
 Sources, all of the tenant's own records:
 * predictionCount, latency, throughput: the model's predictions with `predicted_at` in the period.
-  Latency percentiles use the recorded request timings (`latency_ms`, written by request-time
-  scoring; batch scoring records none), null when none was recorded. Throughput is predictions
-  per minute averaged over the period.
+  Latency percentiles use the timings recorded with every prediction (`latency_ms`: a request's
+  measured scoring time, a batch row's share of its batch's time), null when none was made.
+  Throughput is predictions per minute averaged over the period.
 * errorRate: scoring jobs (`score_portfolio`, which batch scoring enqueues too) for the model's
   prediction type that finished in the period: failed / finished. Null when none finished:
   nothing else records scoring errors.
 * accuracy, precision, recall: the model's predictions validated in the period (`validated_at`);
   precision and recall for binary models, from the stored probability against the model's
-  threshold and the recorded outcome (`actual_value`).
+  threshold and the recorded outcome (`actual_value`). A model none of whose predictions was
+  judged in the period (a new model's outcomes lie in the future) reports its held-out test
+  accuracy instead, and `accuracySource` says which ("validated" or "held-out"); alerts only
+  ever use the validated figure.
 * Alerts: accuracy below the held-out accuracy by more than `alertThresholds.accuracyDrop`;
   average latency up by more than `alertThresholds.latencyIncrease` percent on the previous
   period of the same length; drifted features and an overall drift score at or above
@@ -200,3 +203,16 @@ def alerts(
                 }
             )
     return out
+
+
+def accuracy_with_source(
+    *, version: ModelVersion, validated: Validated
+) -> tuple[float | None, str | None]:
+    """(the accuracy a report shows, where it comes from): the predictions validated in the
+    period, else the version's held-out accuracy (stored with every version), else none."""
+    if validated.accuracy is not None:
+        return validated.accuracy, "validated"
+    held_out = (version.metrics or {}).get("accuracy")
+    if isinstance(held_out, int | float):
+        return round(float(held_out), 4), "held-out"
+    return None, None

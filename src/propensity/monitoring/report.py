@@ -50,6 +50,7 @@ def model_performance(
     checked = drift or drift_summary(session, version=version, now=end, compute=compute_drift)
     overall = checked.get("overallDrift") if checked else None
     minutes = length.total_seconds() / 60.0
+    accuracy, source = perf.accuracy_with_source(version=version, validated=validated)
     return {
         "modelId": version.id,
         "period": name,
@@ -59,7 +60,8 @@ def model_performance(
             "errorRate": scoring_error_rate(
                 session, prediction_type=version.prediction_type, start=start, end=end
             ),
-            "accuracy": validated.accuracy,
+            "accuracy": accuracy,
+            "accuracySource": source,
             "precision": validated.precision,
             "recall": validated.recall,
             "validatedPredictions": validated.count,

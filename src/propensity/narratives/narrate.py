@@ -22,6 +22,7 @@ from propensity.narratives.playbook import Recommendation, Urgency
 from propensity.narratives.scene import Phrase, Scene
 from propensity.narratives.wording import current_value, describe
 from propensity.narratives.words_health import current_score
+from propensity.narratives.words_lead import LeadTrend, factor_value, lead_factor_trend
 from propensity.vocabulary import PredictionType
 
 # Binary levels when the caller does not pass its own: critical at or above max(0.8, threshold),
@@ -72,7 +73,7 @@ class Factor:
     impact: Impact
     description: str
     current_value: JsonValue
-    trend: Trend | None
+    trend: Trend | LeadTrend | None
     contribution: float
 
     def to_dict(self, *, with_value: bool = False) -> dict[str, Any]:
@@ -156,13 +157,16 @@ def intervention_urgency(level: str | None, days_to_renewal: float | None) -> st
 
 
 def _factor(driver: Driver, phrase: Phrase, scene: Scene) -> Factor:
+    lead = scene.audience == "lead"
+    value = current_value(driver.name, scene)
     return Factor(
         feature=driver.name,
         factor=phrase.title,
         impact=driver.impact,
         description=phrase.text,
-        current_value=current_value(driver.name, scene),
-        trend=phrase.trend,
+        # Leads: the lead-ml document's types and trend words (words_lead.factor_trend).
+        current_value=factor_value(value) if lead else value,
+        trend=lead_factor_trend(phrase.family, phrase.trend, scene) if lead else phrase.trend,
         contribution=driver.contribution,
     )
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Literal
 
 from propensity.narratives import formatting as fmt
-from propensity.narratives.facts import Family, Trend
+from propensity.narratives.facts import Family, JsonValue, Trend
 from propensity.narratives.scene import Phrase, Scene, trend_of_change
 from propensity.narratives.words_events import EVENTS
 
@@ -21,6 +22,49 @@ RECENT_DAYS = 7
 ACTIVITY_FEATURES = frozenset(
     {"activity_velocity", "total_activities", "activities_7d", "activities_30d"}
 )
+
+
+# The lead-ml document's risk-factor trend (its public client's enum).
+LeadTrend = Literal["improving", "stable", "declining"]
+# Factors about what the lead does: they move with its activity rate.
+ACTIVITY_FAMILIES = frozenset(
+    {Family.LEAD_ENGAGEMENT, Family.EMAIL, Family.MEETINGS, Family.SEQUENCE, Family.STALE}
+)
+
+
+def factor_trend(trend: str | None) -> LeadTrend:
+    """A lead factor's trend in the lead-ml document's words. The direction is the lead's own
+    activity over the window of lead_activity_trend (the last 7 days against the 23 before):
+    rising activity is improving, falling declining. A factor with no history in that window
+    is stable: attributes such as title, source or budget (Propensity keeps one value of
+    them), and leads younger than 8 days."""
+    if trend in ("improving", "increasing"):
+        return "improving"
+    if trend in ("declining", "decreasing"):
+        return "declining"
+    return "stable"
+
+
+def lead_factor_trend(family: Family, trend: Trend | None, scene: Scene) -> LeadTrend:
+    """factor_trend of a lead factor: its phrase's own trend, else the lead's activity trend
+    for factors about its activity (ACTIVITY_FAMILIES)."""
+    if trend is None and family in ACTIVITY_FAMILIES:
+        trend = lead_activity_trend(scene)
+    return factor_trend(trend)
+
+
+MISSING_VALUE = "none"
+
+
+def factor_value(value: JsonValue) -> JsonValue:
+    """A factor's currentValue with the lead-ml document's type: numbers as numbers (yes/no
+    features as 1/0), categories as their text, and a value the lead does not have (no company
+    size, no reply to time yet: the model reads the absence itself) as MISSING_VALUE."""
+    if isinstance(value, bool):
+        return int(value)
+    if value is None or (isinstance(value, float) and value != value):
+        return MISSING_VALUE
+    return value
 
 
 def lead_activity_trend(scene: Scene) -> Trend | None:

@@ -31,6 +31,8 @@ class CohortStats:
     at_risk_count: int = 0
     risk_sum: float = 0.0
     ltv_at_risk: float = 0.0
+    # Sum of the at-risk customers' probabilities.
+    at_risk_risk_sum: float = 0.0
 
     def add(self, probability: float, ltv: float, *, at_risk: bool) -> None:
         self.customer_count += 1
@@ -38,6 +40,7 @@ class CohortStats:
         if at_risk:
             self.at_risk_count += 1
             self.ltv_at_risk += ltv
+            self.at_risk_risk_sum += probability
 
     def add_group(self, count: int, risk_sum: float, ltv_sum: float, *, at_risk: bool) -> None:
         """`add` for `count` customers at once, with the sums of their probabilities and
@@ -47,6 +50,7 @@ class CohortStats:
         if at_risk:
             self.at_risk_count += count
             self.ltv_at_risk += ltv_sum
+            self.at_risk_risk_sum += risk_sum
 
     @property
     def at_risk_percentage(self) -> float:
@@ -55,6 +59,11 @@ class CohortStats:
     @property
     def average_risk_score(self) -> float:
         return 100.0 * self.risk_sum / self.customer_count if self.customer_count else 0.0
+
+    @property
+    def average_risk_score_at_risk(self) -> float:
+        """Mean risk score (0-100) of the cohort's at-risk customers; 0 without any."""
+        return 100.0 * self.at_risk_risk_sum / self.at_risk_count if self.at_risk_count else 0.0
 
 
 @dataclass(kw_only=True)

@@ -60,7 +60,7 @@ PURCHASE_EVENT = "purchase"
 DAYS_PER_YEAR = 365.25
 
 
-def _live_at(as_of: datetime) -> sa.ColumnElement[bool]:
+def live_at(as_of: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(Customer.churned_at.is_(None), Customer.churned_at > as_of)
 
 
@@ -73,7 +73,7 @@ def latest_prediction_time(session: Session) -> datetime | None:
     )
 
 
-def _cohort_column(*, as_of: datetime, rules: CohortRules) -> sa.ColumnElement[str | None]:
+def cohort_column(*, as_of: datetime, rules: CohortRules) -> sa.ColumnElement[str | None]:
     """cohorts.cohort_of in SQL, over the Customer columns its Profile holds: the one
     exclusive cohort at `as_of`, or NULL. Missing numbers count as 0 / False and a missing or
     later last purchase as not recent, as there; "days since the last purchase <= N" is "the
@@ -120,7 +120,7 @@ def _live_figures(
     profiles to classify them in Python was most of the time of the churn-KPI summary, the
     cohorts and the subscribers page."""
     threshold = threshold_of(version)
-    cohort = _cohort_column(as_of=as_of, rules=rules).label("cohort")
+    cohort = cohort_column(as_of=as_of, rules=rules).label("cohort")
     at_risk = sa.case((Prediction.probability >= threshold, 1), else_=0).label("at_risk")
     rows = session.execute(
         sa.select(
@@ -132,7 +132,7 @@ def _live_figures(
         )
         .select_from(Customer)
         .join(Prediction, Prediction.customer_id == Customer.id)
-        .where(is_current_churn(), is_subscriber(), _live_at(as_of))
+        .where(is_current_churn(), is_subscriber(), live_at(as_of))
         .group_by(cohort, at_risk)
     ).all()
     return aggregate_groups(
@@ -285,7 +285,7 @@ def point_in_time_population(
     customers = session.scalars(
         sa.select(Customer).where(
             is_subscriber(),
-            _live_at(as_of),
+            live_at(as_of),
             sa.or_(Customer.created_at.is_(None), Customer.created_at <= as_of),
         )
     ).all()

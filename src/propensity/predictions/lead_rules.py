@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from propensity.narratives.words_lead import factor_trend, factor_value
 from propensity.predictions.lead_scores import DEFAULT_THRESHOLD
 
 MAX_POINTS = 100
@@ -143,12 +144,13 @@ class Shortfall:
         return "medium" if self.points_missed >= 10 else "low"
 
     def risk_factor(self) -> dict[str, Any]:
-        # No trend: the rules read one snapshot of the lead's features.
+        # The rules read one snapshot of the lead's features: no history, so stable
+        # (words_lead.factor_trend).
         return {
             "factor": self.rule.missed,
             "impact": self.impact,
-            "currentValue": self.value,
-            "trend": None,
+            "currentValue": factor_value(self.value),
+            "trend": factor_trend(None),
             "description": f"{self.rule.label} rule: {self.points_missed} of "
             f"{self.rule.most} points not earned ({self.rule.key} = {self.value})",
         }

@@ -11,6 +11,7 @@ rank is relative to the other leads' answers, which change as they are scored.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -217,20 +218,25 @@ def record_priorities(
     score) for each of `lead_ids` that is ranked, made from its conversion's model; commits.
     Returns how many were recorded. For the lead-ml bulk request, which re-ranks the leads it
     answered."""
+    started = time.perf_counter()
     ranked = rank_config(session, config_id=config_id, now=now, settings=settings).leads
     chosen = set(lead_ids)
     load_details(session, (item for item in ranked if item.lead.id in chosen))
+    results = [
+        _priority(item, config_id=config_id, count=len(ranked))
+        for item in ranked
+        if item.lead.id in chosen
+    ]
+    # Each priority's share of ranking the configuration and building them.
+    share = (time.perf_counter() - started) * 1000 / max(len(results), 1)
     written = record_predictions(
         session,
         prediction_type=PredictionType.PRIORITY.value,
         population=LEAD,
         as_of=now,
-        results=[
-            _priority(item, config_id=config_id, count=len(ranked))
-            for item in ranked
-            if item.lead.id in chosen
-        ],
+        results=results,
         settings=settings,
+        latency_ms=round(share, 3),
     )
     session.commit()
     return written

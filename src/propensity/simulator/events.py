@@ -33,7 +33,9 @@ EVENT_TYPES = (
 EVENT_CONTRACT_COLUMNS = ("event_id", "customer_id", "lead_id", "type", "occurred_at", "value")
 # Free-form properties: tickets carry ticket_id/severity/channel, meetings and calls a channel.
 EVENT_EXTRA_COLUMNS = ("ticket_id", "severity", "channel")
-EVENT_COLUMNS = EVENT_CONTRACT_COLUMNS + EVENT_EXTRA_COLUMNS
+# Emails sent to a lead carry their step in the lead's sales sequence (sequence_steps).
+SEQUENCE_STEP = "sequence_step"
+EVENT_COLUMNS = (*EVENT_CONTRACT_COLUMNS, *EVENT_EXTRA_COLUMNS, SEQUENCE_STEP)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,4 +111,23 @@ def assemble(*, chunks: Sequence[EventChunk], window: Window) -> pd.DataFrame:
     )
     for name in EVENT_EXTRA_COLUMNS:
         frame[name] = pd.Series(props[name][order], dtype="str")
+    frame[SEQUENCE_STEP] = sequence_steps(frame)
     return frame
+
+
+def sequence_steps(frame: pd.DataFrame) -> pd.Series:
+    """Each email_sent to a lead numbered within the lead's sales sequence (1, 2, ...), in time
+    order; a reply from the lead ends its sequence, so the next email starts a new one at 1.
+    NaN on every other event. `frame` is sorted by time."""
+    steps = pd.Series(np.nan, index=frame.index, dtype="float64")
+    lead_rows = frame["lead_id"].notna() & frame["type"].isin(("email_sent", "email_reply"))
+    if not lead_rows.any():
+        return steps
+    emails = frame.loc[lead_rows, ["lead_id", "type"]]
+    replies = (emails["type"] == "email_reply").astype("int64")
+    # Replies up to each row: for a sent email, the number of sequences the lead ended before.
+    sequence = replies.groupby(emails["lead_id"]).cumsum()
+    sent = emails["type"] == "email_sent"
+    step = emails[sent].groupby([emails.loc[sent, "lead_id"], sequence[sent]]).cumcount() + 1
+    steps.loc[step.index] = step.astype("float64")
+    return steps

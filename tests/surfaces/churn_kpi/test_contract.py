@@ -19,6 +19,8 @@ from tests.portfolio.trained import AS_OF, trained_churn_tenant
 
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 ENDPOINTS = ("summary", "cohorts", "metrics", "chart-data")
+# The dashboard client's additions (rleung19/ai-demo app/lib/api/churn-api.ts).
+CLIENT_ENDPOINTS = ("risk-factors", "chart-data?type=distribution", "cohorts/VIP")
 UNAVAILABLE = {
     "summary": "Unable to connect to database or load model",
     "cohorts": "Unable to load cohort data",
@@ -74,6 +76,7 @@ def test_every_endpoint_answers_from_the_tenants_data(
             )
         ).all()
         auc, metrics, specs = version.metrics["roc_auc"], version.metrics, version.feature_specs
+        version_id = version.id
     scored = [(c, float(p)) for c, p in rows if p is not None]
     assert len(scored) == len(rows)
     probabilities = [p for _, p in scored]
@@ -129,6 +132,7 @@ def test_every_endpoint_answers_from_the_tenants_data(
                 "atRiskPercentage": (int, float),
                 "averageRiskScore": (int, float),
                 "ltvAtRisk": (int, float),
+                "averageRiskScoreAtRisk": (int, float),
             },
         )
         ps = expected[item["cohort"]]
@@ -136,6 +140,11 @@ def test_every_endpoint_answers_from_the_tenants_data(
         assert item["atRiskCount"] == sum(1 for p in ps if p >= threshold)
         if ps:
             assert item["averageRiskScore"] == pytest.approx(100 * sum(ps) / len(ps), abs=0.01)
+        flagged = [p for p in ps if p >= threshold]
+        if flagged:
+            assert item["averageRiskScoreAtRisk"] == pytest.approx(
+                100 * sum(flagged) / len(flagged), abs=0.01
+            )
     assert sum(1 for n in names[:4] if expected[n]) >= 2
 
     m = client.get("/api/kpi/churn/metrics", headers=user.headers)
@@ -158,12 +167,25 @@ def test_every_endpoint_answers_from_the_tenants_data(
             "featureCount": int,
             "status": str,
             "isProduction": bool,
+            "modelId": str,
+            "modelName": str,
+            "modelConfidence": float,
+            "lastUpdate": str,
+            "trainingStats": dict,
         },
     )
+    assert mbody["modelId"] == str(version_id) and mbody["modelName"]
+    assert mbody["modelConfidence"] == mbody["aucScore"] and ISO_Z.match(mbody["lastUpdate"])
+    assert mbody["trainingStats"] == {
+        "trainSamples": mbody["trainingSamples"],
+        "testSamples": mbody["testSamples"],
+        "featureCount": mbody["featureCount"],
+    }
     assert mbody["modelType"] in {
         "XGBoost Binary Classification",
         "Logistic Regression",
         "Blend of XGBoost and Logistic Regression",
+        "CatBoost Binary Classification",
     }
     assert mbody["aucScore"] == pytest.approx(auc, abs=1e-4)
     assert mbody["f1Score"] == pytest.approx(metrics["f1"], abs=1e-4)
@@ -235,3 +257,99 @@ def test_tenant_data_requires_a_token(client: TestClient) -> None:
         response = client.get(f"/api/kpi/churn/{endpoint}")
         assert response.status_code == 401
         assert response.json()["error"] == "Unauthorized"
+
+
+def test_the_dashboard_clients_additions_answer_from_the_tenants_data(
+    client: TestClient, database: Database, settings: Settings
+) -> None:
+    """What rleung19/ai-demo's churn-api.ts reads beyond the document: the risk distribution,
+    the risk factors and a cohort's members, each recomputed here from the stored rows."""
+    user = trained_churn_tenant(database, settings)
+    with database.tenant_session(user.tenant_id) as session:
+        version = session.scalars(
+            sa.select(ModelVersion).where(
+                ModelVersion.status == "active", ModelVersion.population == "subscriber"
+            )
+        ).one()
+        threshold = float(version.threshold or 0.5)
+        rows = session.execute(
+            sa.select(Customer, Prediction.probability, Prediction.contributions)
+            .join(Prediction, Prediction.customer_id == Customer.id)
+            .where(
+                Prediction.status == "ACTIVE",
+                Prediction.prediction_type == "CHURN",
+                Customer.churned_at.is_(None),
+            )
+        ).all()
+        scored = [(c.external_id, c, float(p), contributions) for c, p, contributions in rows]
+    at_risk = [r for r in scored if r[2] >= threshold]
+    assert at_risk
+
+    distribution = client.get("/api/kpi/churn/chart-data?type=distribution", headers=user.headers)
+    assert distribution.status_code == 200
+    dbody = distribution.json()
+    assert (
+        set(dbody) == {"chartType", "data", "lastUpdate"} and dbody["chartType"] == "distribution"
+    )
+    assert [d["riskRange"] for d in dbody["data"]] == [f"{10 * i}-{10 * i + 10}" for i in range(10)]
+    for i, point in enumerate(dbody["data"]):
+        _types(point, {"riskRange": str, "customerCount": int, "atRiskCount": int})
+        # Range i holds i/10 <= p < (i+1)/10; the last one also p = 1.
+        inside = [p for _, _, p, _ in scored if sum(p >= (j + 1) / 10 for j in range(9)) == i]
+        assert point["customerCount"] == len(inside)
+        assert point["atRiskCount"] == sum(1 for p in inside if p >= threshold)
+
+    factors = client.get("/api/kpi/churn/risk-factors", headers=user.headers)
+    assert factors.status_code == 200
+    fbody = factors.json()
+    assert set(fbody) == {"riskFactors", "lastUpdate"} and ISO_Z.match(fbody["lastUpdate"])
+    assert fbody["riskFactors"]
+    pushed: dict[str, int] = {}
+    for _, _, _, contributions in at_risk:
+        for name, value in (contributions or {}).get("features", {}).items():
+            if value > 0:
+                pushed[name] = pushed.get(name, 0) + 1
+    for item in fbody["riskFactors"]:
+        assert isinstance(item["riskFactor"], str) and item["riskFactor"]
+        assert item["impactScore"] in {"high", "medium", "low"}
+        assert item["affectedCustomers"] == pushed[item["feature"]] > 0
+        assert item["primarySegment"] in {"VIP", "Regular", "New", "Dormant", "Other"}
+    assert {i["feature"] for i in fbody["riskFactors"]} == set(pushed)
+    assert fbody["riskFactors"][0]["impactScore"] == "high"
+
+    # A cohort's members: the client asks for the top 3 at-risk VIPs by lifetime value.
+    vip = client.get(
+        "/api/kpi/churn/cohorts/VIP?limit=3&sort=ltv&atRiskOnly=true", headers=user.headers
+    )
+    assert vip.status_code == 200
+    vbody = vip.json()
+    expected = sorted(
+        (r for r in at_risk if _hand_cohort(r[1], AS_OF) == "VIP"),
+        key=lambda r: -(r[1].lifetime_value or 0),
+    )
+    assert vbody["cohort"] == "VIP" and vbody["totalCount"] == len(expected)
+    assert [u["userId"] for u in vbody["users"]] == [r[0] for r in expected[:3]]
+    for user_row in vbody["users"]:
+        _types(user_row, {"userId": str, "churnProbability": float, "ltv": float, "atRisk": bool})
+        assert user_row["atRisk"] and user_row["churnProbability"] >= round(threshold, 4) - 1e-4
+    everyone = client.get("/api/kpi/churn/cohorts/at-risk?limit=1000", headers=user.headers).json()
+    assert everyone["cohort"] == "At-Risk" and everyone["totalCount"] == len(at_risk)
+    probabilities = [u["churnProbability"] for u in everyone["users"]]
+    assert probabilities == sorted(probabilities, reverse=True)
+
+    for bad, status in (
+        ("cohorts/Gold", 404),
+        ("cohorts/VIP?sort=name", 400),
+        ("cohorts/VIP?limit=0", 400),
+        ("cohorts/VIP?limit=ten", 400),
+        ("cohorts/VIP?atRiskOnly=maybe", 400),
+        ("chart-data?type=pie", 400),
+    ):
+        response = client.get(f"/api/kpi/churn/{bad}", headers=user.headers)
+        assert response.status_code == status, bad
+        assert set(response.json()) >= {"error", "message"}
+
+    other = make_tenant_user(database, settings, slug="other")
+    for endpoint in CLIENT_ENDPOINTS:
+        assert client.get(f"/api/kpi/churn/{endpoint}", headers=other.headers).status_code == 503
+        assert client.get(f"/api/kpi/churn/{endpoint}").status_code == 401

@@ -12,6 +12,7 @@ from propensity.db import Database
 from propensity.models import ModelVersion, Prediction
 from propensity.narratives.risk import RiskCutoffs
 from propensity.settings import Settings
+from tests.surfaces.conformance import assert_template_metadata
 from tests.surfaces.customer_success.helpers import account_ids, call, trained_accounts
 
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
@@ -86,7 +87,7 @@ def test_churn_and_health_predictions_are_served_cached_and_refreshed(
     assert data["riskCategory"] == cutoffs.category(data["probability"])
     assert data["interventionUrgency"] in {"immediate", "this_week", "this_month", "monitor"}
     assert data["explanation"] == stored.explanation and data["explanation"]
-    assert data["llmMetadata"] is None
+    assert_template_metadata(data["llmMetadata"], reason="no LLM configured")
     for factor in data["riskFactors"]:
         assert set(factor) == {"factor", "impact", "description"}
         assert factor["impact"] in {"high", "medium", "low"}

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from propensity.db import Database, utcnow
 from propensity.models import Lead, LeadScoringConfig, ModelVersion, Prediction
 from propensity.settings import Settings
+from tests.surfaces.conformance import assert_template_metadata
 from tests.surfaces.lead_ml.helpers import call, lead_tenant, open_lead_ids
 
 RANKED_KEYS = {
@@ -81,7 +82,8 @@ def test_configuration_endpoints_as_documented(
     top_probabilities = [r["conversionProbability"] for r in rankings[:top_count]]
     assert insights["avgConversionProbability"] == round(sum(top_probabilities) / top_count, 4)
     assert isinstance(insights["commonPatterns"], list)
-    assert ranked["llmMetadata"] is None and "No LLM is configured" in ranked["llmFallback"]
+    assert "No LLM is configured" in ranked["llmFallback"]
+    assert_template_metadata(ranked["llmMetadata"], reason="No LLM is configured")
     # A lead's rank and the PRIORITY prediction recorded by the bulk run agree.
     leader = rankings[0]["leadId"]
     priority = call(

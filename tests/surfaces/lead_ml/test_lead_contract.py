@@ -10,6 +10,7 @@ from propensity.db import Database
 from propensity.models import Prediction
 from propensity.predictions.lead_scores import GROUPS, MAX_DAYS
 from propensity.settings import Settings
+from tests.surfaces.conformance import assert_template_metadata
 from tests.surfaces.lead_ml.helpers import call, lead_tenant, open_lead_ids
 
 RISK_KEYS = {"factor", "impact", "currentValue", "trend", "description"}
@@ -59,9 +60,14 @@ def test_lead_predictions_as_documented(
     )
     assert first["predictedScoreLevel"] == expected_level
     assert isinstance(first["predictedDays"], int) and 0 <= first["predictedDays"] <= MAX_DAYS
-    assert first["explanation"] and first["llmMetadata"] is None
+    assert first["explanation"]
+    assert_template_metadata(first["llmMetadata"], reason="no LLM configured")
     for factor in first["riskFactors"]:
         assert set(factor) == RISK_KEYS and factor["impact"] in {"high", "medium", "low"}
+        # The document's enum and type: a number (yes/no as 1/0) or a category's text.
+        assert factor["trend"] in {"improving", "stable", "declining"}
+        value = factor["currentValue"]
+        assert isinstance(value, int | float | str) and not isinstance(value, bool), factor
     for recommendation in first["recommendations"]:
         assert {"priority", "action", "rationale", "expectedImpact", "timeframe"} <= set(
             recommendation

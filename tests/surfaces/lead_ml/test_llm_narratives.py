@@ -15,6 +15,7 @@ from propensity.app import create_app
 from propensity.db import Database
 from propensity.settings import Settings
 from tests.llm.server import PREFIX, LlmServer, running
+from tests.surfaces.conformance import assert_template_metadata
 from tests.surfaces.lead_ml.helpers import call, lead_tenant, open_lead_ids
 
 MODEL = "test-model"
@@ -42,7 +43,8 @@ def test_llm_words_lead_answers_and_falls_back_cleanly(
     )
     with TestClient(create_app(configured, database)) as client:
         rule = call(client, user, "POST", f"/leads/{lead}/ml/predict", json={"ruleBasedOnly": True})
-        assert rule["prediction"]["llmMetadata"] is None and not llm_server.requests
+        assert not llm_server.requests
+        assert_template_metadata(rule["prediction"]["llmMetadata"], reason="rule-based")
 
         answer = call(client, user, "POST", f"/leads/{lead}/ml/predict", json={})["prediction"]
         assert answer["method"] == "model"
@@ -70,7 +72,8 @@ def test_llm_words_lead_answers_and_falls_back_cleanly(
         call(client, user, "POST", f"/{config}/ml/bulk-predict", json={"limit": 40})
         calls = len(llm_server.requests)
         plain = call(client, user, "GET", f"/{config}/ml/ranked-leads", params={"useLLM": False})
-        assert plain["llmMetadata"] is None and "llmFallback" not in plain
+        assert "llmFallback" not in plain
+        assert_template_metadata(plain["llmMetadata"], reason="useLLM=false")
         assert len(llm_server.requests) == calls
 
         ranked = call(client, user, "GET", f"/{config}/ml/ranked-leads", params={"limit": 15})

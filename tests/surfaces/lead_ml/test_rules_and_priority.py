@@ -76,6 +76,9 @@ def test_rule_based_risk_factors_are_the_rules_that_fell_short() -> None:
     assert all(
         set(f) == {"factor", "impact", "currentValue", "trend", "description"} for f in factors
     )
+    # One snapshot of features, no history: stable; yes/no values as the document's numbers.
+    assert {f["trend"] for f in factors} == {"stable"}
+    assert [type(f["currentValue"]) for f in factors] == [int, int]
     manager = rules.score_lead(
         {"demographic": {"titleSeniority": "manager"}, "behavioral": {"meetingCount": 0}}
     )

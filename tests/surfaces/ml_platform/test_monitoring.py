@@ -37,7 +37,9 @@ def test_performance_as_documented(
     # Nothing was served yet: no count, no timings, no validations; drift is computed.
     assert data["metrics"]["predictionCount"] == 0
     assert data["metrics"]["averageLatency"] is None and data["performance"]["p95Latency"] is None
-    assert data["metrics"]["accuracy"] is None
+    # No outcome judged yet: the held-out test accuracy stored with the version, so labelled.
+    assert data["metrics"]["accuracySource"] == "held-out"
+    assert isinstance(data["metrics"]["accuracy"], float)
     assert isinstance(data["metrics"]["driftScore"], NUMBER)
     assert isinstance(data["alerts"], list)
     for alert in data["alerts"]:

@@ -232,6 +232,7 @@ def test_prediction_and_model_endpoints_report_the_registry(
         "XGBoost",
         "Logistic regression",
         "Blend of XGBoost and logistic regression",
+        "CatBoost",
     }
     assert status["status"] == "Active"
     assert status["features"] == len(version.feature_specs)

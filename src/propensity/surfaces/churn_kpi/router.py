@@ -5,6 +5,11 @@ tenant's customer data, which is never public. Every endpoint requires the usual
 credential (a bearer token, API key or token cookie) with at least the viewer role, and
 answers for the caller's tenant only. A later ADR records this.
 
+Additions for the document's dashboard client (ADR 0015): `averageRiskScoreAtRisk` on each
+cohort; modelId, modelName, modelConfidence, lastUpdate and trainingStats on metrics;
+`chart-data?type=distribution`; `risk-factors`; `cohorts/{name}` (limit, sort, atRiskOnly).
+Computed in portfolio.kpi.
+
 Also beyond the document: "at-risk" uses the active model's learned threshold (not 0.41),
 and chart-data comes from stored daily snapshots (see propensity.portfolio), not the
 current figures repeated. Its window ends at the newest snapshot's date and holds one point
@@ -18,9 +23,9 @@ answers the documented 503 with `fallback: true`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from propensity.db import unavailable_on_outage
 from propensity.deps import TenantSession, Viewer
@@ -51,8 +56,43 @@ def churn_metrics(_viewer: Viewer, session: TenantSession) -> schemas.ChurnMetri
     return _guarded(service.METRICS_UNAVAILABLE, lambda: service.metrics(session))
 
 
-@router.get("/chart-data", response_model=schemas.ChurnChartData)
+@router.get("/chart-data", response_model=schemas.ChurnChartData | schemas.ChurnDistribution)
 def churn_chart_data(
-    _viewer: Viewer, session: TenantSession, period: str = "7w"
-) -> schemas.ChurnChartData:
+    _viewer: Viewer,
+    session: TenantSession,
+    period: str = "7w",
+    type: Annotated[
+        str | None, Query(description="distribution: subscribers per tenth of risk")
+    ] = None,
+) -> schemas.ChurnChartData | schemas.ChurnDistribution:
+    if type is not None:
+        chart_type = type
+        return _guarded(
+            service.CHART_UNAVAILABLE,
+            lambda: service.distribution(session, chart_type=chart_type),
+        )
     return _guarded(service.CHART_UNAVAILABLE, lambda: service.chart_data(session, period=period))
+
+
+@router.get("/risk-factors", response_model=schemas.ChurnRiskFactors)
+def churn_risk_factors(_viewer: Viewer, session: TenantSession) -> schemas.ChurnRiskFactors:
+    return _guarded(service.RISK_FACTORS_UNAVAILABLE, lambda: service.risk_factors(session))
+
+
+@router.get("/cohorts/{name}", response_model=schemas.ChurnCohortDetail)
+def churn_cohort_detail(
+    _viewer: Viewer,
+    session: TenantSession,
+    name: str,
+    limit: Annotated[str, Query(description="1 to 1000")] = "50",
+    sort: Annotated[str, Query(description="probability or ltv, highest first")] = "probability",
+    atRiskOnly: Annotated[str, Query(description="true or false")] = "false",  # noqa: N803
+) -> schemas.ChurnCohortDetail:
+    parsed_limit = service.parse_limit(limit)
+    at_risk_only = service.parse_flag(atRiskOnly)
+    return _guarded(
+        service.COHORTS_UNAVAILABLE,
+        lambda: service.cohort_detail(
+            session, name=name, limit=parsed_limit, sort=sort, at_risk_only=at_risk_only
+        ),
+    )

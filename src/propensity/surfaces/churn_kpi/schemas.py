@@ -24,11 +24,19 @@ class CohortData(BaseModel):
     atRiskPercentage: float
     averageRiskScore: float
     ltvAtRisk: float
+    # Propensity's addition (the dashboard client's): mean risk score of the at-risk ones.
+    averageRiskScoreAtRisk: float
 
 
 class ChurnCohorts(BaseModel):
     cohorts: list[CohortData]
     lastUpdate: str
+
+
+class TrainingStats(BaseModel):
+    trainSamples: int
+    testSamples: int
+    featureCount: int
 
 
 class ChurnMetrics(BaseModel):
@@ -46,6 +54,12 @@ class ChurnMetrics(BaseModel):
     featureCount: int
     status: str
     isProduction: bool
+    # Additions the dashboard client reads (rleung19/ai-demo's churn-api.ts).
+    modelId: str
+    modelName: str
+    modelConfidence: float
+    lastUpdate: str
+    trainingStats: TrainingStats
 
 
 class RiskTrendPoint(BaseModel):
@@ -65,3 +79,47 @@ class ChurnChartData(BaseModel):
     cohortDistribution: list[CohortDistributionPoint]
     period: str
     lastUpdate: str | None
+
+
+class DistributionPoint(BaseModel):
+    riskRange: str
+    customerCount: int
+    atRiskCount: int
+
+
+class ChurnDistribution(BaseModel):
+    """chart-data?type=distribution (the dashboard client's form)."""
+
+    chartType: str
+    data: list[DistributionPoint]
+    lastUpdate: str
+
+
+class ChurnRiskFactor(BaseModel):
+    riskFactor: str
+    impactScore: str
+    affectedCustomers: int
+    primarySegment: str
+    feature: str
+    averageContribution: float
+
+
+class ChurnRiskFactors(BaseModel):
+    riskFactors: list[ChurnRiskFactor]
+    lastUpdate: str
+
+
+class CohortUser(BaseModel):
+    userId: str
+    churnProbability: float
+    ltv: float
+    atRisk: bool
+
+
+class ChurnCohortDetail(BaseModel):
+    cohort: str
+    totalCount: int
+    users: list[CohortUser]
+    sort: str
+    atRiskOnly: bool
+    lastUpdate: str

@@ -10,6 +10,7 @@ from typing import Any
 from propensity.db import Session
 from propensity.errors import InvalidInput, Unavailable
 from propensity.models import ModelVersion, PortfolioSnapshot
+from propensity.portfolio import kpi
 from propensity.portfolio.aggregate import CohortStats
 from propensity.portfolio.cohorts import AT_RISK, EXCLUSIVE_COHORTS
 from propensity.portfolio.risk import threshold_of
@@ -27,6 +28,9 @@ SUMMARY_UNAVAILABLE = "Unable to connect to database or load model"
 COHORTS_UNAVAILABLE = "Unable to load cohort data"
 METRICS_UNAVAILABLE = "Unable to load model metrics"
 CHART_UNAVAILABLE = "Unable to load chart data"
+RISK_FACTORS_UNAVAILABLE = "Unable to load risk factors"
+CHART_TYPES = ("distribution",)
+INVALID_CHART_TYPE = "Invalid type parameter. Use: distribution (or no type for the trend)"
 INVALID_PERIOD = "Invalid period parameter. Use: 7d, 30d, 7w, 12w, 6m, 1y"
 # Cohort order of the document's example, then the overlapping At-Risk cohort.
 COHORT_ORDER = (*EXCLUSIVE_COHORTS, AT_RISK)
@@ -35,6 +39,7 @@ MODEL_TYPES = {
     "xgboost": "XGBoost Binary Classification",
     "logistic": "Logistic Regression",
     "blend": "Blend of XGBoost and Logistic Regression",
+    "catboost": "CatBoost Binary Classification",
 }
 
 
@@ -103,6 +108,7 @@ def _cohort(stats: CohortStats) -> schemas.CohortData:
         atRiskPercentage=_r(stats.at_risk_percentage),
         averageRiskScore=_r(stats.average_risk_score),
         ltvAtRisk=_r(stats.ltv_at_risk),
+        averageRiskScoreAtRisk=_r(stats.average_risk_score_at_risk),
     )
 
 
@@ -134,17 +140,26 @@ def metrics(session: Session) -> schemas.ChurnMetrics:
     m = version.metrics
     test_rows = int(m.get("rows") or 0)
     trained = version.trained_at or version.created_at
+    train_rows = _training_samples(version, test_rows)
+    auc = _r(float(m.get("roc_auc") or 0.0), 4)
     return schemas.ChurnMetrics(
+        modelId=str(version.id),
+        modelName=version.name,
+        modelConfidence=auc,
+        lastUpdate=iso_z(version.activated_at or trained),
+        trainingStats=schemas.TrainingStats(
+            trainSamples=train_rows, testSamples=test_rows, featureCount=len(version.feature_specs)
+        ),
         modelType=model_type(version.algorithm),
         modelVersion=version.version,
-        aucScore=_r(float(m.get("roc_auc") or 0.0), 4),
+        aucScore=auc,
         accuracy=_r(float(m.get("accuracy") or 0.0), 4),
         precision=_r(float(m.get("precision") or 0.0), 4),
         recall=_r(float(m.get("recall") or 0.0), 4),
         f1Score=_r(float(m.get("f1") or 0.0), 4),
         optimalThreshold=_r(threshold_of(version), 4),
         trainingDate=iso_z(trained),
-        trainingSamples=_training_samples(version, test_rows),
+        trainingSamples=train_rows,
         testSamples=test_rows,
         featureCount=len(version.feature_specs),
         status="ACTIVE",
@@ -210,3 +225,100 @@ def chart_data(session: Session, *, period: str) -> schemas.ChurnChartData:
         period=period,
         lastUpdate=iso_z(newest.as_of),
     )
+
+
+def _current(session: Session, message: str) -> tuple[ModelVersion, datetime]:
+    version = _model(session, message)
+    as_of = latest_prediction_time(session)
+    if as_of is None:
+        raise Unavailable(message, code="NO_PREDICTIONS")
+    return version, as_of
+
+
+def parse_chart_type(value: str) -> str:
+    chart_type = value.strip().lower()
+    if chart_type not in CHART_TYPES:
+        raise InvalidInput(INVALID_CHART_TYPE, code="INVALID_TYPE")
+    return chart_type
+
+
+def distribution(session: Session, *, chart_type: str) -> schemas.ChurnDistribution:
+    parse_chart_type(chart_type)
+    version, as_of = _current(session, CHART_UNAVAILABLE)
+    ranges = kpi.risk_distribution(session, version=version, as_of=as_of)
+    return schemas.ChurnDistribution(
+        chartType="distribution",
+        data=[
+            schemas.DistributionPoint(
+                riskRange=r.label, customerCount=r.customer_count, atRiskCount=r.at_risk_count
+            )
+            for r in ranges
+        ],
+        lastUpdate=iso_z(as_of),
+    )
+
+
+def risk_factors(session: Session) -> schemas.ChurnRiskFactors:
+    version, as_of = _current(session, RISK_FACTORS_UNAVAILABLE)
+    return schemas.ChurnRiskFactors(
+        riskFactors=[
+            schemas.ChurnRiskFactor(
+                riskFactor=f.name,
+                impactScore=f.impact,
+                affectedCustomers=f.affected_customers,
+                primarySegment=f.primary_segment,
+                feature=f.feature,
+                averageContribution=round(f.mean_contribution, 4),
+            )
+            for f in kpi.risk_factors(session, version=version, as_of=as_of)
+        ],
+        lastUpdate=iso_z(as_of),
+    )
+
+
+def cohort_detail(
+    session: Session, *, name: str, limit: int, sort: str, at_risk_only: bool
+) -> schemas.ChurnCohortDetail:
+    cohort = kpi.parse_cohort(name)
+    version, as_of = _current(session, COHORTS_UNAVAILABLE)
+    total, members = kpi.cohort_members(
+        session,
+        version=version,
+        as_of=as_of,
+        cohort=cohort,
+        limit=limit,
+        sort=sort,
+        at_risk_only=at_risk_only,
+    )
+    return schemas.ChurnCohortDetail(
+        cohort=cohort,
+        totalCount=total,
+        users=[
+            schemas.CohortUser(
+                userId=m.customer_id,
+                churnProbability=_r(m.probability, 4),
+                ltv=_r(m.lifetime_value),
+                atRisk=m.at_risk,
+            )
+            for m in members
+        ],
+        sort=sort,
+        atRiskOnly=at_risk_only,
+        lastUpdate=iso_z(as_of),
+    )
+
+
+def parse_limit(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidInput(
+            f"Invalid limit parameter. Use 1 to {kpi.MAX_COHORT_LIMIT}", code="INVALID_LIMIT"
+        ) from None
+
+
+def parse_flag(value: str) -> bool:
+    text = value.strip().lower()
+    if text not in ("true", "false", "1", "0"):
+        raise InvalidInput("Invalid atRiskOnly parameter. Use: true, false", code="INVALID_FLAG")
+    return text in ("true", "1")

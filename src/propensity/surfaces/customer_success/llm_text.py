@@ -1,7 +1,7 @@
 """LLM wording of account answers (ADR 0011): churn explanation, primary drivers and
 recommendation rationales; health explanation and recommendation rationales. Figures,
 categories, risk factors, insights and anomalies stay as computed. Without an LLM configured
-the answer is left exactly as the templates made it (llmMetadata null)."""
+the answer is left exactly as the templates made it (llmMetadata: the templates')."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from propensity.crm.health import health_history
 from propensity.db import Session
+from propensity.llm.stored import template_outcome
 from propensity.models import Customer, ModelVersion, Prediction
 from propensity.narratives import health_narrative
 from propensity.narratives.risk import RiskCutoffs, urgency
@@ -54,7 +55,7 @@ def churn_data(
         ],
         "recommendations": list(outputs.get("recommendations") or []),
         "explanation": prediction.explanation,
-        "llmMetadata": None,
+        "llmMetadata": template_outcome(prediction),
     }
 
 
@@ -94,7 +95,7 @@ def health_data(
         "recommendations": [r.to_dict() for r in story.recommendations]
         or list(outputs.get("recommendations") or []),
         "explanation": prediction.explanation,
-        "llmMetadata": None,
+        "llmMetadata": template_outcome(prediction),
     }
 
 

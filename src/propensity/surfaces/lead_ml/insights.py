@@ -3,12 +3,14 @@ in the document's shapes."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from propensity.db import Session
 from propensity.errors import InvalidInput
 from propensity.llm.config import LlmConfig
+from propensity.llm.service import template_metadata
 from propensity.models import LeadScoringConfig, ModelVersion
 from propensity.narratives.scene import Scene, humanize
 from propensity.narratives.wording import describe
@@ -36,6 +38,7 @@ def ranked(
 ) -> dict[str, Any]:
     """The ranking filtered and cut to `limit`; insights over the top tier of the whole
     ranking: its size, mean conversion probability and the patterns it shares."""
+    started = time.perf_counter()
     ranking = rank_config(session, config_id=config.id, now=now, settings=settings)
     everyone = ranking.leads
     chosen = [r for r in everyone if r.score >= min_score and r.probability >= min_probability][
@@ -55,8 +58,11 @@ def ranked(
             "unscoredLeadCount": ranking.open_count - len(everyone),
         },
         "textSource": "template",
-        "llmMetadata": None,
     }
+    reason = NO_LLM if use_llm else "useLLM=false"
+    body["llmMetadata"] = template_metadata(
+        latency_ms=(time.perf_counter() - started) * 1000, reason=reason, generated_at=now
+    )
     if use_llm:
         if LlmConfig.from_settings(settings) is None:
             body["llmFallback"] = NO_LLM

@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from propensity.llm.service import NO_LLM_CONFIGURED
+from propensity.llm.stored import template_outcome
 from propensity.models import Prediction, PredictionStatus
+from propensity.narratives.words_lead import factor_trend, factor_value
 from propensity.predictions.lead_scores import Days, days_of, level, level_cutoffs, threshold_of
 from propensity.serving.lead_ranking import RankedLead, Reasoner
 from propensity.settings import Settings
 from propensity.timefmt import iso_z
 from propensity.vocabulary import PredictionType
 
+RULES_SKIP_LLM = "rule-based prediction (the LLM is skipped)"
 RISK_FACTOR_KEYS = ("factor", "impact", "currentValue", "trend", "description")
 UNLIKELY = "Unlikely to close within a year"
 # How the TIME_TO_CLOSE narrative opens (narratives templates): the uncapped median.
@@ -25,6 +29,15 @@ def score_level(probability: float, *, threshold: float | None, settings: Settin
     return level(probability, hot=hot, warm=warm)
 
 
+def _risk_factor(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored risk factor in the document's types and trend words (predictions stored
+    before they were kept that way included)."""
+    factor = {k: stored.get(k) for k in RISK_FACTOR_KEYS}
+    factor["currentValue"] = factor_value(factor["currentValue"])
+    factor["trend"] = factor_trend(factor["trend"])
+    return factor
+
+
 def _common(prediction: Prediction, *, explain: bool = True) -> dict[str, Any]:
     outputs = prediction.outputs or {}
     return {
@@ -32,16 +45,21 @@ def _common(prediction: Prediction, *, explain: bool = True) -> dict[str, Any]:
         "probability": prediction.probability,
         "confidence": prediction.confidence,
         "predictionId": prediction.id,
-        "riskFactors": [
-            {k: f.get(k) for k in RISK_FACTOR_KEYS} for f in outputs.get("riskFactors") or []
-        ],
+        # The document's full prediction carries both; null where they do not apply (a
+        # conversion's value, a score's days), set by the type's shape below.
+        "predictedValue": None,
+        "predictedDays": None,
+        "riskFactors": [_risk_factor(f) for f in outputs.get("riskFactors") or []],
         "explanation": prediction.explanation if explain else None,
         "recommendations": list(outputs.get("recommendations") or []),
         "method": outputs.get("method") or "model",
         "modelVersionId": prediction.model_version_id,
         "predictedAt": iso_z(prediction.predicted_at),
         "validUntil": iso_z(prediction.valid_until),
-        "llmMetadata": None,
+        "llmMetadata": template_outcome(
+            prediction,
+            reason=RULES_SKIP_LLM if outputs.get("method") == "rule_based" else NO_LLM_CONFIGURED,
+        ),
     }
 
 

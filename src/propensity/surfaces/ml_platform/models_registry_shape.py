@@ -48,6 +48,7 @@ FRAMEWORKS = {
     "logistic": "scikit-learn",
     "ridge": "scikit-learn",
     "blend": "xgboost+scikit-learn",
+    "catboost": "catboost",
 }
 
 

@@ -23,6 +23,7 @@ ALGORITHMS = {
     "logistic": "Logistic regression",
     "linear": "Logistic regression",
     "blend": "Blend of XGBoost and logistic regression",
+    "catboost": "CatBoost",
 }
 # Short names for the subscriber features the documents show ("Watch Time", "Pay Fail"...).
 _BASE_TITLES = {
