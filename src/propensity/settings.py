@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     # When set, GET /metrics needs `Authorization: Bearer <token>`; otherwise it is open (bind
     # the server to a private address, or put the token in the scraper's configuration).
     metrics_token: SecretStr | None = None
+    # Retention (retention/service.py, pruned daily): predictions no longer the answer, finished
+    # jobs, and webhook events whose deliveries have all ended, older than this many days.
+    retention_prediction_days: int = Field(default=400, ge=30)
+    retention_job_days: int = Field(default=90, ge=1)
+    retention_webhook_days: int = Field(default=30, ge=1)
     # Largest JSON body accepted (imports take files up to their own limit): 413 beyond.
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     log_level: str = "INFO"

@@ -1,0 +1,1 @@
+"""What Propensity deletes, and when (docs/security.md, "Retention")."""
