@@ -1,7 +1,9 @@
 """Request rate limits on top of the `limits` library, as FastAPI dependencies.
 
-Counters live in memory by default (one process) and in Redis when `settings.redis_url` is
-set, so API replicas behind a load balancer share them. The limiter is created lazily per
+Counters live in memory by default (one process), in a SQLite file of their own when several
+worker processes of one machine share them (`settings.ratelimit_shared_path`, set by `serve
+--workers N` without Redis; ratelimit_store.py), and in Redis when `settings.redis_url` is set,
+so API replicas behind a load balancer share them. The limiter is created lazily per
 application and kept on `app.state`, so two apps in one process (tests) never share counters.
 
 Usage: `Depends(rate_limit(scope="retainstream", limit="100/15minutes", key=client_ip))`.
@@ -17,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fastapi import Request, Response
@@ -25,6 +28,7 @@ from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 from propensity.errors import RateLimited
+from propensity.ratelimit_store import SharedFileStorage
 
 KeyFunction = Callable[[Request], str]
 LimitSource = str | Callable[[Request], str]
@@ -58,12 +62,14 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _storage(redis_url: str | None) -> Storage:
+def _storage(redis_url: str | None, shared_path: Path | None) -> Storage:
     if redis_url:
         storage = storage_from_string(redis_url)
         # A synchronous URI (redis://) always gives a synchronous storage.
         assert isinstance(storage, Storage)
         return storage
+    if shared_path is not None:
+        return SharedFileStorage(shared_path)
     return MemoryStorage()
 
 
@@ -90,7 +96,7 @@ def _create_limiter(state: Any) -> AppLimiter:
     namespace = "propensity"
     if settings.environment == "test":
         namespace = f"propensity-{uuid.uuid4().hex[:12]}"
-    storage = _storage(settings.redis_url)
+    storage = _storage(settings.redis_url, settings.ratelimit_shared_path)
     lock = threading.Lock() if isinstance(storage, MemoryStorage) else None
     created = AppLimiter(FixedWindowRateLimiter(storage), namespace, lock)
     state.rate_limiter = created

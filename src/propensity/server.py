@@ -47,13 +47,16 @@ def serve(
     if workers > 1:
         _share_metrics(settings)
         if not settings.redis_url:
-            # Said at start, not discovered in production: without a shared store each worker
-            # counts rate limits and daily quotas on its own.
-            log.warning(
-                "limits_counted_per_worker",
+            # The workers share their rate-limit counters in a file of this machine; replicas
+            # on other machines need Redis for that.
+            shared = settings.home / "ratelimits.sqlite"
+            os.environ["PROPENSITY_RATELIMIT_SHARED_PATH"] = str(shared)
+            log.info(
+                "limits_shared_by_file",
                 workers=workers,
-                detail="rate limits and daily quotas count in each worker's memory; set "
-                "PROPENSITY_REDIS_URL so the documented limits hold across workers",
+                path=str(shared),
+                detail="rate limits and daily quotas are counted across this machine's "
+                "workers; set PROPENSITY_REDIS_URL to share them across machines",
             )
     upgrade(settings.resolved_database_url)
     settings.signing_key()

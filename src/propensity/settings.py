@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     retention_prediction_days: int = Field(default=400, ge=30)
     retention_job_days: int = Field(default=90, ge=1)
     retention_webhook_days: int = Field(default=30, ge=1)
+    # Where worker processes of one machine share rate-limit counters without Redis (set by
+    # `serve --workers N`; None: each process counts in memory).
+    ratelimit_shared_path: Path | None = None
     # Largest JSON body accepted (imports take files up to their own limit): 413 beyond.
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     log_level: str = "INFO"
