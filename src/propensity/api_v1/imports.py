@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from propensity.crm.contracts import ImportKind
 from propensity.crm.formats import SourceTable, format_for, read_stream
-from propensity.crm.service import ImportResult, import_table
+from propensity.crm.service import ImportResult, import_table, refresh_statistics
 from propensity.crm.uploads import (
     MAX_ROWS,
     MAX_UPLOAD_BYTES,
@@ -122,8 +122,9 @@ def import_rows(
     options = ImportOptions(
         mapping=body.mapping, label=body.label, positive=body.positive, customer_kind=body.kind
     )
-    result = import_table(session, kind=kind, table=table, options=options)
+    result = import_table(session, kind=kind, table=table, options=options, analyze=False)
     session.commit()
+    refresh_statistics(session)
     return ImportCounts.of(result)
 
 
@@ -162,8 +163,9 @@ def import_file_upload(
         positive=positive,
         customer_kind=customer_kind,
     )
-    result = import_table(session, kind=kind, table=table, options=options)
+    result = import_table(session, kind=kind, table=table, options=options, analyze=False)
     session.commit()
+    refresh_statistics(session)
     return ImportCounts.of(result)
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "import_file",
     "import_frame",
     "import_table",
+    "refresh_statistics",
 ]
 
 
@@ -89,9 +90,12 @@ def import_table(
     options: ImportOptions | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Progress | None = None,
+    analyze: bool = True,
 ) -> ImportResult:
     """Validates everything, then writes everything; raises ImportRejected having written
-    nothing if any row is bad."""
+    nothing if any row is bad. `analyze=False` leaves refreshing the planner's statistics to
+    the caller after it commits (`refresh_statistics`): on SQLite that write would otherwise
+    extend the import's hold on the database's single write lock."""
     spec = spec_for(kind)
     with _gc_paused():
         prepared = validate(spec, table, options or ImportOptions())
@@ -101,7 +105,8 @@ def import_table(
         _check_stored_types(session, spec.kind, prepared)
         written = _WRITERS[spec.kind](session, prepared, chunk_size, progress)
     # An import can change a table's size by orders of magnitude; plan with fresh numbers.
-    refresh_planner_statistics(session.connection())
+    if analyze:
+        refresh_planner_statistics(session.connection())
     # The online feature state of every entity whose history changed, in this transaction:
     # the import and the states land (or fail) together.
     for subject, ids in written.touched.items():
@@ -144,6 +149,13 @@ def _check_stored_types(session: Session, kind: ImportKind, prepared: Prepared) 
         for error in errors:
             found.add(error)
         raise ImportRejected(found)
+
+
+def refresh_statistics(session: Session) -> None:
+    """The planner's statistics refreshed in a short transaction of their own, committed (after
+    an import committed with `analyze=False`)."""
+    refresh_planner_statistics(session.connection())
+    session.commit()
 
 
 @contextmanager

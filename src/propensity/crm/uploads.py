@@ -17,7 +17,7 @@ from propensity.crm.contracts import ImportKind
 from propensity.crm.errors import TooManyRows
 from propensity.crm.formats import Bounds, SourceTable, too_many_columns
 from propensity.crm.formats import too_many_rows as _too_many_rows
-from propensity.crm.service import ImportResult, import_table
+from propensity.crm.service import ImportResult, import_table, refresh_statistics
 from propensity.crm.validation import ImportOptions
 
 # Larger inputs belong to `propensity import`, which streams them in chunks.
@@ -75,9 +75,10 @@ def commit_import(
     if rows_in(table) > MAX_ROWS:
         raise too_many_rows(rows_in(table))
     try:
-        result = import_table(session, kind=kind, table=table, options=options)
+        result = import_table(session, kind=kind, table=table, options=options, analyze=False)
     except BaseException:
         session.rollback()
         raise
     session.commit()
+    refresh_statistics(session)
     return result
