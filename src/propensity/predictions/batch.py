@@ -226,9 +226,10 @@ def score_portfolio(
     stages = {"features": time.perf_counter() - started, "scoring": 0.0, "storing": 0.0}
     total = sum(len(segment.frame.frame) for segment in segments)
     if progress is not None:
-        progress(0, total)
+        # An earlier run's entities count as done: progress is the job's, not this run's.
+        progress(len(stored), total + len(stored))
     flagged = sum(stored.values())
-    done = 0
+    done = len(stored)
     chunks = [
         (part, start) for part in segments for start in range(0, len(part.frame.frame), chunk_size)
     ]
@@ -264,7 +265,7 @@ def score_portfolio(
         stages["storing"] += time.perf_counter() - mark
         done += stop - start
         if progress is not None:
-            progress(done, total)
+            progress(done, total + len(stored))
     return PortfolioRun(
         scored=total + len(stored),
         at_risk=flagged,
