@@ -80,6 +80,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "PROPENSITY_LOG_LEVEL": "WARNING",
         # The fuzzer sends hundreds of requests a minute from one address.
         "PROPENSITY_RETAINSTREAM_RATE_LIMIT": "100000/minute",
+        # A training the fuzzer asks for answers 202 with its job after 3 s (the wait is a
+        # setting; its default, 2 minutes, is longer than the 5 s every answer must take).
+        "PROPENSITY_RETAINSTREAM_TRAIN_WAIT_SECONDS": "3",
     }
     env.pop("PROPENSITY_DATABASE_URL", None)
     command = [str(Path(sys.executable).parent / "propensity"), "serve", "--port", str(port)]

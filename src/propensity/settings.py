@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     # Per-client limit on the RetainStream surface (its document: 100 per 15 minutes per IP),
     # in the `limits` notation "N/period".
     retainstream_rate_limit: str = "100/15minutes"
+    # How long RetainStream's POST /model/train waits for its training job before answering
+    # 202 with the job to follow (the document answers once training completed).
+    retainstream_train_wait_seconds: float = Field(default=120.0, ge=0.0, le=600.0)
 
     # Customer-success surface: daily quotas per tenant (its document: 100 single predictions,
     # 5 batch operations and 50 CTA generations a day), in the `limits` notation.

@@ -53,12 +53,18 @@ def test_not_ready_while_the_schema_is_behind_the_code(
     client: TestClient, database: Database
 ) -> None:
     with database.engine.begin() as conn:
+        head = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '0009'"))
-    ready = client.get("/health/ready")
-    assert ready.status_code == 503
-    migrations = ready.json()["checks"]["migrations"]
-    assert migrations["ok"] is False and migrations["current"] == "0009"
-    assert client.get("/health/live").status_code == 200
+    try:
+        ready = client.get("/health/ready")
+        assert ready.status_code == 503
+        migrations = ready.json()["checks"]["migrations"]
+        assert migrations["ok"] is False and migrations["current"] == "0009"
+        assert client.get("/health/live").status_code == 200
+    finally:
+        # On PostgreSQL the database outlives the test (emptied, not recreated): restore it.
+        with database.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = :head"), {"head": head})
 
 
 def test_metrics_label_requests_by_route_template_and_read_the_queue(

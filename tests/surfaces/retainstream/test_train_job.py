@@ -4,10 +4,9 @@ the job to follow, never holding the request for the whole training."""
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
 
-import propensity.surfaces.retainstream.model as model_routes
+from propensity.app import create_app
 from propensity.db import Database
 from propensity.jobs import bind_queue, unbind_queue
 from propensity.jobs.queue import JobQueue
@@ -16,18 +15,19 @@ from tests.factories import make_tenant_user
 
 
 def test_past_the_wait_the_answer_is_202_with_the_job(
-    client: TestClient, database: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    database: Database, settings: Settings
 ) -> None:
-    monkeypatch.setattr(model_routes, "TRAIN_WAIT_SECONDS", 0.5)
     admin = make_tenant_user(database, settings)
     # A queue nobody consumes: the job stays queued.
     bind_queue(database, JobQueue(settings, database))
+    short = settings.model_copy(update={"retainstream_train_wait_seconds": 0.5})
     try:
-        response = client.post("/api/model/train", headers=admin.headers)
+        with TestClient(create_app(short, database)) as client:
+            response = client.post("/api/model/train", headers=admin.headers)
+            body = response.json()
+            job = client.get(f"/api/v1/jobs/{body['data']['jobId']}", headers=admin.headers)
     finally:
         unbind_queue(database)
     assert response.status_code == 202
-    body = response.json()
     assert body["success"] is True and body["message"] == "Model training is still running"
-    job = client.get(f"/api/v1/jobs/{body['data']['jobId']}", headers=admin.headers).json()
-    assert job["type"] == "train_model" and job["status"] == "queued"
+    assert job.json()["type"] == "train_model" and job.json()["status"] == "queued"

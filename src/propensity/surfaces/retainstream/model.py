@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from propensity.db import Database
-from propensity.deps import Admin, AppDatabase, TenantSession, Viewer
+from propensity.deps import Admin, AppDatabase, AppSettings, TenantSession, Viewer
 from propensity.errors import InvalidInput
 from propensity.portfolio.versions import previous_version
 from propensity.registry.service import get_version
@@ -57,19 +57,17 @@ def status(_viewer: Viewer, session: TenantSession) -> StatusResponse:
     )
 
 
-# How long POST /model/train waits for its training job before answering that it still runs.
-TRAIN_WAIT_SECONDS = 120.0
 POLL_SECONDS = 0.5
 
 
 @router.post("/train", response_model=TrainResponse)
-async def train(principal: Admin, database: AppDatabase) -> Response:
+async def train(principal: Admin, database: AppDatabase, settings: AppSettings) -> Response:
     """Trains and activates a new subscriber churn version as a job (on a worker, never on a
     request thread) and answers with its held-out metrics once it has finished; the wait holds
-    no thread. After TRAIN_WAIT_SECONDS the answer is 202 with the job's id, to follow at
-    GET /api/v1/jobs/{jobId}. Too little data is the InsufficientData error (422)."""
+    no thread. After `retainstream_train_wait_seconds` the answer is 202 with the job's id,
+    to follow at GET /api/v1/jobs/{jobId}. Too little data is the InsufficientData error (422)."""
     job_id = await run_in_threadpool(_queue_training, database, principal)
-    deadline = time.monotonic() + TRAIN_WAIT_SECONDS
+    deadline = time.monotonic() + settings.retainstream_train_wait_seconds
     while True:
         version_id = await run_in_threadpool(_finished, database, principal.tenant_id, job_id)
         if version_id is not None:
