@@ -4,10 +4,6 @@ and queue a training, another client's simple reads are answered within a second
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,13 +19,7 @@ from propensity.settings import Settings
 from propensity.tenancy.service import create_api_key, get_tenant
 from propensity.training.service import train_prediction_type
 from tests.factories import make_simulated_tenant
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.servers import serve
 
 
 @pytest.fixture
@@ -47,33 +37,9 @@ def served(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, str]]:
         tenant = get_tenant(session, slug_or_id="busy")
         _key, secret = create_api_key(session, tenant=tenant, name="k", role=Role.ADMIN)
     database.dispose()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PROPENSITY_HOME": str(home),
-        "PROPENSITY_LOG_LEVEL": "WARNING",
-        "PROPENSITY_RETAINSTREAM_RATE_LIMIT": "100000/minute",
-    }
-    env.pop("PROPENSITY_DATABASE_URL", None)
-    command = [str(Path(sys.executable).parent / "propensity"), "serve", "--port", str(port)]
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url + "/health/live", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("the server did not start")
+    env = {"PROPENSITY_RETAINSTREAM_RATE_LIMIT": "100000/minute"}
+    with serve(home, env=env) as url:
         yield url, secret
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
 
 
 @pytest.mark.slow

@@ -4,16 +4,10 @@ or be a dropped connection."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -26,6 +20,7 @@ from propensity.settings import Settings
 from propensity.tenancy.service import create_api_key, get_tenant
 from propensity.training.service import train_prediction_type
 from tests.factories import make_simulated_tenant
+from tests.servers import serve
 
 EXAMPLES = 8
 MODELS = (
@@ -43,13 +38,6 @@ SKIPPED = {("DELETE", "/api/v1/api-keys/{key_id}")}
 class Served:
     url: str
     key: str
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
@@ -73,37 +61,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         tenant = get_tenant(session, slug_or_id="fuzz")
         _key, secret = create_api_key(session, tenant=tenant, name="fuzzer", role=Role.ADMIN)
     database.dispose()
-    port = _free_port()
     env = {
-        **os.environ,
-        "PROPENSITY_HOME": str(home),
-        "PROPENSITY_LOG_LEVEL": "WARNING",
         # The fuzzer sends hundreds of requests a minute from one address.
         "PROPENSITY_RETAINSTREAM_RATE_LIMIT": "100000/minute",
         # A training the fuzzer asks for answers 202 with its job after 3 s (the wait is a
         # setting; its default, 2 minutes, is longer than the 5 s every answer must take).
         "PROPENSITY_RETAINSTREAM_TRAIN_WAIT_SECONDS": "3",
     }
-    env.pop("PROPENSITY_DATABASE_URL", None)
-    command = [str(Path(sys.executable).parent / "propensity"), "serve", "--port", str(port)]
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url + "/health/live", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("the server did not start")
+    with serve(home, env=env) as url:
         yield Served(url=url, key=secret)
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
 
 
 @pytest.mark.slow

@@ -3,10 +3,6 @@ a file of their own (ratelimit_store.py), used by `propensity serve --workers N`
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +14,7 @@ from limits.strategies import FixedWindowRateLimiter
 
 from propensity.ratelimit_store import SharedFileStorage
 from propensity.settings import Settings
+from tests.servers import serve
 
 
 def test_two_storages_on_one_file_share_their_counters(tmp_path: Path) -> None:
@@ -32,48 +29,14 @@ def test_two_storages_on_one_file_share_their_counters(tmp_path: Path) -> None:
     assert stats.remaining == 0 and stats.reset_time > time.time()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def two_workers(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     if not settings.is_sqlite:
         pytest.skip("one machine without Redis")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PROPENSITY_HOME": str(tmp_path / "home"),
-        "PROPENSITY_LOG_LEVEL": "WARNING",
-        "PROPENSITY_RETAINSTREAM_RATE_LIMIT": "6/minute",
-    }
-    for name in ("PROPENSITY_DATABASE_URL", "PROPENSITY_REDIS_URL", "PROMETHEUS_MULTIPROC_DIR"):
-        env.pop(name, None)
-    command = [str(Path(sys.executable).parent / "propensity"), "serve", "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--workers", "2", "--no-consumer"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url + "/health/live", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("the server did not start")
-        yield url, tmp_path / "home" / "metrics"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    home = tmp_path / "home"
+    limited = {"PROPENSITY_RETAINSTREAM_RATE_LIMIT": "6/minute"}
+    with serve(home, args=("--workers", "2", "--no-consumer"), env=limited) as url:
+        yield url, home / "metrics"
 
 
 def test_the_documented_limit_holds_across_two_workers(two_workers: tuple[str, Path]) -> None:

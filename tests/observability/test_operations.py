@@ -4,11 +4,6 @@ samples of every worker of `propensity serve --workers 2`."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +17,7 @@ from propensity.app import create_app
 from propensity.db import Database
 from propensity.settings import Settings
 from tests.factories import make_tenant_user
+from tests.servers import serve
 
 
 def _sample(text: str, name: str, **labels: str) -> float | None:
@@ -102,48 +98,13 @@ def test_a_metrics_token_is_required_when_configured(
         assert ok.status_code == 200 and "propensity_request_duration_seconds" in ok.text
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def two_workers(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     if not settings.is_sqlite:
         pytest.skip("one server process tree is enough to check the multi-process metrics")
-    port = _free_port()
     home = tmp_path / "home"
-    env = {
-        **os.environ,
-        "PROPENSITY_HOME": str(home),
-        "PROPENSITY_LOG_LEVEL": "WARNING",
-    }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    env.pop("PROPENSITY_DATABASE_URL", None)
-    command = [str(Path(sys.executable).parent / "propensity"), "serve", "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--workers", "2", "--no-consumer"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url + "/health/live", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("the server did not start")
+    with serve(home, args=("--workers", "2", "--no-consumer")) as url:
         yield url, home / "metrics"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_one_scrape_adds_up_every_worker(two_workers: tuple[str, Path]) -> None:

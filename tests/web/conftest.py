@@ -11,7 +11,6 @@ under $PROPENSITY_SCREENSHOT_DIR, default var/screenshots/<UTC timestamp>/)."""
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from propensity.db import Database
 from propensity.models import Customer, Role
 from propensity.settings import Settings
 from tests.conftest import PG_URL, TEST_SECRET
+from tests.servers import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -92,13 +92,6 @@ class WebServer:
         response = httpx.get(self.url + path, headers=user.headers, params=params, timeout=30)
         assert response.status_code == 200, response.text
         return response.json()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _user(
@@ -239,7 +232,7 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
     )
     other_admin, other_account = _other_tenant(database, settings)
     consumer = start_embedded_consumer(settings, database=database, periodic=False)
-    port = _free_port()
+    port = free_port()
     try:
         with _ThreadedServer(create_app(settings, database), port):
             yield WebServer(
