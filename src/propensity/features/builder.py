@@ -49,6 +49,8 @@ from propensity.features.state_store import load_states
 from propensity.features.streams import EventStreams
 from propensity.features.times import to_us
 from propensity.features.windows import NO_START, IntArray
+from propensity.modeling.encoding import SMALL_BATCH
+from propensity.modeling.table import Table, text_column
 from propensity.models import Customer
 from propensity.vocabulary import PredictionType
 
@@ -282,25 +284,32 @@ def to_python(value: Any) -> Any:
 
 def select_columns(
     features: FeatureSet, names: Sequence[str] | None
-) -> tuple[pd.DataFrame, tuple[FeatureDefinition, ...]]:
-    """The computed frame, restricted to (and ordered as) `names` when given; a name this build
-    did not produce becomes an all-missing column, as the modeling engine treats absent ones."""
+) -> tuple[Table, tuple[FeatureDefinition, ...]]:
+    """The computed columns, restricted to (and ordered as) `names` when given; a name this
+    build did not produce becomes an all-missing column, as the modeling engine treats absent
+    ones. No DataFrame is built (modeling/table.py): scoring a few entities reads the columns
+    directly, and `to_frame()` gives the frame for the readers that want one."""
     definitions = {d.name: d for d in features.definitions}
     if names is None:
         names = list(definitions)
-    # One frame built in the wanted order (not the whole frame, then a column per missing name,
-    # then a reindex). Categories are text columns whatever the rows: pandas would otherwise
-    # pick the column type from the values, so a build of one entity without a plan could come
-    # out typed differently from the same row in a build of all.
-    absent = np.full(features.n_rows, np.nan)
+    n = features.n_rows
+    # Categories are text whatever the rows: otherwise the column type would follow the values,
+    # so a build of one entity without a plan could come out typed differently from the same
+    # row in a build of all. A few rows convert in Python; many through pandas' "str".
+    absent = np.full(n, np.nan)
     columns: dict[str, np.ndarray | pd.Series] = {}
+    text: list[str] = []
     for name in names:
         definition = definitions.get(name)
         if definition is None:
             columns[name] = absent.copy()
         elif definition.kind is FeatureKind.CATEGORICAL:
-            columns[name] = pd.Series(features.get(name), dtype="str")
+            values = features.get(name)
+            columns[name] = (
+                text_column(values) if n <= SMALL_BATCH else pd.Series(values, dtype="str")
+            )
+            text.append(name)
         else:
             columns[name] = features.get(name)
-    frame = features.frame(columns)
-    return frame, tuple(definitions[n] for n in names if n in definitions)
+    table = Table(columns, n, text=text)
+    return table, tuple(definitions[n] for n in names if n in definitions)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,7 @@ from propensity.features.policy import ColumnPolicy
 from propensity.features.snapshots import alive
 from propensity.features.state import StateMiss
 from propensity.features.windows import FloatArray, IntArray
+from propensity.modeling.table import Table
 from propensity.vocabulary import PredictionType
 
 # Up to this many ids, a point-in-time build reads only their rows (online.py); above it one
@@ -43,16 +45,21 @@ class ScoringFrame:
     kind: str | None
     mode: str
     as_of: datetime
-    frame: pd.DataFrame  # one row per entity, the training set's columns
+    table: Table  # one row per entity, the training set's columns
     definitions: tuple[FeatureDefinition, ...]
     entity_ids: np.ndarray
     external_ids: np.ndarray
     # HEALTH_TREND: the latest overall score before as_of, for the trajectory.
     current_scores: FloatArray | None = None
 
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """The table as a DataFrame, built once on first use (scoring reads the table)."""
+        return self.table.to_frame()
+
     @property
     def feature_names(self) -> list[str]:
-        return [str(c) for c in self.frame.columns]
+        return [str(c) for c in self.table.columns]
 
 
 def _population(entities: Entities, mode: str, t: int, *, customers_only: bool) -> IntArray:
@@ -165,7 +172,7 @@ def build_scoring_frame(
         if "health_score_current" in computed and ptype is PredictionType.HEALTH_TREND
         else None
     )
-    frame, definitions = select_columns(computed, features)
+    table, definitions = select_columns(computed, features)
     as_of_time = stamp(t)
     assert as_of_time is not None
     return ScoringFrame(
@@ -173,7 +180,7 @@ def build_scoring_frame(
         kind=kind,
         mode=mode,
         as_of=as_of_time,
-        frame=frame,
+        table=table,
         definitions=definitions,
         entity_ids=entities.ids[codes],
         external_ids=entities.external_ids[codes],

@@ -90,6 +90,7 @@ from propensity.modeling.model import Inputs, Prepared
 from propensity.modeling.regression import RegressionModel, train_regression
 from propensity.modeling.specs import FeatureGroup, FeatureKind, FeatureSpec, infer_feature_specs
 from propensity.modeling.survival import SurvivalModel, train_survival
+from propensity.modeling.table import Table
 from propensity.modeling.training import ProgressCallback
 
 __all__ = [
@@ -104,6 +105,7 @@ __all__ = [
     "ProgressCallback",
     "RegressionModel",
     "SurvivalModel",
+    "Table",
     "infer_feature_specs",
     "load_model",
     "train_binary",

@@ -18,6 +18,7 @@ from propensity.modeling.catboost_trees import (
 )
 from propensity.modeling.linear import LinearModel
 from propensity.modeling.preprocessing import Preprocessor
+from propensity.modeling.table import Table
 from propensity.modeling.threads import single_threaded_blas
 from propensity.modeling.trees import booster_from_bytes, tree_contributions, tree_margin
 
@@ -78,7 +79,7 @@ class MarginModel:
             return "logistic" if self.linear and self.linear.kind == "logistic" else "ridge"
         return "blend"
 
-    def matrix(self, frame: pd.DataFrame) -> np.ndarray:
+    def matrix(self, frame: pd.DataFrame | Table) -> np.ndarray:
         return self.preprocessor.transform(frame)
 
     @single_threaded_blas

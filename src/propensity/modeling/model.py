@@ -23,6 +23,7 @@ from propensity.modeling.linear import LinearModel
 from propensity.modeling.metrics import Metrics
 from propensity.modeling.preprocessing import Decoded, Preprocessor
 from propensity.modeling.specs import FeatureGroup, FeatureSpec
+from propensity.modeling.table import Table
 
 
 @dataclass(eq=False)
@@ -49,7 +50,7 @@ class Prepared:
         )
 
 
-Inputs = pd.DataFrame | Prepared
+Inputs = pd.DataFrame | Table | Prepared
 
 
 @dataclass(kw_only=True, eq=False)
@@ -82,7 +83,7 @@ class TrainedModel:
             groups[spec.group.value] += self.importance.get(spec.name, 0.0)
         return groups
 
-    def prepare(self, frame: pd.DataFrame) -> Prepared:
+    def prepare(self, frame: pd.DataFrame | Table) -> Prepared:
         """`frame` decoded once, to pass to several of this model's methods."""
         preprocessor = self.engine.preprocessor
         decoded = preprocessor.decode(_frame(frame))
@@ -200,7 +201,9 @@ class TrainedModel:
         return model
 
 
-def _frame(frame: pd.DataFrame) -> pd.DataFrame:
+def _frame(frame: pd.DataFrame | Table) -> pd.DataFrame | Table:
+    if isinstance(frame, Table):
+        return frame
     if not isinstance(frame, pd.DataFrame):
         raise InvalidInput("Scoring needs a table (a pandas DataFrame) of feature values.")
     return frame.reset_index(drop=True)

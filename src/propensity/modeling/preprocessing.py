@@ -21,6 +21,7 @@ from propensity.modeling.encoding import (
     timestamps_ns,
 )
 from propensity.modeling.specs import FeatureKind, FeatureSpec
+from propensity.modeling.table import Table
 
 # A category needs this many training rows to get its own column; rarer ones share "__other__"
 # with categories never seen in training, so a typo at scoring time lands where rare values did.
@@ -134,8 +135,10 @@ class Preprocessor:
                 plans.append(FeaturePlan(spec=spec))
         return cls(plans)
 
-    def decode(self, frame: pd.DataFrame) -> list[Decoded]:
+    def decode(self, frame: pd.DataFrame | Table) -> list[Decoded]:
         """Per feature, its values as the model reads them (before one-hot encoding)."""
+        if isinstance(frame, Table):
+            return self._decode_table(frame)
         if len(frame) <= SMALL_BATCH:
             return self._decode_small(frame)
         decoded: list[Decoded] = []
@@ -177,7 +180,45 @@ class Preprocessor:
                 )
         return decoded
 
-    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+    def _decode_table(self, table: Table) -> list[Decoded]:
+        """decode() of a Table: plain numpy columns and a few rows of text directly, anything
+        else through the same column functions as a DataFrame's, so the values are equal."""
+        decoded: list[Decoded] = []
+        n = len(table)
+        for plan in self.plans:
+            values = table.get(plan.spec.name)
+            kind = plan.spec.kind
+            plain = isinstance(values, np.ndarray) and values.dtype.kind in "fiub"
+            if values is None:
+                series = pd.Series([None] * n, dtype=object)
+                decoded.append(
+                    category_values(series)
+                    if plan.is_categorical
+                    else numeric_values(series, kind, plan.reference_ns)
+                )
+            elif plan.is_categorical and isinstance(values, np.ndarray) and n <= SMALL_BATCH:
+                decoded.append(
+                    np.asarray([category_label(v) for v in values.tolist()], dtype=object)
+                )
+            elif plain and kind is FeatureKind.NUMERIC:
+                decoded.append(np.asarray(values, dtype=np.float64))
+            elif plain and kind is FeatureKind.BOOLEAN:
+                numbers = np.asarray(values, dtype=np.float64)
+                decoded.append(
+                    np.where(np.isnan(numbers), np.nan, (numbers != 0).astype(np.float64))
+                )
+            else:
+                series = values if isinstance(values, pd.Series) else pd.Series(values)
+                if plan.is_categorical and table.is_text(plan.spec.name):
+                    series = series.astype("str")
+                decoded.append(
+                    category_values(series)
+                    if plan.is_categorical
+                    else numeric_values(series, kind, plan.reference_ns)
+                )
+        return decoded
+
+    def transform(self, frame: pd.DataFrame | Table) -> np.ndarray:
         return self.matrix(self.decode(frame))
 
     def matrix(self, decoded: Sequence[Decoded]) -> np.ndarray:

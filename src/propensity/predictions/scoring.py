@@ -226,7 +226,7 @@ def subset(frame: ScoringFrame, mask: np.ndarray) -> ScoringFrame:
     """The rows of `frame` where `mask` holds."""
     return replace(
         frame,
-        frame=frame.frame.iloc[np.flatnonzero(mask)].reset_index(drop=True),
+        table=frame.table.take(np.flatnonzero(mask)),
         entity_ids=frame.entity_ids[mask],
         external_ids=frame.external_ids[mask],
         current_scores=None if frame.current_scores is None else frame.current_scores[mask],
@@ -276,7 +276,7 @@ def score_frame(
     of a whole portfolio, and a row nobody acts on can be explained on demand (single-entity
     scoring recomputes it in milliseconds). Such a row's contributions and values are empty
     and its explanation None."""
-    data = frame.frame if rows is None else frame.frame.iloc[rows].reset_index(drop=True)
+    data = frame.table if rows is None else frame.table.take(rows)
     if len(data) == 0:
         return []
     ids = frame.entity_ids if rows is None else frame.entity_ids[rows]
@@ -298,12 +298,10 @@ def score_frame(
     explained = {int(i): k for k, i in enumerate(chosen)}
     narrator = narrator_for(model=model, version=version)
     names = [str(name) for name in data.columns]
-    # Row-major objects in one conversion per dtype block: cheaper than to_dict("records"),
-    # which builds a Series per row; _jsonable turns numpy scalars into Python ones as before.
+    # Row-major Python objects of the explained rows only; _jsonable turns what is left of
+    # numpy (and NaN) into JSON values.
     everyone = len(chosen) == len(data)
-    table = (
-        (data if everyone else data.iloc[chosen]).to_numpy(dtype=object) if len(chosen) else None
-    )
+    table = (data if everyone else data.take(chosen)).records() if len(chosen) else None
     results = []
     for i in range(len(data)):
         p_i = None if probability is None else float(probability[i])
@@ -314,7 +312,7 @@ def score_frame(
         values: dict[str, Any] = {}
         text: str | None = None
         if k is not None and table is not None and explanation is not None:
-            record = dict(zip(names, table[k].tolist(), strict=True))
+            record = dict(zip(names, table[k], strict=True))
             row = explanation.row(k)
             top = dict(list(row["contributions"].items())[:TOP_CONTRIBUTIONS])
             values = {name: _jsonable(record[name]) for name in top}
