@@ -52,9 +52,11 @@ def record_run(
     settings: Settings | None = None,
     latency_ms: float | None = None,
     job_id: str | None = None,
+    loaded: list[Prediction] | None = None,
 ) -> int:
     """Stores every result of `run` as a new ACTIVE prediction of its model's type
-    (record_predictions) and announces them to webhooks. Returns the number written.
+    (record_predictions) and announces them to webhooks. Returns the number written; with
+    `loaded`, the stored rows are appended to it as loaded objects, in the results' order.
     `latency_ms` is each row's measured scoring time (a request's, or its share of a batch's),
     stored on its rows for monitoring.
 
@@ -74,6 +76,7 @@ def record_run(
         settings=settings,
         latency_ms=latency_ms,
         job_id=job_id,
+        loaded=loaded,
     )
     if written:
         webhook_hooks.predictions_recorded(session, run=run, settings=settings)
@@ -91,6 +94,7 @@ def record_predictions(
     settings: Settings | None = None,
     latency_ms: float | None = None,
     job_id: str | None = None,
+    loaded: list[Prediction] | None = None,
 ) -> int:
     """The one writer of predictions: stores each result as a new ACTIVE prediction of
     `prediction_type` made at `as_of` (valid for validity_for(prediction_type)) and supersedes
@@ -103,7 +107,9 @@ def record_predictions(
     own `model_version_id` wins over the run's `model_version_id` (a challenger's rows).
 
     Rows go in as one executemany per INSERT_CHUNK through the table (Core), not through the
-    ORM's bulk path, which costs more than the database does for a whole portfolio."""
+    ORM's bulk path, which costs more than the database does for a whole portfolio. With
+    `loaded` (a request answering with what it stored), they go in through the ORM with
+    RETURNING instead and the objects are appended to it: one statement, no read back."""
     if not results:
         return 0
     lead = population == Population.LEAD.value
@@ -150,6 +156,15 @@ def record_predictions(
         }
         for r in results
     ]
+    if loaded is not None:
+        for start in range(0, len(rows), INSERT_CHUNK):
+            loaded.extend(
+                session.scalars(
+                    sa.insert(Prediction).returning(Prediction, sort_by_parameter_order=True),
+                    rows[start : start + INSERT_CHUNK],
+                )
+            )
+        return len(rows)
     connection = session.connection()
     table = Prediction.__table__
     assert isinstance(table, sa.Table)

@@ -210,10 +210,10 @@ def score_with(
     entity_ids: Sequence[int],
     now: datetime,
     settings: Settings,
-) -> tuple[float, list[int]]:
+) -> tuple[float, dict[int, Prediction]]:
     """Scores these entities with `version`, explained, and records them as served in
-    `role`. Flushes. Returns the measured scoring time per entity in ms and the entities
-    scored: one with no features at this time (say, created after it) is left out."""
+    `role`. Flushes. Returns the measured scoring time per entity in ms and the predictions
+    stored, by entity: one with no features at this time (say, created after it) has none."""
     started = time.perf_counter()
     model = artifact_cache.get(session, version=version, loader=load_model)
     frame = model_frame(
@@ -223,13 +223,15 @@ def score_with(
     elapsed_ms = (time.perf_counter() - started) * 1000
     results = [replace(r, served_by=role, model_version_id=version.id) for r in results]
     share = elapsed_ms / max(len(results), 1)
+    stored: list[Prediction] = []
     record_run(
         session,
         run=ScoringRun(version=version, as_of=now, results=results),
         settings=settings,
         latency_ms=round(share, 3),
+        loaded=stored,
     )
-    return share, [r.entity_id for r in results]
+    return share, {r.entity_id: p for r, p in zip(results, stored, strict=True)}
 
 
 def requested_version(
@@ -329,6 +331,7 @@ def serve_many(
     for i in missing:
         by_version.setdefault(route[i][0].id, []).append(i)
     latency: dict[int, float] = {}
+    fresh: dict[int, Prediction] = {}
     for group in by_version.values():
         serving_version, role = route[group[0]]
         share, scored = score_with(
@@ -340,6 +343,7 @@ def serve_many(
             settings=settings,
         )
         latency.update(dict.fromkeys(scored, share))
+        fresh.update(scored)
         try:
             if deadline_ms is not None:
                 check_timeout(elapsed_ms=share, timeout_ms=deadline_ms, model_id=serving_version.id)
@@ -352,13 +356,6 @@ def serve_many(
         except ScoringTimedOut:
             session.rollback()
             raise
-    fresh = latest_recorded(
-        session,
-        prediction_type=prediction_type,
-        population=population,
-        entity_ids=list(latency),
-        as_of=now,
-    )
     session.commit()
     for i in latency:
         out[i] = Served(fresh[i], route[i][0], route[i][1], False, latency[i])
