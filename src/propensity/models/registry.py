@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,10 @@ class ModelStatus(enum.StrEnum):
     INACTIVE = "inactive"
     RETIRED = "retired"
     FAILED = "failed"
+
+
+def new_stamp() -> int:
+    return secrets.randbits(62)
 
 
 class ModelVersion(TenantOwned, Base):
@@ -58,6 +63,12 @@ class ModelVersion(TenantOwned, Base):
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Every status change made through the model API: {"from", "to", "reason", "at", "by"}.
     status_history: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    # A new random number with every INSERT and UPDATE of the row, ORM or Core: serving keeps
+    # the active version in memory and compares this instead of reading the row (a random
+    # value, unlike a counter, is known without reading it back after the update).
+    stamp: Mapped[int] = mapped_column(
+        sa.BigInteger, default=new_stamp, onupdate=new_stamp, server_default=sa.text("0")
+    )
 
     @property
     def version(self) -> str:
