@@ -104,15 +104,32 @@ def active_version(
     fifth of a single-entity request."""
     query = (
         sa.select(ModelVersion)
-        .where(
-            ModelVersion.prediction_type == prediction_type,
-            ModelVersion.status == ModelStatus.ACTIVE.value,
-        )
+        .where(*active_conditions(prediction_type=prediction_type, population=population))
         .options(defer(ModelVersion.feature_stats), defer(ModelVersion.feature_specs))
     )
-    if population:
-        query = query.where(ModelVersion.population == population)
-    return session.scalars(query.order_by(ModelVersion.activated_at.desc()).limit(1)).first()
+    return session.scalars(query.order_by(NEWEST_ACTIVE).limit(1)).first()
+
+
+# Activation deactivates the others, so one version is active; should two ever be, the one
+# activated last is the answer everywhere.
+NEWEST_ACTIVE = ModelVersion.activated_at.desc()
+
+
+def active_conditions(
+    *,
+    prediction_type: str | sa.BindParameter[str],
+    population: str | sa.BindParameter[str] | None,
+) -> list[Any]:
+    """The WHERE of "the active version of this type (and population)", ordered by
+    NEWEST_ACTIVE: for readers that select more than the version (serving's routing, whose
+    statement is built once with parameters)."""
+    conditions: list[Any] = [
+        ModelVersion.prediction_type == prediction_type,
+        ModelVersion.status == ModelStatus.ACTIVE.value,
+    ]
+    if isinstance(population, sa.BindParameter) or population:
+        conditions.append(ModelVersion.population == population)
+    return conditions
 
 
 def activate(session: Session, *, version: ModelVersion) -> ModelVersion:

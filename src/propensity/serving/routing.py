@@ -5,15 +5,21 @@ the one place that puts them together for a request or a batch."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from threading import Lock
+from typing import Any
 
-from sqlalchemy.orm import Session
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased, defer, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
+from propensity.db import TENANT_KEY
 from propensity.errors import Unavailable
-from propensity.models import ModelStatus, ModelVersion
-from propensity.registry.routing import running_deployment, to_challenger
-from propensity.registry.service import active_version
+from propensity.models import Deployment, DeploymentStatus, ModelStatus, ModelVersion
+from propensity.registry.routing import to_challenger
+from propensity.registry.service import NEWEST_ACTIVE, active_conditions
 from propensity.vocabulary import PredictionType
 
 CHAMPION = "champion"
@@ -58,24 +64,136 @@ class ServingModels:
 def serving_models_or_none(
     session: Session, *, prediction_type: PredictionType, population: str
 ) -> ServingModels | None:
-    """The models serving this type and population now; None when none is trained."""
+    """The models serving this type and population now; None when none is trained.
+
+    One statement reads which versions serve (ids and stamps, and the running deployment);
+    the versions' rows come from this process's copies while their stamps match (see
+    `_VersionCopies`), so a request does not load and decode them again."""
     source = prediction_type.source
-    active = active_version(session, prediction_type=source.value, population=population)
+    row = session.execute(
+        _SERVING, {"prediction_type": source.value, "population": population}
+    ).first()
+    if row is None:
+        return None
+    active_id, active_stamp, deployment_id, champion_id, split, challenger_id = row[:6]
+    challenger_stamp, challenger_hash = row[6:]
+    active = version_copies.attach(session, version_id=active_id, stamp=active_stamp)
     if active is None:
         return None
-    deployment = running_deployment(session, prediction_type=source.value, population=population)
-    if deployment is None or deployment.champion_version_id != active.id:
-        return ServingModels(active=active)
-    challenger = session.get(ModelVersion, deployment.challenger_version_id)
     # A challenger without an artifact cannot score: it serves nobody.
-    if challenger is None or challenger.artifact_hash is None:
+    if deployment_id is None or champion_id != active_id or challenger_hash is None:
+        return ServingModels(active=active)
+    challenger = version_copies.attach(session, version_id=challenger_id, stamp=challenger_stamp)
+    if challenger is None:
         return ServingModels(active=active)
     return ServingModels(
         active=active,
         challenger=challenger,
-        deployment_id=deployment.id,
-        split=float(deployment.traffic_split),
+        deployment_id=deployment_id,
+        split=float(split),
     )
+
+
+def _serving_statement() -> sa.Select[int, int, int, int, float, int, int, str | None]:
+    """Which versions serve a type and population: the active one and the running
+    deployment's challenger, ids and stamps. Built once (with parameters): constructing the
+    statement with its alias cost more than running it."""
+    challenger = aliased(ModelVersion)
+    return (
+        sa.select(
+            ModelVersion.id,
+            ModelVersion.stamp,
+            Deployment.id,
+            Deployment.champion_version_id,
+            Deployment.traffic_split,
+            challenger.id,
+            challenger.stamp,
+            challenger.artifact_hash,
+        )
+        .outerjoin(
+            Deployment,
+            sa.and_(
+                Deployment.tenant_id == ModelVersion.tenant_id,
+                Deployment.prediction_type == ModelVersion.prediction_type,
+                Deployment.population == ModelVersion.population,
+                Deployment.status == DeploymentStatus.RUNNING.value,
+            ),
+        )
+        .outerjoin(challenger, challenger.id == Deployment.challenger_version_id)
+        .where(
+            *active_conditions(
+                prediction_type=sa.bindparam("prediction_type", type_=sa.String),
+                population=sa.bindparam("population", type_=sa.String),
+            )
+        )
+        .order_by(NEWEST_ACTIVE, Deployment.id.desc())
+        .limit(1)
+    )
+
+
+_SERVING = _serving_statement()
+
+
+class _VersionCopies:
+    """Detached copies of model version rows, by database, tenant, id and stamp.
+
+    Every UPDATE of a version changes its stamp (models/registry.py), so a copy whose stamp
+    matches the one just read is the row as stored; a changed row is simply read again under
+    its new stamp. A copy is attached to a request's session with `merge(load=False)`: no
+    SQL, and the two large JSON columns it never loaded load on first access as before. The
+    attached object shares the copy's JSON values: they are replaced, never mutated in place
+    (every writer of a version assigns new values)."""
+
+    def __init__(self, limit: int = 512) -> None:
+        self._copies: OrderedDict[tuple[Any, ...], ModelVersion] = OrderedDict()
+        self._limit = limit
+        self._lock = Lock()
+
+    def attach(self, session: Session, *, version_id: int, stamp: int) -> ModelVersion | None:
+        bind = session.get_bind()
+        key = (
+            str(bind.engine.url),
+            id(bind.engine),
+            session.info.get(TENANT_KEY),
+            version_id,
+            stamp,
+        )
+        with self._lock:
+            copy = self._copies.get(key)
+            if copy is not None:
+                self._copies.move_to_end(key)
+        if copy is not None:
+            return session.merge(copy, load=False)
+        version = session.scalars(
+            sa.select(ModelVersion)
+            .where(ModelVersion.id == version_id)
+            .options(defer(ModelVersion.feature_stats), defer(ModelVersion.feature_specs))
+        ).first()
+        if version is not None and version.stamp == stamp:
+            with self._lock:
+                self._copies[key] = _detached_copy(version)
+                while len(self._copies) > self._limit:
+                    self._copies.popitem(last=False)
+        return version
+
+    def clear(self) -> None:
+        with self._lock:
+            self._copies.clear()
+
+
+def _detached_copy(version: ModelVersion) -> ModelVersion:
+    """A new detached instance with `version`'s loaded column values, unattached to any
+    session (the session's own instance stays its own)."""
+    state = sa.inspect(version)
+    copy: ModelVersion = ModelVersion.__mapper__.class_manager.new_instance()
+    for column in ModelVersion.__mapper__.column_attrs:
+        if column.key not in state.unloaded:
+            set_committed_value(copy, column.key, state.dict.get(column.key))
+    make_transient_to_detached(copy)
+    return copy
+
+
+version_copies = _VersionCopies()
 
 
 def serving_models(
