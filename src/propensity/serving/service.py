@@ -15,12 +15,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TypedDict, Unpack
+from functools import cache
+from typing import Any, TypedDict, Unpack
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, defer
 
 from propensity.crm.lookup import parse_id
+from propensity.db import UTCDateTime
 from propensity.errors import NotFound, PropensityError, Unavailable
 from propensity.metrics import PREDICTIONS
 from propensity.modeling import load_model
@@ -106,18 +108,14 @@ def find_valid(
     prediction is still the answer, with it."""
     found: dict[int, Prediction] = {}
     ids = list(serving)
+    query = _valid_query(
+        population=population, explained=explained, aged=max_age is not None, light=light
+    )
+    params: dict[str, Any] = {"prediction_type": prediction_type.value, "now": now}
+    if max_age is not None:
+        params["oldest"] = now - max_age
     for start in range(0, len(ids), ID_CHUNK):
-        rows = session.scalars(
-            _valid_query(
-                prediction_type=prediction_type,
-                population=population,
-                entity_ids=ids[start : start + ID_CHUNK],
-                now=now,
-                explained=explained,
-                max_age=max_age,
-                light=light,
-            )
-        )
+        rows = session.scalars(query, {**params, "ids": ids[start : start + ID_CHUNK]})
         seen: set[int] = set()
         for prediction in rows:
             entity_id = _entity_of(prediction, population)
@@ -134,28 +132,24 @@ def find_valid(
     return found
 
 
+@cache
 def _valid_query(
-    *,
-    prediction_type: PredictionType,
-    population: str,
-    entity_ids: list[int],
-    now: datetime,
-    explained: bool,
-    max_age: timedelta | None,
-    light: bool,
+    *, population: str, explained: bool, aged: bool, light: bool
 ) -> sa.Select[Prediction]:
+    """find_valid's statement, built once per shape (parameters: ids, prediction_type, now,
+    oldest): building it took as long as running it."""
     conditions = [
-        subject_column(population).in_(entity_ids),
-        Prediction.prediction_type == prediction_type.value,
+        subject_column(population).in_(sa.bindparam("ids", expanding=True)),
+        Prediction.prediction_type == sa.bindparam("prediction_type", type_=sa.String),
         Prediction.status == PredictionStatus.ACTIVE.value,
-        Prediction.valid_until > now,
+        Prediction.valid_until > sa.bindparam("now", type_=UTCDateTime),
     ]
     if explained:
         # Batch runs store the narrative only for the entities at risk; the others are
         # scored afresh when someone asks for their explanation.
         conditions.append(Prediction.explanation.is_not(None))
-    if max_age is not None:
-        conditions.append(Prediction.predicted_at >= now - max_age)
+    if aged:
+        conditions.append(Prediction.predicted_at >= sa.bindparam("oldest", type_=UTCDateTime))
     query = (
         sa.select(Prediction)
         .where(*conditions)
