@@ -59,6 +59,10 @@ class Target:
 def copy_home(source: Path, home: Path) -> None:
     """Copies a finished demo home file by file, so the source is only ever read."""
     home.mkdir(parents=True, exist_ok=True)
+    # A write-ahead log or shared-memory index left from an earlier run would be replayed
+    # against the copied database and corrupt it when the source has none of its own.
+    for name in (*HOME_FILES, "propensity.db-shm"):
+        (home / name).unlink(missing_ok=True)
     for name in HOME_FILES:
         if (source / name).exists():
             shutil.copy2(source / name, home / name)
