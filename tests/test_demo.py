@@ -18,6 +18,7 @@ from propensity.models import (
     HealthSnapshot,
     Lead,
     ModelVersion,
+    Prediction,
     PropertySale,
     Tenant,
     User,
@@ -79,9 +80,27 @@ def test_demo_builds_a_tenant_with_data_and_a_generated_password(
             latest_drift(session, tenant_id=result.tenant_id, model_id=i) for i in active
         )
     assert result.models.pop("monitoring") == f"{len(active)} drift checks stored"
+    # Every version's predictions were made on or after the end of its training data: the
+    # demo's past is served by models that could not have seen the outcomes judging them.
+    with database.tenant_session(result.tenant_id) as session:
+        versions = session.scalars(sa.select(ModelVersion)).all()
+        checked = 0
+        for version in versions:
+            data_end = (version.training_config or {}).get("dataEnd")
+            first = session.scalar(
+                sa.select(sa.func.min(Prediction.predicted_at)).where(
+                    Prediction.model_version_id == version.id
+                )
+            )
+            if data_end is None or first is None:
+                continue
+            assert first >= dt.datetime.fromisoformat(data_end), (version.id, first, data_end)
+            checked += 1
+        assert checked
     for summary in result.models.values():
         assert re.match(
-            r"^(\w+ v\d+, [\d,]+ scored( \(previous \w+ v1 on data to [\d-]+\))?"
+            r"^(\w+ v\d+ on (data to [\d-]+|all the data), [\d,]+ scored"
+            r"( \(previous \w+ v1 on data to [\d-]+\))?"
             r"(, .*snapshots.*|, no portfolio history .*)?"
             r"|skipped: .*\d.*)$",
             summary,

@@ -20,6 +20,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from propensity.crm.service import ImportOptions, import_frame
 from propensity.db import Database, refresh_planner_statistics, utcnow
+from propensity.errors import PropensityError
 from propensity.migrate import upgrade
 from propensity.models import Customer, Role, Tenant
 from propensity.settings import Settings
@@ -47,24 +48,50 @@ MODELS: tuple[tuple[str, str | None], ...] = (
     ("CONVERSION", None),
     ("TIME_TO_CLOSE", None),
 )
+# The order the two workers take them in: longest first (measured on the default data), so
+# they finish close together. Subscriber churn (the largest population to replay, and the KPI
+# history) keeps one worker about as long as the next two keep the other.
+LONGEST_FIRST = (
+    ("CHURN", "subscriber"),
+    ("TIME_TO_CLOSE", None),
+    ("CONVERSION", None),
+    ("CHURN", "account"),
+    ("HEALTH_TREND", "account"),
+)
 
 
-# Days before today at which predictions are back-filled: old enough for their outcome
-# windows (90 days for churn and conversion, 30 + 7 for health) to have closed. They are made
-# by the previous model version (the one in service then) and judged against what happened.
-BACKFILL_DAYS: dict[tuple[str, str | None], tuple[int, ...]] = {
-    ("CHURN", "account"): (150, 120),
-    ("HEALTH_TREND", "account"): (75, 45),
-    ("CONVERSION", None): (120,),
-    ("TIME_TO_CLOSE", None): (120,),
+@dataclass(frozen=True)
+class Service:
+    """When each version of a model went into service, in days before the end of the
+    simulated data. Each version is trained on the data as it stood that day and scores its
+    population that day (a real scoring job); the previous version served until the champion
+    replaced it, and the champion has served since (it scores again today)."""
+
+    previous: int
+    champion: int
+
+
+# Both days are old enough for the outcome windows of that day's predictions to have closed
+# inside the data: 98 days = the 90-day horizon of churn, conversion and time to close + 8;
+# 42 = health's 30 + its +/- 7-day target window + 5. So every prediction either version made
+# is judged against what happened after it (a time to close only once it closed or its p90
+# passed), and the champion's concept drift compares its accuracy on predictions it really
+# made with its held-out accuracy (ADR 0016). A later day would leave the champion's
+# predictions half judged (a churn is known the day it happens, a stay only when the window
+# ends), which would bias that accuracy. The champion replaced the previous version 28 days
+# later, as a monthly retrain would.
+SERVICE: dict[tuple[str, str | None], Service] = {
+    ("CHURN", "account"): Service(previous=126, champion=98),
+    ("CHURN", "subscriber"): Service(previous=126, champion=98),
+    ("HEALTH_TREND", "account"): Service(previous=70, champion=42),
+    ("CONVERSION", None): Service(previous=126, champion=98),
+    ("TIME_TO_CLOSE", None): Service(previous=126, champion=98),
 }
 DEMO_CTAS = 12
-# CTAs opened at each back-filled account date, then worked by simulated CSMs.
+# CTAs opened at each day an account model went into service, then worked by simulated CSMs.
 PAST_CTAS = 8
-# The previous version of each model: trained on the data as it stood this many days ago,
-# as XGBoost (every type has it) on at most this many rows, which keeps the demo's set-up
-# short; the current version then chooses its family on all the data.
-PREVIOUS_MODEL_DAYS = 42
+# The previous version: XGBoost (every type has it) on at most this many rows, which keeps
+# the demo's set-up short; the champion chooses its family on the trainer's default rows.
 PREVIOUS_MODEL_MAX_ROWS = 8_000
 PREVIOUS_MODEL_FAMILY = "xgboost"
 
@@ -148,57 +175,65 @@ def _bar_updater(bars: Progress, task: TaskID) -> Callable[[str, float], None]:
 
 
 def _train_and_score(
-    database: Database, settings: Settings, tenant_id: int, console: Console
+    database: Database,
+    settings: Settings,
+    tenant_id: int,
+    console: Console,
+    *,
+    history_end: dt.datetime,
 ) -> dict[str, str]:
-    """Trains every demo model and scores the live population with it, two at a time.
+    """Trains every demo model and replays its service (SERVICE), then scores the live
+    population with the champion, two models at a time; then judges the past predictions and
+    runs the first drift checks.
 
     XGBoost, NumPy and the database driver release the GIL for most of the work, so two
     threads use both cores of a small machine. A model the data cannot support (too few
     examples at a small --scale) is reported and skipped: the demo still serves the rest.
     """
-    from propensity.errors import PropensityError
     from propensity.jobs import bind_queue, get_queue, unbind_queue
     from propensity.monitoring.tasks import check_model_drift
     from propensity.portfolio.service import record_history
     from propensity.predictions.service import score_and_record
-    from propensity.training.service import train_prediction_type
 
-    checked: list[bool] = []
+    champions: list[int] = []
 
     def label_of(prediction_type: str, kind: str | None) -> str:
         return f"{prediction_type.lower()}" + (f" ({kind})" if kind else "")
 
     def one(prediction_type: str, kind: str | None, task: TaskID) -> str:
         label = label_of(prediction_type, kind)
-        progress = _bar_updater(bars, task)
+        service = SERVICE[(prediction_type, kind)]
         now = utcnow()
+        train = partial(_train_version, database, tenant_id, prediction_type, kind)
+        replay = partial(_backfill, database, settings, tenant_id, prediction_type, kind, now=now)
         try:
-            previous = _previous_version(database, tenant_id, prediction_type, kind, now=now)
-            past = BACKFILL_DAYS.get((prediction_type, kind), ())
-            if previous is not None and past:
-                _backfill(database, settings, tenant_id, prediction_type, kind, past, now=now)
-            outcome = train_prediction_type(
-                database,
-                tenant_id=tenant_id,
-                prediction_type=prediction_type,
-                kind=kind,
-                progress=progress,
-            )
+            try:
+                previous: _Trained | None = train(
+                    data_end=history_end - dt.timedelta(days=service.previous), previous=True
+                )
+                replay(days=service.previous, history_end=history_end)
+            except InsufficientHistory:
+                previous = None
+            try:
+                champion = train(
+                    data_end=history_end - dt.timedelta(days=service.champion),
+                    previous=False,
+                    progress=_bar_updater(bars, task),
+                )
+                replay(days=service.champion, history_end=history_end)
+            except InsufficientHistory:
+                # Too little data as it stood then (a small --scale): a champion of all the
+                # data, with no past of its own, as on a fresh installation.
+                champion = train(data_end=None, previous=False, progress=_bar_updater(bars, task))
             with database.tenant_session(tenant_id) as session:
                 run = score_and_record(session, prediction_type=prediction_type, kind=kind)
-            # The nightly drift check, once now, so the dashboard and alerts have one from the
-            # start (here, while the other worker trains).
-            checked.append(
-                check_model_drift(
-                    database, tenant_id=tenant_id, version_id=outcome.version_id, now=utcnow()
-                )
-            )
+            champions.append(champion.version_id)
         except PropensityError as exc:
             bars.update(task, description=f"skipped {label}", completed=1.0)
             return f"skipped: {exc.message}"
-        summary = f"{outcome.algorithm} {outcome.version}, {len(run.results):,} scored"
+        summary = f"{champion.summary}, {len(run.results):,} scored"
         if previous is not None:
-            summary += f" (previous {previous})"
+            summary += f" (previous {previous.summary})"
         if (prediction_type, kind) == ("CHURN", "subscriber"):
             # Churn KPI history: 3 fortnightly point-in-time snapshots plus today's (about
             # 6 s per past date at the default 20,000 subscribers).
@@ -210,9 +245,9 @@ def _train_and_score(
         bars.update(task, completed=1.0)
         return summary
 
-    # Longest first, so the two workers finish close together. The back-filling jobs go to
-    # this process's queue, bound while the models train (and run here, not by a worker).
-    order = sorted(MODELS, key=lambda m: m[0] not in ("CONVERSION", "TIME_TO_CLOSE"))
+    # The replayed scoring jobs go to this process's queue, bound while the models train (and
+    # run here, not by a worker).
+    order = sorted(MODELS, key=LONGEST_FIRST.index)
     queue = get_queue(settings, database)
     bind_queue(database, queue)
     try:
@@ -226,41 +261,70 @@ def _train_and_score(
     # The tables just grew from nothing to millions of rows: plan with statistics from now.
     with database.engine.begin() as conn:
         refresh_planner_statistics(conn)
+    # The nightly drift check, once now, so the dashboard and alerts have one from the start;
+    # after the judging, as at night, so it has the champions' concept drift.
+    # One after the other: on SQLite two checks storing at once could wait on each other's
+    # write lock past the busy timeout, and a skipped check leaves a model without one.
+    checked_at = utcnow()
+    checked = [
+        check_model_drift(database, tenant_id=tenant_id, version_id=version_id, now=checked_at)
+        for version_id in champions
+    ]
     summaries["monitoring"] = f"{sum(checked)} drift checks stored"
     return summaries
 
 
-def _previous_version(
+class InsufficientHistory(PropensityError):
+    """The data as it stood on a past day could not train a model (a small --scale)."""
+
+
+@dataclass(frozen=True)
+class _Trained:
+    version_id: int
+    summary: str
+
+
+def _train_version(
     database: Database,
     tenant_id: int,
     prediction_type: str,
     kind: str | None,
     *,
-    now: dt.datetime,
-) -> str | None:
-    """Trains the version the current one is compared with: the same training on the data as
-    it stood PREVIOUS_MODEL_DAYS ago (an XGBoost model on at most PREVIOUS_MODEL_MAX_ROWS
-    rows), activated so the back-filled predictions are its own. Returns its summary, or None
-    when that data was too little (the current version is then the first)."""
-    from propensity.errors import PropensityError
+    data_end: dt.datetime | None,
+    previous: bool,
+    progress: Callable[[str, float], None] | None = None,
+) -> _Trained:
+    """Trains a version on the data as it stood at `data_end` (all of it when None) and
+    activates it, so the predictions replayed next are its own; InsufficientHistory when the
+    data as it stood then could not train it. The previous version is XGBoost on at most
+    PREVIOUS_MODEL_MAX_ROWS rows; the champion chooses its family on the default rows."""
+    from propensity.features.training import DEFAULT_MAX_ROWS
     from propensity.training.hyperparameters import TrainingChoices
     from propensity.training.service import train_prediction_type
 
-    data_end = now - dt.timedelta(days=PREVIOUS_MODEL_DAYS)
+    day = "" if data_end is None else data_end.date().isoformat()
     try:
         outcome = train_prediction_type(
             database,
             tenant_id=tenant_id,
             prediction_type=prediction_type,
             kind=kind,
-            max_rows=PREVIOUS_MODEL_MAX_ROWS,
+            progress=progress,
             data_end=data_end,
-            choices=TrainingChoices(family=PREVIOUS_MODEL_FAMILY),
-            description=f"Trained on the data as it stood on {data_end.date().isoformat()}",
+            max_rows=PREVIOUS_MODEL_MAX_ROWS if previous else DEFAULT_MAX_ROWS,
+            choices=TrainingChoices(family=PREVIOUS_MODEL_FAMILY) if previous else None,
+            description=f"Trained on the data as it stood on {day}, in service from then"
+            if data_end is not None
+            else "Trained on all the data",
         )
-    except PropensityError:
-        return None
-    return f"{outcome.algorithm} {outcome.version} on data to {data_end.date().isoformat()}"
+    except PropensityError as exc:
+        if data_end is None:
+            raise
+        raise InsufficientHistory(exc.message, code=exc.code) from exc
+    data = f"on data to {day}" if data_end is not None else "on all the data"
+    return _Trained(
+        version_id=outcome.version_id, summary=f"{outcome.algorithm} {outcome.version} {data}"
+    )
 
 
 def _backfill(
@@ -269,60 +333,59 @@ def _backfill(
     tenant_id: int,
     prediction_type: str,
     kind: str | None,
-    days_back: tuple[int, ...],
     *,
+    days: int,
+    history_end: dt.datetime,
     now: dt.datetime,
 ) -> None:
-    """Predictions made in the past by the model then in service, whose outcomes the data
-    already knows (oldest first, since each run supersedes the one before): the accuracy
-    figures judge them. For accounts, the riskiest get CTAs at that date, which simulated
-    CSMs then work (simulator/csm.py)."""
+    """The predictions the active version made on the day `days` before the end of the data,
+    when it went into service (the outcomes the data holds after that day judge them). For
+    accounts, the riskiest get CTAs that day, which simulated CSMs then work
+    (simulator/csm.py)."""
     from propensity.ctas.candidates import generate_ctas
     from propensity.ctas.service import update_cta
-    from propensity.errors import PropensityError
     from propensity.jobs import JobStatus, enqueue_job, get_job, get_queue
     from propensity.predictions.tasks import SCORE_PORTFOLIO
     from propensity.simulator.csm import OpenCta, work_ctas
 
     queue = get_queue(settings, database)
-    for days in days_back:
-        as_of = now - dt.timedelta(days=days)
-        # A real scoring job (the batch path: only the predictions at risk carry their
-        # explanation, which CTAs quote), run here rather than by a worker; its outcome is
-        # what the ML platform's errorRate counts.
-        params = {"predictionType": prediction_type, "kind": kind, "asOf": as_of.isoformat()}
-        with database.tenant_session(tenant_id) as session:
-            job_id = enqueue_job(session, type=SCORE_PORTFOLIO, params=params).id
-        queue.runner.run(job_id)
-        with database.tenant_session(tenant_id) as session:
-            job = get_job(session, job_id=job_id)
-            if job.status != JobStatus.COMPLETED.value:
-                raise PropensityError(
-                    f"Back-filling {prediction_type} failed: {job.error}", code="BACKFILL_FAILED"
-                )
-        if kind != "account":
-            continue
-        with database.tenant_session(tenant_id) as session:
-            outcomes = generate_ctas(
-                session,
-                prediction_type=prediction_type,
-                max_ctas=PAST_CTAS,
-                user_id=None,
-                now=as_of,
-                cooldown_days=settings.cta_cooldown_days,
+    as_of = history_end - dt.timedelta(days=days)
+    # A real scoring job (the batch path: only the predictions at risk carry their
+    # explanation, which CTAs quote), run here rather than by a worker; its outcome is
+    # what the ML platform's errorRate counts.
+    params = {"predictionType": prediction_type, "kind": kind, "asOf": as_of.isoformat()}
+    with database.tenant_session(tenant_id) as session:
+        job_id = enqueue_job(session, type=SCORE_PORTFOLIO, params=params).id
+    queue.runner.run(job_id)
+    with database.tenant_session(tenant_id) as session:
+        job = get_job(session, job_id=job_id)
+        if job.status != JobStatus.COMPLETED.value:
+            raise PropensityError(
+                f"Back-filling {prediction_type} failed: {job.error}", code="BACKFILL_FAILED"
             )
-            opened = [
-                OpenCta(cta_id=o.cta.id, priority=o.cta.priority, created_at=o.cta.created_at)
-                for o in outcomes
-                if o.was_created and o.cta is not None
-            ]
-            for change in work_ctas(opened, seed=days, end=now):
-                update_cta(session, cta_id=change.cta_id, status=change.status, now=change.at)
+    if kind != "account":
+        return
+    with database.tenant_session(tenant_id) as session:
+        outcomes = generate_ctas(
+            session,
+            prediction_type=prediction_type,
+            max_ctas=PAST_CTAS,
+            user_id=None,
+            now=as_of,
+            cooldown_days=settings.cta_cooldown_days,
+        )
+        opened = [
+            OpenCta(cta_id=o.cta.id, priority=o.cta.priority, created_at=o.cta.created_at)
+            for o in outcomes
+            if o.was_created and o.cta is not None
+        ]
+        for change in work_ctas(opened, seed=days, end=now):
+            update_cta(session, cta_id=change.cta_id, status=change.status, now=change.at)
 
 
 def _customer_success_actions(database: Database, settings: Settings, tenant_id: int) -> str:
-    """Judges the back-filled account and lead predictions against what happened and opens
-    CTAs for the riskiest accounts, as a customer-success team would after the first
+    """Judges the past account, subscriber and lead predictions against what happened and
+    opens CTAs for the riskiest accounts, as a customer-success team would after the first
     scoring."""
     from propensity.ctas.candidates import generate_ctas
     from propensity.predictions.lead_validation import validate_expired_leads
@@ -330,8 +393,12 @@ def _customer_success_actions(database: Database, settings: Settings, tenant_id:
 
     now = utcnow()
     with database.tenant_session(tenant_id) as session:
-        judged = validate_expired(
-            session, now=now, tolerance_points=settings.health_tolerance_points, kind="account"
+        # Kind by kind: each is judged against the data of its own kind (validation.py).
+        judged = sum(
+            validate_expired(
+                session, now=now, tolerance_points=settings.health_tolerance_points, kind=kind
+            )
+            for kind in ("account", "subscriber")
         )
         judged += validate_expired_leads(session, now=now)
         outcomes = []
@@ -346,6 +413,12 @@ def _customer_success_actions(database: Database, settings: Settings, tenant_id:
             )
     created = sum(1 for o in outcomes if o.was_created)
     return f"{judged:,} past predictions validated, {created} CTAs opened"
+
+
+def _history_end(config: SimulationConfig) -> dt.datetime:
+    """Where the simulated data ends (the start of `config.end`), never later than now: the
+    day the demo's model history is counted back from."""
+    return min(utcnow(), dt.datetime.combine(config.end, dt.time(), tzinfo=dt.UTC))
 
 
 def run_demo(
@@ -384,7 +457,13 @@ def run_demo(
     tenant_id, email, password = _create_tenant_and_admin(database, settings)
     try:
         rows = _generate_and_import(database, tenant_id, config, console)
-        models = _train_and_score(database, settings, tenant_id, console) if train else {}
+        models = (
+            _train_and_score(
+                database, settings, tenant_id, console, history_end=_history_end(config)
+            )
+            if train
+            else {}
+        )
     except BaseException:
         # A half-built demo would be kept by the next run; remove it so that run starts over.
         _reset_tenant(database, DEMO_TENANT)

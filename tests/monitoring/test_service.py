@@ -18,6 +18,7 @@ from propensity.monitoring.store import latest_drift
 from propensity.monitoring.tasks import check_drift
 from propensity.predictions.batch import score_portfolio
 from propensity.settings import Settings
+from propensity.timefmt import iso_z
 from tests.monitoring.helpers import DATA_END, trained_lead_tenant, version_of
 
 SHIFTED = "budget"
@@ -134,6 +135,9 @@ def test_score_drift_needs_recorded_predictions_then_compares_with_the_first(
     flagged = sum(1 for p in stored if p is not None and p >= threshold)
     assert validated.concept.validated == len(stored)
     assert validated.concept.recent_accuracy == pytest.approx(1 - flagged / len(stored))
+    # detectedAt: when the newest judgement behind the figure was made, drift or not.
+    concept = validated.to_dict()["driftAnalysis"]["conceptDrift"]
+    assert concept["detectedAt"] == iso_z(DATA_END - timedelta(days=1))
 
 
 def test_performance_from_recorded_timings_and_validations(

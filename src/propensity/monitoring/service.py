@@ -11,8 +11,15 @@ accuracy (the statistics are in drift.py).
   `REFERENCE_PREDICTIONS`), since the held-out score distribution is not stored with a model.
   Null, with a reason, until the model has recorded predictions.
 * Concept drift: validated predictions of this model whose validation is at most
-  `CONCEPT_WINDOW` before `as_of`, against the held-out `accuracy` metric (binary models; others
-  have no held-out accuracy to compare with, so null).
+  `CONCEPT_WINDOW` before `as_of`, against the held-out `accuracy` metric, each judged by the
+  rule that metric used: binary models at their threshold and time to close inside its p10-p90
+  interval, as validation judges them (`was_accurate`); a health forecast inside the p10-p90
+  interval it was served with, since its held-out accuracy is that interval's coverage while
+  validation judges it by a tolerance in points (comparing the two would report the gap between
+  the rules as drift). `detectedAt` is when the newest of those judgements was made: the moment
+  the figure was last established (the document shows it beside a drift below any alert
+  threshold, so it is not the time of an alarm). Null, with the reason, until some prediction
+  of the model has been judged in the window (ADR 0016).
 * Recommendations: retrain when the overall drift score reaches the tenant's
   `training.retrainThreshold`, or when concept drift exceeds `monitoring.alertThresholds.
   accuracyDrop` with confidence >= 0.95; investigate a drifted feature (moderate or significant
@@ -173,17 +180,26 @@ def recent_concept(
     held_out = (version.metrics or {}).get("accuracy")
     if not isinstance(held_out, int | float):
         return None, "No held-out accuracy is stored for this model type.", None
+    judged = [
+        Prediction.model_version_id == version.id,
+        Prediction.was_accurate.is_not(None),
+        Prediction.validated_at > as_of - CONCEPT_WINDOW,
+        Prediction.validated_at <= as_of,
+    ]
+    accurate_if: sa.ColumnElement[bool] = Prediction.was_accurate.is_(True)
+    if version.prediction_type == "HEALTH_TREND":
+        # The interval the forecast was served with (module doc); one served without one is
+        # not counted.
+        low = Prediction.outputs["low"].as_float()
+        high = Prediction.outputs["high"].as_float()
+        judged += [Prediction.actual_value.is_not(None), low.is_not(None), high.is_not(None)]
+        accurate_if = Prediction.actual_value.between(low, high)
     row = session.execute(
         sa.select(
             sa.func.count(Prediction.id),
-            sa.func.sum(sa.case((Prediction.was_accurate.is_(True), 1), else_=0)),
+            sa.func.sum(sa.case((accurate_if, 1), else_=0)),
             sa.func.max(Prediction.validated_at),
-        ).where(
-            Prediction.model_version_id == version.id,
-            Prediction.was_accurate.is_not(None),
-            Prediction.validated_at > as_of - CONCEPT_WINDOW,
-            Prediction.validated_at <= as_of,
-        )
+        ).where(*judged)
     ).one()
     validated, accurate, latest = int(row[0] or 0), int(row[1] or 0), row[2]
     if validated == 0:
@@ -290,8 +306,6 @@ def model_drift(session: Session, *, version: ModelVersion, as_of: datetime) -> 
             else "The live population is empty."
         )
     concept, concept_note, validated_at = recent_concept(session, version=version, as_of=as_of)
-    alarm = concept_alarm(concept, accuracy_drop=config.monitoring.alertThresholds.accuracyDrop)
-    detected = validated_at if alarm else None
     drifted = drifted_features(features)
     return DriftReport(
         model_id=version.id,
@@ -303,7 +317,7 @@ def model_drift(session: Session, *, version: ModelVersion, as_of: datetime) -> 
         score_note=score_note,
         concept=concept,
         concept_note=concept_note,
-        concept_detected_at=detected,
+        concept_detected_at=validated_at,
         recommendations=recommendations(
             overall=overall, drifted=drifted, concept=concept, config=config
         ),
