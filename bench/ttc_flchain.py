@@ -7,18 +7,22 @@ sample.yr, kappa, lambda, flc.grp, creatinine, mgus. `chapter` (the cause of dea
 it is only filled in for deaths, so it would hand the label to any model.
 
   propensity      train_survival(test_fraction=0) on the training rows (XGBoost AFT, interval
-                  levels recalibrated on out-of-fold predictions, modeling/intervals.py)
-  cox             Cox proportional hazards (Breslow ties, tiny ridge for stability) on median-
-                  imputed, standardised, one-hot columns, fitted here with scipy; Breslow
-                  baseline, so each row has a full predicted survival curve
-  kaplan-meier    one curve for everyone: the no-covariate baseline
+                  levels recalibrated on out-of-fold predictions, modeling/intervals.py).
+                  flchain has no "lost" rows (every subject is at risk of the event until it
+                  happens), so this is the plain AFT model, not the mixture TIME_TO_CLOSE uses
+  propensity-mixture   for information only: the mixture (cure) model of TIME_TO_CLOSE
+                  (modeling/cure.py) forced onto flchain with no row marked lost, C-index of
+                  P(death within 10 years), coverage by its own definition (below)
+  cox, kaplan-meier    ttc_baselines.py
 
 Metrics on the test rows: Harrell's C (censoring-aware); p10-p90 coverage estimated by
 Kaplan-Meier on the probability-integral transform u = F_i(T_i) (censored rows are censored u,
 modeling/intervals.py), which counts censored rows instead of dropping them; coverage on
 observed events only, for comparison; fit seconds. Where the Kaplan-Meier curve of u stops
 before 0.9 (the upper tail is never observed under 72% censoring), the censoring-aware coverage
-is a lower bound and is marked so.
+is a lower bound and is marked so. For the mixture, u is of the time given the event and each
+censored row counts with its posterior probability of having the event at all (the definition
+in docs/modeling.md, "Time to close"; ADR 0016).
 """
 
 from __future__ import annotations
@@ -32,18 +36,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
 from scipy.stats import norm
 from sklearn.model_selection import train_test_split
+from ttc_baselines import coverage, cox_u, km_u
 
 from propensity.modeling import infer_feature_specs, train_survival
-from propensity.modeling.intervals import censored_coverage, kaplan_meier
 from propensity.modeling.metrics import concordance_index
 from propensity.modeling.survival import probability_transform
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "flchain_survival.csv"
 FEATURES = ["age", "sex", "sample.yr", "kappa", "lambda", "flc.grp", "creatinine", "mgus"]
 LOW, HIGH = 0.1, 0.9
+MIXTURE_HORIZON_DAYS = 3650.0
 
 
 def design(train: pd.DataFrame, test: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -54,56 +58,6 @@ def design(train: pd.DataFrame, test: pd.DataFrame) -> tuple[np.ndarray, np.ndar
     tr, te = tr.fillna(median), te.fillna(median)
     mean, std = tr.mean(), tr.std().replace(0, 1)
     return ((tr - mean) / std).to_numpy(), ((te - mean) / std).to_numpy()
-
-
-def fit_cox(x: np.ndarray, d: np.ndarray, e: np.ndarray, ridge: float = 1e-4) -> np.ndarray:
-    order = np.argsort(-d, kind="stable")  # longest first: risk sets are cumulative sums
-    x, d, e = x[order], d[order], e[order].astype(float)
-    # Breslow ties: the risk set of a row is every row with a duration >= its own, i.e. the
-    # prefix up to the last row sharing its duration.
-    risk_end = np.searchsorted(-d, -d, side="right") - 1
-
-    def negative(beta: np.ndarray) -> tuple[float, np.ndarray]:
-        eta = x @ beta
-        w = np.exp(eta - eta.max())
-        cum_w = np.cumsum(w)
-        cum_wx = np.cumsum(w[:, None] * x, axis=0)
-        log_risk = np.log(cum_w[risk_end]) + eta.max()
-        value = -np.sum(e * (eta - log_risk)) + ridge * beta @ beta
-        grad = -(e[:, None] * (x - cum_wx[risk_end] / cum_w[risk_end][:, None])).sum(axis=0)
-        return float(value), grad + 2 * ridge * beta
-
-    result = minimize(negative, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B")
-    return np.asarray(result.x)
-
-
-def breslow(lp: np.ndarray, d: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Event times and the cumulative baseline hazard just after each."""
-    times = np.unique(d[e])
-    risk = np.exp(lp)
-    order = np.argsort(d)
-    sorted_d, sorted_risk = d[order], risk[order]
-    at_risk = np.cumsum(sorted_risk[::-1])[::-1]
-    start = np.searchsorted(sorted_d, times, side="left")
-    deaths = np.array([np.sum(e[d == t]) for t in times], dtype=float)
-    return times, np.cumsum(deaths / at_risk[start])
-
-
-def km_u(d_train: np.ndarray, e_train: np.ndarray, d_test: np.ndarray) -> np.ndarray:
-    grid, survival = kaplan_meier(d_train, e_train)
-    index = np.searchsorted(grid, d_test, side="right") - 1
-    s = np.where(index < 0, 1.0, survival[np.maximum(index, 0)])
-    return 1.0 - s
-
-
-def coverage(u: np.ndarray, e: np.ndarray, low: float, high: float) -> dict[str, Any]:
-    grid, _ = kaplan_meier(u, e)
-    inside = (u >= low) & (u <= high)
-    return {
-        "coverage": censored_coverage(u, e, low, high),
-        "lower_bound": bool(len(grid) == 0 or grid.max() < high),
-        "coverage_events_only": float(inside[e].mean()),
-    }
 
 
 def run(seed: int, frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
@@ -142,17 +96,35 @@ def run(seed: int, frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
     }
 
     started = time.perf_counter()
-    x_tr, x_te = design(x.iloc[tr], x.iloc[te])
-    beta = fit_cox(x_tr, d[tr], e[tr])
-    times, hazard = breslow(x_tr @ beta, d[tr], e[tr])
+    mixture = train_survival(
+        frame=train_x,
+        durations_days=d[tr],
+        observed=e[tr],
+        lost=np.zeros(len(tr), dtype=bool),
+        horizon_days=MIXTURE_HORIZON_DAYS,
+        features=infer_feature_specs(train_x),
+        seed=0,
+        test_fraction=0.0,
+    )
     seconds = time.perf_counter() - started
-    lp = x_te @ beta
-    index = np.searchsorted(times, d[te], side="right") - 1
-    h0 = np.where(index < 0, 0.0, hazard[np.maximum(index, 0)])
-    u_cox = 1.0 - np.exp(-h0 * np.exp(lp))
+    location = mixture.margin(test_x) + mixture.shift
+    u = probability_transform(location, mixture.scale, d[te])
+    weights = mixture.event_weights(test_x, d[te], e[te], np.zeros(len(te), dtype=bool))
+    out["propensity-mixture"] = {
+        "c_index": concordance_index(
+            d[te], e[te], -mixture.probability_within(test_x, MIXTURE_HORIZON_DAYS)
+        ),
+        **coverage(u, e[te], *mixture.levels, weights),
+        "fit_seconds": seconds,
+    }
+
+    started = time.perf_counter()
+    x_tr, x_te = design(x.iloc[tr], x.iloc[te])
+    lp, u_of = cox_u(x_tr, d[tr], e[tr], x_te)
+    seconds = time.perf_counter() - started
     out["cox"] = {
         "c_index": concordance_index(d[te], e[te], -lp),
-        **coverage(u_cox, e[te], LOW, HIGH),
+        **coverage(u_of(d[te]), e[te], LOW, HIGH),
         "fit_seconds": seconds,
     }
 

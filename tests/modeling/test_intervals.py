@@ -57,3 +57,42 @@ def test_unreachable_upper_level_stays_nominal() -> None:
     low, high = conformal_levels(u, observed, (0.1, 0.9))
     assert abs(low - 0.1) < 0.02
     assert high == 0.9
+
+
+def test_weights_count_a_row_that_many_times() -> None:
+    rng = np.random.default_rng(4)
+    values = rng.exponential(size=300).round(2)
+    events = rng.random(300) < 0.6
+    counts = rng.integers(0, 4, 300)
+    grid, survival = kaplan_meier(values, events, counts.astype(float))
+    repeated = np.repeat(np.arange(300), counts)
+    expected_grid, expected = kaplan_meier(values[repeated], events[repeated])
+    np.testing.assert_array_equal(grid, expected_grid)
+    np.testing.assert_allclose(survival, expected, rtol=1e-12)
+    # Unit weights are the plain estimate, bit for bit.
+    ones = kaplan_meier(values, events, np.ones(300))
+    plain = kaplan_meier(values, events)
+    np.testing.assert_array_equal(ones[1], plain[1])
+
+
+def test_weighted_coverage_is_that_of_the_rows_that_will_have_the_event() -> None:
+    """Rows that have the event with probability p (then u is uniform) and otherwise never do;
+    every row is followed until a censoring point. Weighting a censored row by its posterior
+    chance of still having the event recovers the coverage among the rows that do."""
+    rng = np.random.default_rng(5)
+    n = 40_000
+    p = rng.uniform(0.1, 0.9, n)
+    member = rng.random(n) < p
+    truth = rng.random(n)
+    censor = rng.uniform(0.0, 1.2, n)
+    observed = member & (truth <= censor)
+    u = np.where(observed, truth, np.minimum(censor, 1.0))
+    still = np.clip(1.0 - u, 0.0, 1.0)
+    weights = np.where(observed, 1.0, p * still / (p * still + 1.0 - p))
+    aware = censored_coverage(u, observed, 0.1, 0.9, weights)
+    assert aware is not None and abs(aware - 0.8) < 0.015
+    # Without weights the rows that never have the event read as late ones.
+    plain = censored_coverage(u, observed, 0.1, 0.9)
+    assert plain is not None and plain < 0.7
+    low, high = conformal_levels(u, observed, (0.1, 0.9), weights)
+    assert abs(low - 0.1) < 0.015 and abs(high - 0.9) < 0.015

@@ -111,18 +111,23 @@ def conversion_labels(entities: Entities, rows: Rows, horizon_days: int) -> np.n
     return event_in_horizon(converted, rows, horizon_days)
 
 
-def time_to_close(entities: Entities, rows: Rows, data_end: int) -> tuple[FloatArray, np.ndarray]:
-    """Days from t to conversion (observed), or to the censoring time for leads that did not
-    convert by the end of the data: min(lost_at, data_end). A lost lead is censored at its loss
-    (it had not closed by then; whether it ever would is unknown), not treated as never
-    closing, which an AFT model cannot represent."""
+def time_to_close(
+    entities: Entities, rows: Rows, data_end: int
+) -> tuple[FloatArray, np.ndarray, np.ndarray]:
+    """(days from t to the outcome, converted, lost) per row. A lead that converted by the end
+    of the data is observed at its conversion; one that did not is censored at min(lost_at,
+    data_end). `lost` tells the two kinds of censoring apart: a lead closed lost by the end of
+    the data will not close (it is no longer at risk of closing), while an open lead may still
+    close later. The time-to-close model (modeling/cure.py) needs the difference: counted alike,
+    lost leads read as "closes later" and stretch every interval."""
     converted = entities.columns["converted_at_us"].to_numpy(dtype=np.int64)[rows.code]
-    lost = entities.columns["lost_at_us"].to_numpy(dtype=np.int64)[rows.code]
+    lost_at = entities.columns["lost_at_us"].to_numpy(dtype=np.int64)[rows.code]
     observed = (converted != NO_END) & (converted <= data_end)
-    censor = np.minimum(lost, data_end)
+    lost = ~observed & (lost_at != NO_END) & (lost_at <= data_end)
+    censor = np.minimum(lost_at, data_end)
     stop = np.where(observed, converted, censor)
     durations = (stop - rows.t) / US_PER_DAY
-    return durations, observed
+    return durations, observed, lost
 
 
 def static_labels(entities: Entities, codes: IntArray) -> np.ndarray:

@@ -101,6 +101,9 @@ class TrainingSet:
     current_scores: FloatArray | None = None  # HEALTH_TREND: latest score before t
     durations_days: FloatArray | None = None  # TIME_TO_CLOSE
     observed: np.ndarray | None = None  # TIME_TO_CLOSE: True = converted, False = censored
+    # TIME_TO_CLOSE: True = closed lost by the end of the data (censored, and never closing);
+    # a censored row that is not lost is an open lead that may still close.
+    lost: np.ndarray | None = None
 
     @property
     def feature_names(self) -> list[str]:
@@ -189,10 +192,15 @@ def _outcomes(
     if ptype is PredictionType.CONVERSION:
         return {"labels": conversion_labels(entities, rows, horizon), "_keep": keep}
     if ptype is PredictionType.TIME_TO_CLOSE:
-        durations, observed = time_to_close(entities, rows, end)
+        durations, observed, lost = time_to_close(entities, rows, end)
         if not observed.any():
             raise InsufficientData("Time to close needs leads with a converted_at date.")
-        return {"durations_days": durations, "observed": observed, "_keep": durations > 0}
+        return {
+            "durations_days": durations,
+            "observed": observed,
+            "lost": lost,
+            "_keep": durations > 0,
+        }
     health = context.health
     if health is None or not len(health):
         raise InsufficientData("Health trend needs health score snapshots; there are none.")
@@ -257,6 +265,7 @@ def _training_set(
     entities = context.entities
     code: IntArray = rows.code
     observed = outcome.get("observed")
+    lost = outcome.get("lost")
     return TrainingSet(
         prediction_type=ptype.value,
         kind=context.kind,
@@ -272,4 +281,5 @@ def _training_set(
         current_scores=outcome.get("current_scores"),
         durations_days=outcome.get("durations_days"),
         observed=observed.astype(bool) if observed is not None else None,
+        lost=lost.astype(bool) if lost is not None else None,
     )

@@ -2,7 +2,7 @@
 explained model. No database and no HTTP; every argument is keyword-only.
 
     train_binary(frame=, labels=, features=, times=None, seed=0, progress=None) -> BinaryModel
-    train_survival(frame=, durations_days=, observed=, features=, ...) -> SurvivalModel
+    train_survival(frame=, durations_days=, observed=, features=, lost=None, ...) -> SurvivalModel
     train_regression(frame=, targets=, features=, ...) -> RegressionModel
     load_model(blob) -> BinaryModel | SurvivalModel | RegressionModel
 
@@ -12,9 +12,10 @@ The binary and regression trainers take `family` (binary: "auto" | "xgboost" | "
 internal test split off for callers that evaluate elsewhere), `inner_folds_count` (5) and
 `n_threads` (XGBoost threads, 1 by default: see threads.py). `progress(stage, fraction)` receives
 the stages preprocessing, xgboost, catboost (when it is a candidate), logistic (or ridge), blend,
-refit, calibration, evaluation, statistics and done, with a non-decreasing fraction in [0, 1]; an
-exception raised by the callback aborts training (that is how a job is cancelled). Rows whose label
-is missing (NaN) are left out and counted in `training`.
+incidence (a time-to-event mixture), refit, calibration, evaluation, statistics and done, with a
+non-decreasing fraction in [0, 1]; an exception raised by the callback aborts training (that is
+how a job is cancelled). Rows whose label is missing (NaN) are left out and counted in
+`training`.
 
 Splits
     A held-out test split (20% by default) is cut first: the newest rows when `times` is given,
@@ -38,9 +39,10 @@ Selection rule
     the trees' leaf-size floor scales with how many snapshots each entity contributes
     (trees.entity_min_child_weight). See docs/modeling.md. Regression does the same with XGBoost
     and ridge, compared by MAE. Time to event is XGBoost survival:aft only (the family that handles
-    censoring). The choice, every candidate's score and the reason in words are in
-    `model.selection`. The final model is the chosen configuration refitted on all development
-    rows.
+    censoring); given `lost` (rows that will never have the event), a mixture of it, for the time
+    given the event, and binary:logistic for whether it happens (cure.py). The choice, every
+    candidate's score and the reason in words are in `model.selection`. The final model is the
+    chosen configuration refitted on all development rows.
 
 Calibration rule
     Fitted on the out-of-fold margins of the development rows (every row predicted by a model that

@@ -87,7 +87,11 @@ def _fit(
     if prediction_type is PredictionType.TIME_TO_CLOSE:
         assert training.durations_days is not None and training.observed is not None
         return train_survival(
-            durations_days=training.durations_days, observed=training.observed, **common
+            durations_days=training.durations_days,
+            observed=training.observed,
+            lost=training.lost,
+            horizon_days=training.summary.horizon_days,
+            **common,
         )
     assert training.targets is not None
     return train_regression(
