@@ -131,22 +131,30 @@ def test_conversion_is_judged_at_the_threshold_once_the_outcome_is_known() -> No
 
 
 def test_time_to_close_is_accurate_inside_the_p10_p90_interval() -> None:
-    def judge(converted_at: datetime | None, known_until: datetime) -> Judgement | None:
+    def judge(
+        converted_at: datetime | None, known_until: datetime, lost_at: datetime | None = None
+    ) -> Judgement | None:
         return judge_time_to_close(
             p10_days=10,
             p90_days=40,
             predicted_at=AT,
             converted_at=converted_at,
             known_until=known_until,
+            lost_at=lost_at,
         )
 
     day = timedelta(days=1)
     assert judge(AT + 20 * day, AT + 20 * day) == Judgement(True, 20.0)
     assert judge(AT + 5 * day, AT + 5 * day) == Judgement(False, 5.0)
     assert judge(AT + 50 * day, AT + 50 * day) == Judgement(False, 50.0)
-    # Still open: unknown inside the interval, inaccurate once the data passes p90.
+    # The interval is of the time to close of a lead that closes (ADR 0017). Still open past
+    # p90, it may close yet (then outside the interval); lost, or open a year on, it is not a
+    # closing and cannot be judged.
     assert judge(None, AT + 39 * day) is None
-    assert judge(None, AT + 41 * day) == Judgement(False, None)
+    assert judge(None, AT + 41 * day) is None
+    assert judge(None, AT + 366 * day) == Judgement(None, None)
+    assert judge(None, AT + 41 * day, lost_at=AT + 30 * day) == Judgement(None, None)
+    assert judge(None, AT + 29 * day, lost_at=AT + 30 * day) is None  # not known yet
     assert judge(AT - day, AT + 41 * day) == Judgement(None, None)
 
 

@@ -7,9 +7,11 @@ the customer types and the shared rules).
   threshold (probability >= threshold; 0.5 for the rule-based scorer) matches. A lead
   converted before the prediction, or converted without a date, cannot be judged.
 - TIME_TO_CLOSE: the actual days = converted_at - predicted_at. Accurate when they fall
-  within the stored p10-p90 interval (p10Days, p90Days); a lead still open once the data
-  passes predicted_at + p90 did not close inside the interval (inaccurate, no actual value).
-  A lead converted before the prediction cannot be judged.
+  within the stored p10-p90 interval (p10Days, p90Days). The interval is of the time to close
+  of a lead that closes (ADR 0017), so only closings are judged: a lead lost without closing
+  cannot be judged, and a lead still open waits (a later close past p90 is inaccurate) until
+  it has been open OPEN_LEAD_DAYS after the prediction, when it cannot be judged either. A
+  lead converted before the prediction cannot be judged.
 For leads the data horizon is the latest lead event, conversion or loss, capped at now.
 """
 
@@ -34,6 +36,9 @@ from propensity.predictions.validation import (
 )
 
 LEAD_JUDGED_TYPES = ("CONVERSION", "TIME_TO_CLOSE")
+# A time-to-close prediction of a lead still open this long is left unjudged: the answers cap
+# days at a year (ADR 0007), and waiting longer would keep re-reading it.
+OPEN_LEAD_DAYS = 365
 
 
 def judge_conversion(
@@ -70,8 +75,9 @@ def judge_time_to_close(
     predicted_at: datetime,
     converted_at: datetime | None,
     known_until: datetime,
+    lost_at: datetime | None = None,
 ) -> Judgement | None:
-    """The judgement, or None while the lead is open and inside its interval."""
+    """The judgement, or None while the lead is open and may still close."""
     predicted_at = aware(predicted_at)
     if converted_at is not None:
         converted_at = aware(converted_at)
@@ -79,8 +85,10 @@ def judge_time_to_close(
             return Judgement(None, None)
         actual = (converted_at - predicted_at).total_seconds() / 86400
         return Judgement(p10_days <= actual <= p90_days, round(actual, 4))
-    if (known_until - predicted_at).total_seconds() / 86400 > p90_days:
-        return Judgement(False, None)
+    if lost_at is not None and aware(lost_at) <= known_until:
+        return Judgement(None, None)  # it will not close: not a closing to judge
+    if (known_until - predicted_at).total_seconds() / 86400 > max(p90_days, OPEN_LEAD_DAYS):
+        return Judgement(None, None)
     return None
 
 
@@ -121,6 +129,7 @@ def _lead_verdict(
         predicted_at=prediction.predicted_at,
         converted_at=lead.converted_at,
         known_until=known_until,
+        lost_at=lead.lost_at,
     )
 
 
