@@ -81,6 +81,35 @@ class FeaturePlan:
 Decoded = np.ndarray  # float64 values for numeric-like features, object (str | None) for categories
 
 
+# numpy dtype kinds whose values are plain numbers (float, int, unsigned, bool).
+PLAIN_KINDS = frozenset("fiub")
+
+
+def _series_values(plan: FeaturePlan, series: pd.Series) -> Decoded:
+    """A column's values through the pandas column functions (any dtype)."""
+    if plan.is_categorical:
+        return category_values(series)
+    return numeric_values(series, plan.spec.kind, plan.reference_ns)
+
+
+def _plain_values(
+    plan: FeaturePlan, values: Sequence[Any] | np.ndarray, *, plain: bool
+) -> Decoded | None:
+    """Values decoded without pandas: categories always (label by label), numbers and booleans
+    when their column has a plain numpy dtype (`plain`: float64 round-trips exactly); None for
+    anything else, which the column functions decode."""
+    kind = plan.spec.kind
+    if plan.is_categorical:
+        items = values.tolist() if isinstance(values, np.ndarray) else values
+        return np.asarray([category_label(v) for v in items], dtype=object)
+    if plain and kind is FeatureKind.NUMERIC:
+        return np.asarray(values, dtype=np.float64)
+    if plain and kind is FeatureKind.BOOLEAN:
+        numbers = np.asarray(values, dtype=np.float64)
+        return np.where(np.isnan(numbers), np.nan, (numbers != 0).astype(np.float64))
+    return None
+
+
 class Preprocessor:
     """Frame -> design matrix. `column_feature[j]` is the feature index of matrix column j, which
     is how contributions of one-hot columns are summed back to the feature a user knows."""
@@ -141,14 +170,9 @@ class Preprocessor:
             return self._decode_table(frame)
         if len(frame) <= SMALL_BATCH:
             return self._decode_small(frame)
-        decoded: list[Decoded] = []
-        for plan in self.plans:
-            series = column_or_missing(frame, plan.spec.name)
-            if plan.is_categorical:
-                decoded.append(category_values(series))
-            else:
-                decoded.append(numeric_values(series, plan.spec.kind, plan.reference_ns))
-        return decoded
+        return [
+            _series_values(plan, column_or_missing(frame, plan.spec.name)) for plan in self.plans
+        ]
 
     def _decode_small(self, frame: pd.DataFrame) -> list[Decoded]:
         """decode() for a few rows: one conversion of the whole frame to Python objects instead
@@ -163,21 +187,14 @@ class Preprocessor:
         decoded: list[Decoded] = []
         for plan in self.plans:
             j = position.get(plan.spec.name)
-            kind = plan.spec.kind
-            if j is not None and plan.is_categorical:
-                decoded.append(np.asarray([category_label(v) for v in table[:, j]], dtype=object))
-            elif j is not None and kinds[j] and kinds[j] in "fiub" and kind is FeatureKind.NUMERIC:
-                decoded.append(np.asarray(table[:, j].tolist(), dtype=np.float64))
-            elif j is not None and kinds[j] and kinds[j] in "fiub" and kind is FeatureKind.BOOLEAN:
-                values = np.asarray(table[:, j].tolist(), dtype=np.float64)
-                decoded.append(np.where(np.isnan(values), np.nan, (values != 0).astype(np.float64)))
-            else:
-                series = column_or_missing(frame, plan.spec.name)
-                decoded.append(
-                    category_values(series)
-                    if plan.is_categorical
-                    else numeric_values(series, kind, plan.reference_ns)
-                )
+            values = (
+                None
+                if j is None
+                else _plain_values(plan, table[:, j].tolist(), plain=kinds[j] in PLAIN_KINDS)
+            )
+            if values is None:
+                values = _series_values(plan, column_or_missing(frame, plan.spec.name))
+            decoded.append(values)
         return decoded
 
     def _decode_table(self, table: Table) -> list[Decoded]:
@@ -186,36 +203,20 @@ class Preprocessor:
         decoded: list[Decoded] = []
         n = len(table)
         for plan in self.plans:
-            values = table.get(plan.spec.name)
-            kind = plan.spec.kind
-            plain = isinstance(values, np.ndarray) and values.dtype.kind in "fiub"
+            column = table.get(plan.spec.name)
+            values: Decoded | None = None
+            # Text in Python only for a few rows: pandas' string methods win beyond.
+            if isinstance(column, np.ndarray) and (n <= SMALL_BATCH or not plan.is_categorical):
+                values = _plain_values(plan, column, plain=column.dtype.kind in PLAIN_KINDS)
             if values is None:
-                series = pd.Series([None] * n, dtype=object)
-                decoded.append(
-                    category_values(series)
-                    if plan.is_categorical
-                    else numeric_values(series, kind, plan.reference_ns)
-                )
-            elif plan.is_categorical and isinstance(values, np.ndarray) and n <= SMALL_BATCH:
-                decoded.append(
-                    np.asarray([category_label(v) for v in values.tolist()], dtype=object)
-                )
-            elif plain and kind is FeatureKind.NUMERIC:
-                decoded.append(np.asarray(values, dtype=np.float64))
-            elif plain and kind is FeatureKind.BOOLEAN:
-                numbers = np.asarray(values, dtype=np.float64)
-                decoded.append(
-                    np.where(np.isnan(numbers), np.nan, (numbers != 0).astype(np.float64))
-                )
-            else:
-                series = values if isinstance(values, pd.Series) else pd.Series(values)
-                if plan.is_categorical and table.is_text(plan.spec.name):
-                    series = series.astype("str")
-                decoded.append(
-                    category_values(series)
-                    if plan.is_categorical
-                    else numeric_values(series, kind, plan.reference_ns)
-                )
+                if column is None:
+                    series = pd.Series([None] * n, dtype=object)
+                else:
+                    series = column if isinstance(column, pd.Series) else pd.Series(column)
+                    if plan.is_categorical and table.is_text(plan.spec.name):
+                        series = series.astype("str")
+                values = _series_values(plan, series)
+            decoded.append(values)
         return decoded
 
     def transform(self, frame: pd.DataFrame | Table) -> np.ndarray:
