@@ -13,7 +13,7 @@ Category columns hold text the way a pandas "str" column does: every present val
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -54,12 +54,6 @@ class Table:
     def __len__(self) -> int:
         return self.n_rows
 
-    def __contains__(self, name: object) -> bool:
-        return name in self._columns
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._columns)
-
     def get(self, name: str) -> Column | None:
         return self._columns.get(name)
 
@@ -72,8 +66,7 @@ class Table:
         for name, values in self._columns.items():
             part = values.iloc[rows] if isinstance(values, pd.Series) else values[rows]
             picked[name] = part.reset_index(drop=True) if isinstance(part, pd.Series) else part
-        n = len(next(iter(picked.values()))) if picked else _count(rows, self.n_rows)
-        return Table(picked, n, text=tuple(self._text))
+        return Table(picked, _count(rows, self.n_rows), text=tuple(self._text))
 
     def records(self) -> list[list[Any]]:
         """Row-major Python objects (numpy scalars become Python ones, missing text None)."""
