@@ -156,21 +156,19 @@ def record_predictions(
         }
         for r in results
     ]
-    if loaded is not None:
-        for start in range(0, len(rows), INSERT_CHUNK):
-            loaded.extend(
-                session.scalars(
-                    sa.insert(Prediction).returning(Prediction, sort_by_parameter_order=True),
-                    rows[start : start + INSERT_CHUNK],
-                )
-            )
-        return len(rows)
-    connection = session.connection()
     table = Prediction.__table__
     assert isinstance(table, sa.Table)
-    insert = sa.insert(table)
+    insert = (
+        sa.insert(table)
+        if loaded is None
+        else sa.insert(Prediction).returning(Prediction, sort_by_parameter_order=True)
+    )
     for start in range(0, len(rows), INSERT_CHUNK):
-        connection.execute(insert, rows[start : start + INSERT_CHUNK])
+        chunk = rows[start : start + INSERT_CHUNK]
+        if loaded is None:
+            session.connection().execute(insert, chunk)
+        else:
+            loaded.extend(session.scalars(insert, chunk))
     return len(rows)
 
 
