@@ -37,7 +37,7 @@ the scaled floor cost 0.02 of C-index on the demo's leads trained a year before 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,31 +152,32 @@ def fit_mixture(
     progress("refit", 0.78)
     every = np.arange(len(durations))
 
-    def refit(matrix: xgb.DMatrix, params: dict[str, Any], rounds: int) -> MarginModel:
-        booster = fit_trees(matrix=matrix, params=params, rounds=rounds)
-        return MarginModel(
+    def refit(
+        cv: TreeCv,
+        make_matrix: Callable[[np.ndarray, np.ndarray], xgb.DMatrix],
+        params: dict[str, Any],
+    ) -> Part:
+        """One part refitted on every development row with the final weights, at its
+        cross-fitted number of rounds."""
+        booster = fit_trees(matrix=make_matrix(every, weights), params=params, rounds=cv.rounds)
+        engine = MarginModel(
             preprocessor=data.preprocessor,
             booster_raw=bytes(booster.save_raw(raw_format="ubj")),
             linear=None,
             tree_weight=1.0,
             n_threads=data.threads,
         )
+        return Part(
+            engine=engine,
+            oof_margin=cv.oof_margin,
+            rounds=cv.rounds,
+            score=cv.best_score,
+            params=params,
+        )
 
     return MixtureFit(
-        time=Part(
-            engine=refit(time_matrix(every, weights), time_params, time_cv.rounds),
-            oof_margin=time_cv.oof_margin,
-            rounds=time_cv.rounds,
-            score=time_cv.best_score,
-            params=time_params,
-        ),
-        incidence=Part(
-            engine=refit(incidence_matrix(every, weights), incidence_params, incidence_cv.rounds),
-            oof_margin=incidence_cv.oof_margin,
-            rounds=incidence_cv.rounds,
-            score=incidence_cv.best_score,
-            params=incidence_params,
-        ),
+        time=refit(time_cv, time_matrix, time_params),
+        incidence=refit(incidence_cv, incidence_matrix, incidence_params),
         weights=weights,
         staying=staying,
         shift=shift,
