@@ -30,9 +30,7 @@ values are identical (tests/features/test_online.py).
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
-from threading import Lock
 from typing import Any
 
 import sqlalchemy as sa
@@ -47,6 +45,7 @@ from propensity.features.loading import (
     tenant_of,
 )
 from propensity.features.policy import ColumnPolicy
+from propensity.lru import LruCache
 from propensity.models import Customer, Event, HealthSnapshot, Lead
 
 SHAPE_TTL_SECONDS = 300.0
@@ -61,28 +60,22 @@ class TenantShape:
 
 
 class _ShapeCache:
+    """Shapes by key, each for SHAPE_TTL_SECONDS after it was computed."""
+
     def __init__(self) -> None:
-        self._entries: OrderedDict[tuple[Any, ...], tuple[float, TenantShape]] = OrderedDict()
-        self._lock = Lock()
+        self._entries: LruCache[tuple[Any, ...], tuple[float, TenantShape]] = LruCache(MAX_SHAPES)
 
     def get(self, key: tuple[Any, ...]) -> TenantShape | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or time.monotonic() - entry[0] > SHAPE_TTL_SECONDS:
-                return None
-            self._entries.move_to_end(key)
-            return entry[1]
+        entry = self._entries.get(key)
+        if entry is None or time.monotonic() - entry[0] > SHAPE_TTL_SECONDS:
+            return None
+        return entry[1]
 
     def put(self, key: tuple[Any, ...], shape: TenantShape) -> None:
-        with self._lock:
-            self._entries[key] = (time.monotonic(), shape)
-            self._entries.move_to_end(key)
-            while len(self._entries) > MAX_SHAPES:
-                self._entries.popitem(last=False)
+        self._entries.put(key, (time.monotonic(), shape))
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._entries.clear()
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -7,11 +7,10 @@ once per run rather than once per row.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from dataclasses import dataclass
-from threading import Lock
 from typing import Any
 
+from propensity.lru import LruCache
 from propensity.modeling import AnyModel
 from propensity.models import ModelVersion
 from propensity.narratives import FeatureStats, Narrative, PredictionFacts, narrate
@@ -74,9 +73,8 @@ class RunNarrator:
         return narrate(facts=facts)
 
 
-_NARRATORS: OrderedDict[tuple[Any, ...], RunNarrator] = OrderedDict()
-_NARRATORS_LOCK = Lock()
 MAX_NARRATORS = 64
+_NARRATORS: LruCache[tuple[Any, ...], RunNarrator] = LruCache(MAX_NARRATORS)
 
 
 def narrator_for(*, model: AnyModel, version: ModelVersion) -> RunNarrator:
@@ -93,16 +91,11 @@ def narrator_for(*, model: AnyModel, version: ModelVersion) -> RunNarrator:
         version.threshold,
         version.horizon_days,
     )
-    with _NARRATORS_LOCK:
-        narrator = _NARRATORS.get(key)
-        if narrator is not None and narrator.model is model:
-            _NARRATORS.move_to_end(key)
-            return narrator
+    narrator = _NARRATORS.get(key)
+    if narrator is not None and narrator.model is model:
+        return narrator
     narrator = RunNarrator(model=model, version=version)
-    with _NARRATORS_LOCK:
-        _NARRATORS[key] = narrator
-        while len(_NARRATORS) > MAX_NARRATORS:
-            _NARRATORS.popitem(last=False)
+    _NARRATORS.put(key, narrator)
     return narrator
 
 

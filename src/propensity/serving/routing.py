@@ -5,10 +5,8 @@ the one place that puts them together for a request or a batch."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from threading import Lock
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from propensity.db import TENANT_KEY
 from propensity.errors import Unavailable
+from propensity.lru import LruCache
 from propensity.models import Deployment, DeploymentStatus, ModelStatus, ModelVersion
 from propensity.registry.routing import to_challenger
 from propensity.registry.service import NEWEST_ACTIVE, active_conditions
@@ -145,9 +144,7 @@ class _VersionCopies:
     (every writer of a version assigns new values)."""
 
     def __init__(self, limit: int = 512) -> None:
-        self._copies: OrderedDict[tuple[Any, ...], ModelVersion] = OrderedDict()
-        self._limit = limit
-        self._lock = Lock()
+        self._copies: LruCache[tuple[Any, ...], ModelVersion] = LruCache(limit)
 
     def attach(self, session: Session, *, version_id: int, stamp: int) -> ModelVersion | None:
         bind = session.get_bind()
@@ -158,10 +155,7 @@ class _VersionCopies:
             version_id,
             stamp,
         )
-        with self._lock:
-            copy = self._copies.get(key)
-            if copy is not None:
-                self._copies.move_to_end(key)
+        copy = self._copies.get(key)
         if copy is not None:
             return session.merge(copy, load=False)
         version = session.scalars(
@@ -170,15 +164,11 @@ class _VersionCopies:
             .options(defer(ModelVersion.feature_stats), defer(ModelVersion.feature_specs))
         ).first()
         if version is not None and version.stamp == stamp:
-            with self._lock:
-                self._copies[key] = _detached_copy(version)
-                while len(self._copies) > self._limit:
-                    self._copies.popitem(last=False)
+            self._copies.put(key, _detached_copy(version))
         return version
 
     def clear(self) -> None:
-        with self._lock:
-            self._copies.clear()
+        self._copies.clear()
 
 
 def _detached_copy(version: ModelVersion) -> ModelVersion:
