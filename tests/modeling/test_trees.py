@@ -1,0 +1,27 @@
+"""The trees' margin predicted in place is the margin predicted through a DMatrix."""
+
+from __future__ import annotations
+
+import numpy as np
+import xgboost as xgb
+
+from propensity.modeling.trees import booster_from_bytes, plain_matrix, tree_margin
+
+
+def test_in_place_margin_is_the_dmatrix_margin_bit_for_bit() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(400, 6)) * rng.choice([0.0, 1.0, 50.0], size=(400, 6))
+    x[rng.random(x.shape) < 0.2] = np.nan
+    y = (np.nan_to_num(x[:, 0]) + rng.normal(size=400) > 0).astype(float)
+    trained = xgb.train(
+        {"objective": "binary:logistic", "max_depth": 3, "nthread": 1},
+        plain_matrix(x, 1, label=y),
+        num_boost_round=30,
+    )
+    booster = booster_from_bytes(bytes(trained.save_raw()), 1)
+    through_matrix = np.asarray(
+        booster.predict(plain_matrix(x, 1), output_margin=True), dtype=np.float64
+    )
+    assert np.array_equal(tree_margin(booster, x, 1), through_matrix)
+    one_by_one = np.concatenate([tree_margin(booster, x[i : i + 1], 1) for i in range(50)])
+    assert np.array_equal(one_by_one, through_matrix[:50])
