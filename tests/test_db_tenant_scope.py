@@ -152,3 +152,27 @@ def test_scoping_is_not_cached_across_tenants(database: Database, settings: Sett
     for t in tenants + tenants[::-1]:
         with database.tenant_session(t.tenant_id) as session:
             assert session.scalars(statement).all() == [f"only-{t.tenant_slug}"]
+
+
+def test_prebuilt_statements_bind_the_sessions_tenant(
+    database: Database, settings: Settings
+) -> None:
+    """tenant_execute (the hot path's Core statements) reads each session's own rows, and
+    refuses a statement that does not filter by tenant and a session without a tenant."""
+    from propensity.db import tenant_execute
+    from propensity.models import Customer
+
+    tenants = [make_tenant_user(database, settings, slug=f"p{i}") for i in range(2)]
+    for t in tenants:
+        with database.tenant_session(t.tenant_id) as session:
+            session.add(Customer(external_id=f"own-{t.tenant_slug}", attributes={}))
+    scoped = sa.select(Customer.external_id).where(
+        Customer.tenant_id == sa.bindparam("tenant", type_=sa.Integer)
+    )
+    for t in tenants + tenants[::-1]:
+        with database.tenant_session(t.tenant_id) as session:
+            assert tenant_execute(session, scoped).scalars().all() == [f"own-{t.tenant_slug}"]
+    with database.tenant_session(tenants[0].tenant_id) as session, pytest.raises(TenantScopeError):
+        tenant_execute(session, sa.select(Customer.external_id))
+    with database.system_session() as session, pytest.raises(TenantScopeError):
+        tenant_execute(session, scoped)

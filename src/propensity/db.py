@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, TypeVarTuple, overload
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -44,6 +44,7 @@ NAMING_CONVENTION = {
 
 P = ParamSpec("P")
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 
 def utcnow() -> datetime:
@@ -164,6 +165,40 @@ def _tenant_criteria(tenant_id: int) -> Any:
         )
         _TENANT_CRITERIA.put(tenant_id, option)
     return option
+
+
+@overload
+def tenant_execute(
+    session: Session, statement: sa.Select[*Ts], params: dict[str, Any] | None = None
+) -> sa.CursorResult[*Ts]: ...
+@overload
+def tenant_execute(
+    session: Session, statement: sa.Update, params: dict[str, Any] | None = None
+) -> sa.CursorResult[*tuple[Any, ...]]: ...
+def tenant_execute(
+    session: Session, statement: Any, params: dict[str, Any] | None = None
+) -> sa.CursorResult[*tuple[Any, ...]]:
+    """Runs a prebuilt Core statement of the hot serving path on the session's connection,
+    binding the session's tenant to the statement's own `tenant` parameter.
+
+    The ORM's execution (and the hook above) costs about 100 us per statement, four times
+    what a primary-key lookup costs SQLite; a request makes half a dozen of them. These
+    statements therefore filter by tenant themselves, and a statement without a `tenant`
+    parameter is refused. Pending ORM changes are flushed first, as session.execute would."""
+    tenant_id = session.info.get(TENANT_KEY)
+    if tenant_id is None:
+        raise TenantScopeError("a tenant statement from a session without a tenant")
+    if _CHECKED.get(statement) is None:
+        if "tenant" not in statement.compile().params:
+            raise TenantScopeError("this statement does not filter by a `tenant` parameter")
+        _CHECKED.put(statement, True)
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(statement, {**(params or {}), "tenant": int(tenant_id)})
+
+
+# The statements seen to carry the parameter (module-level ones: a handful).
+_CHECKED: LruCache[Any, bool] = LruCache(1024)
 
 
 @event.listens_for(Session, "before_flush")

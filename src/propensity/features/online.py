@@ -31,11 +31,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from propensity.db import tenant_execute
 from propensity.features.attributes import ColumnPlan, plan_columns
 from propensity.features.loading import (
     health_present,
@@ -85,23 +87,27 @@ shape_cache = _ShapeCache()
 
 
 def data_stamp(session: Session, *, subject: str, kind: str | None) -> tuple[Any, ...]:
-    """What changes whenever the data a shape is computed from changes (see the module doc).
-
-    One statement, on the connection with an explicit tenant filter on the entity table: through
-    the session, the automatic tenant filter would also reach the max(id) subqueries and turn
-    each one-probe lookup into a scan. Those read only a number across all tenants."""
+    """What changes whenever the data a shape is computed from changes (see the module doc)."""
     del kind  # any kind's change recomputes the shape: a recomputation is the only cost
-    entity: Any = Lead if subject == "lead" else Customer
+    return tuple(tenant_execute(session, _stamp_statement(subject == "lead")).one())
+
+
+@cache
+def _stamp_statement(lead: bool) -> sa.Select[Any]:
+    """One statement, built once, with an explicit tenant filter on the entity table only:
+    the automatic tenant filter would also reach the max(id) subqueries and turn each
+    one-probe lookup into a scan. Those read only a number across all tenants."""
+    entity: Any = Lead if lead else Customer
     # Each maximum on its own: SQLite answers a lone max() from an index in one probe.
     maxima: list[Any] = [
         sa.select(sa.func.max(entity.updated_at))
-        .where(entity.tenant_id == tenant_of(session))
+        .where(entity.tenant_id == sa.bindparam("tenant", type_=sa.Integer))
         .scalar_subquery(),
         sa.select(sa.func.max(Event.id)).scalar_subquery(),
     ]
-    if subject != "lead":
+    if not lead:
         maxima.append(sa.select(sa.func.max(HealthSnapshot.id)).scalar_subquery())
-    return tuple(session.connection().execute(sa.select(*maxima)).one())
+    return sa.select(*maxima)
 
 
 def tenant_shape(

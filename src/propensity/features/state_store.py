@@ -7,9 +7,16 @@ from collections.abc import Iterable, Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from propensity.db import tenant_execute
 from propensity.features.loading import MAX_IN_LIST, tenant_of
 from propensity.features.state import EntityState, StateMiss, decode, encode
 from propensity.models import FeatureState
+
+_STATES = sa.select(FeatureState.entity_id, FeatureState.built_at_us, FeatureState.payload).where(
+    FeatureState.tenant_id == sa.bindparam("tenant", type_=sa.Integer),
+    FeatureState.subject == sa.bindparam("subject", type_=sa.String),
+    FeatureState.entity_id.in_(sa.bindparam("ids", expanding=True)),
+)
 
 
 def load_states(
@@ -19,12 +26,8 @@ def load_states(
     only times it answers exactly); None otherwise (the caller reads the history)."""
     if not len(ids) or len(ids) > MAX_IN_LIST:
         return None
-    rows = session.execute(
-        sa.select(FeatureState.entity_id, FeatureState.built_at_us, FeatureState.payload).where(
-            FeatureState.tenant_id == tenant_of(session),
-            FeatureState.subject == subject,
-            FeatureState.entity_id.in_([int(i) for i in ids]),
-        )
+    rows = tenant_execute(
+        session, _STATES, {"subject": subject, "ids": [int(i) for i in ids]}
     ).all()
     if len(rows) != len(set(int(i) for i in ids)):
         return None

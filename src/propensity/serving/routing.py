@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased, defer, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from propensity.db import TENANT_KEY
+from propensity.db import TENANT_KEY, tenant_execute
 from propensity.errors import Unavailable
 from propensity.lru import LruCache
 from propensity.models import Deployment, DeploymentStatus, ModelStatus, ModelVersion
@@ -69,8 +69,8 @@ def serving_models_or_none(
     the versions' rows come from this process's copies while their stamps match (see
     `_VersionCopies`), so a request does not load and decode them again."""
     source = prediction_type.source
-    row = session.execute(
-        _SERVING, {"prediction_type": source.value, "population": population}
+    row = tenant_execute(
+        session, _SERVING, {"prediction_type": source.value, "population": population}
     ).first()
     if row is None:
         return None
@@ -96,7 +96,8 @@ def serving_models_or_none(
 def _serving_statement() -> sa.Select[int, int, int, int, float, int, int, str | None]:
     """Which versions serve a type and population: the active one and the running
     deployment's challenger, ids and stamps. Built once (with parameters): constructing the
-    statement with its alias cost more than running it."""
+    statement with its alias cost more than running it. The deployment is the version's
+    tenant's, the challenger the deployment's."""
     challenger = aliased(ModelVersion)
     return (
         sa.select(
@@ -120,10 +121,11 @@ def _serving_statement() -> sa.Select[int, int, int, int, float, int, int, str |
         )
         .outerjoin(challenger, challenger.id == Deployment.challenger_version_id)
         .where(
+            ModelVersion.tenant_id == sa.bindparam("tenant", type_=sa.Integer),
             *active_conditions(
                 prediction_type=sa.bindparam("prediction_type", type_=sa.String),
                 population=sa.bindparam("population", type_=sa.String),
-            )
+            ),
         )
         .order_by(NEWEST_ACTIVE, Deployment.id.desc())
         .limit(1)

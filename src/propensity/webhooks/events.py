@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, SessionTransaction
 
-from propensity.db import TENANT_KEY, utcnow
+from propensity.db import TENANT_KEY, tenant_execute, utcnow
 from propensity.errors import InvalidInput
 from propensity.jobs import enqueue_job
 from propensity.logs import get_logger
@@ -50,6 +50,10 @@ DELIVER_JOB = "webhooks.deliver"
 # Small, latency-sensitive jobs: ahead of queued batch work (batch-score "high" is 10).
 DELIVERY_PRIORITY = 20
 _CACHE = "propensity.webhooks.subscriptions"
+_ACTIVE_SUBSCRIPTIONS = sa.select(WebhookSubscription.id, WebhookSubscription.events).where(
+    WebhookSubscription.tenant_id == sa.bindparam("tenant", type_=sa.Integer),
+    WebhookSubscription.active.is_(True),
+)
 
 
 def parse_events(values: list[str]) -> list[str]:
@@ -83,11 +87,7 @@ def _active_subscriptions(session: Session) -> list[tuple[int, list[str]]]:
     )
     if cached is not None and transaction is not None and cached[0] is transaction:
         return cached[1]
-    rows = session.execute(
-        sa.select(WebhookSubscription.id, WebhookSubscription.events).where(
-            WebhookSubscription.active.is_(True)
-        )
-    ).all()
+    rows = tenant_execute(session, _ACTIVE_SUBSCRIPTIONS).all()
     found = [(int(i), list(events or [])) for i, events in rows]
     session.info[_CACHE] = (session.get_transaction(), found)
     return found
