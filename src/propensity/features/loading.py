@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.db import TENANT_KEY, TenantScopeError
+from propensity.db import TENANT_KEY, TenantScopeError, tenant_execute
 from propensity.features.policy import CUSTOMER_COLUMNS, LEAD_COLUMNS
 from propensity.features.times import small_to_us, to_us
 from propensity.features.windows import NO_END, NO_START, FloatArray, IntArray
@@ -108,31 +109,16 @@ def _attributes_frame(values: Sequence[Any]) -> pd.DataFrame:
     return frame if len(frame.columns) else pd.DataFrame(index=pd.RangeIndex(len(records)))
 
 
-def _id_filter(column: Any, ids: IntArray | None) -> list[Any]:
-    return [] if ids is None else [column.in_([int(i) for i in ids])]
-
-
 def load_customers(session: Session, *, kind: str | None, ids: IntArray | None = None) -> Entities:
     """Customers of `kind` (all kinds when None), or only those with these database ids (a
     few, by the primary key; see ColumnPlan for what a partial table may not decide)."""
-    fields = [getattr(Customer, name) for name in CUSTOMER_COLUMNS]
-    stmt = sa.select(
-        Customer.id,
-        Customer.external_id,
-        Customer.kind,
-        Customer.created_at,
-        Customer.churned_at,
-        Customer.churned,
-        Customer.account_type,
-        Customer.email,
-        Customer.attributes,
-        *fields,
-    ).order_by(Customer.id)
-    if kind is not None:
-        stmt = stmt.where(Customer.kind == kind)
-    stmt = stmt.where(*_id_filter(Customer.id, ids))
-    rows = session.execute(stmt).all()
-    cols: list[Any] = list(zip(*rows, strict=True)) if rows else [()] * (9 + len(fields))
+    params: dict[str, Any] = {"kind": kind}
+    if ids is not None:
+        params["ids"] = [int(i) for i in ids]
+    statement = _customers_statement(kind is not None, ids is not None)
+    rows = tenant_execute(session, statement, params).all()
+    n_fields = len(CUSTOMER_COLUMNS)
+    cols: list[Any] = list(zip(*rows, strict=True)) if rows else [()] * (9 + n_fields)
     columns = _object_frame(
         [*CUSTOMER_COLUMNS, "kind", "churned", "account_type", "email"],
         [*cols[9:], cols[2], cols[5], cols[6], cols[7]],
@@ -149,6 +135,30 @@ def load_customers(session: Session, *, kind: str | None, ids: IntArray | None =
     )
 
 
+@cache
+def _customers_statement(by_kind: bool, by_ids: bool) -> sa.Select[*tuple[Any, ...]]:
+    """load_customers' statement for each shape, built once (a one-entity build spent more
+    on building it than on running it); parameters tenant, kind and ids."""
+    fields = [getattr(Customer, name) for name in CUSTOMER_COLUMNS]
+    stmt = sa.select(
+        Customer.id,
+        Customer.external_id,
+        Customer.kind,
+        Customer.created_at,
+        Customer.churned_at,
+        Customer.churned,
+        Customer.account_type,
+        Customer.email,
+        Customer.attributes,
+        *fields,
+    ).where(Customer.tenant_id == sa.bindparam("tenant", type_=sa.Integer))
+    if by_kind:
+        stmt = stmt.where(Customer.kind == sa.bindparam("kind", type_=sa.String))
+    if by_ids:
+        stmt = stmt.where(Customer.id.in_(sa.bindparam("ids", expanding=True)))
+    return stmt.order_by(Customer.id)
+
+
 def _object_frame(names: Sequence[str], values: Sequence[Sequence[Any]]) -> pd.DataFrame:
     """Raw column values as object columns (no type inference: a column of text stays Python
     str, as the feature code expects), built as one block: one Series per column costs more
@@ -160,9 +170,15 @@ def _object_frame(names: Sequence[str], values: Sequence[Sequence[Any]]) -> pd.D
     return pd.DataFrame(block, columns=list(names), dtype=object)
 
 
-def load_leads(session: Session, *, ids: IntArray | None = None) -> Entities:
-    """Every lead, or only those with these database ids."""
-    typed = [name for name in LEAD_COLUMNS if name != "config"]
+_LEAD_TYPED = [name for name in LEAD_COLUMNS if name != "config"]
+_CONFIG_NAMES = sa.select(LeadScoringConfig.id, LeadScoringConfig.name).where(
+    LeadScoringConfig.tenant_id == sa.bindparam("tenant", type_=sa.Integer)
+)
+
+
+@cache
+def _leads_statement(by_ids: bool) -> sa.Select[*tuple[Any, ...]]:
+    """load_leads' statement, built once per shape; parameters tenant and ids."""
     stmt = sa.select(
         Lead.id,
         Lead.external_id,
@@ -176,13 +192,20 @@ def load_leads(session: Session, *, ids: IntArray | None = None) -> Entities:
         Lead.title,
         Lead.phone,
         Lead.attributes,
-        *[getattr(Lead, name) for name in typed],
-    ).order_by(Lead.id)
-    rows = session.execute(stmt.where(*_id_filter(Lead.id, ids))).all()
+        *[getattr(Lead, name) for name in _LEAD_TYPED],
+    ).where(Lead.tenant_id == sa.bindparam("tenant", type_=sa.Integer))
+    if by_ids:
+        stmt = stmt.where(Lead.id.in_(sa.bindparam("ids", expanding=True)))
+    return stmt.order_by(Lead.id)
+
+
+def load_leads(session: Session, *, ids: IntArray | None = None) -> Entities:
+    """Every lead, or only those with these database ids."""
+    typed = _LEAD_TYPED
+    params: dict[str, Any] = {} if ids is None else {"ids": [int(i) for i in ids]}
+    rows = tenant_execute(session, _leads_statement(ids is not None), params).all()
     cols: list[Any] = list(zip(*rows, strict=True)) if rows else [()] * (12 + len(typed))
-    config_names = dict(
-        session.execute(sa.select(LeadScoringConfig.id, LeadScoringConfig.name)).all()
-    )
+    config_names = dict(tenant_execute(session, _CONFIG_NAMES).all())
     columns = _object_frame(
         [*typed, "config", "converted", "email", "company", "title", "phone"],
         [
