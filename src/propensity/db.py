@@ -4,6 +4,8 @@ Every ORM query that touches a tenant-owned table gets `tenant_id = <session ten
 added by a `do_orm_execute` hook, and every new tenant-owned row is stamped with the
 session's tenant in `before_flush`. A session without a tenant may not touch tenant data
 unless it was opened explicitly as a system session (CLI administration, job recovery).
+The hot serving path's prebuilt Core statements filter by a `tenant` parameter themselves and
+run through `tenant_execute`, which binds it (ADR 0001, amendment "prebuilt statements").
 """
 
 from __future__ import annotations
