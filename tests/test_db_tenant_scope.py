@@ -176,3 +176,24 @@ def test_prebuilt_statements_bind_the_sessions_tenant(
         tenant_execute(session, sa.select(Customer.external_id))
     with database.system_session() as session, pytest.raises(TenantScopeError):
         tenant_execute(session, scoped)
+
+
+def test_prebuilt_object_loads_bind_the_sessions_tenant(
+    database: Database, settings: Settings
+) -> None:
+    """tenant_scalars (ORM objects through a prebuilt statement, the hook skipped) finds only
+    the session's tenant's rows: an account id of another tenant is not found."""
+    from propensity.crm.lookup import find_account
+    from propensity.models import Customer
+
+    a, b = (make_tenant_user(database, settings, slug=f"o{i}") for i in range(2))
+    with database.tenant_session(b.tenant_id) as session:
+        theirs = Customer(external_id="theirs", kind="account", attributes={})
+        session.add(theirs)
+        session.flush()
+        their_id = theirs.id
+    with database.tenant_session(a.tenant_id) as session:
+        assert find_account(session, account_id=their_id) is None
+    with database.tenant_session(b.tenant_id) as session:
+        found = find_account(session, account_id=their_id)
+        assert found is not None and found.external_id == "theirs"

@@ -187,6 +187,29 @@ def tenant_execute(
     what a primary-key lookup costs SQLite; a request makes half a dozen of them. These
     statements therefore filter by tenant themselves, and a statement without a `tenant`
     parameter is refused. Pending ORM changes are flushed first, as session.execute would."""
+    tenant_id = _statement_tenant(session, statement)
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(statement, {**(params or {}), "tenant": tenant_id})
+
+
+def tenant_scalars(
+    session: Session, statement: sa.Select[T], params: dict[str, Any] | None = None
+) -> sa.ScalarResult[T]:
+    """tenant_execute for a prebuilt statement that loads ORM objects (they need the session):
+    the same check and binding, through the session with the hook skipped (the statement
+    filters by its `tenant` parameter itself)."""
+    tenant_id = _statement_tenant(session, statement)
+    return session.scalars(
+        statement, {**(params or {}), "tenant": tenant_id}, execution_options=_SKIP_HOOK
+    )
+
+
+_SKIP_HOOK = {"skip_tenant_scope": True}
+
+
+def _statement_tenant(session: Session, statement: Any) -> int:
+    """The session's tenant, for a statement that filters by a `tenant` parameter."""
     tenant_id = session.info.get(TENANT_KEY)
     if tenant_id is None:
         raise TenantScopeError("a tenant statement from a session without a tenant")
@@ -194,9 +217,7 @@ def tenant_execute(
         if "tenant" not in statement.compile().params:
             raise TenantScopeError("this statement does not filter by a `tenant` parameter")
         _CHECKED.put(statement, True)
-    if session.autoflush:
-        session.flush()
-    return session.connection().execute(statement, {**(params or {}), "tenant": int(tenant_id)})
+    return int(tenant_id)
 
 
 # The statements seen to carry the parameter (module-level ones: a handful).

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from propensity.db import tenant_scalars
 from propensity.models import Customer, Lead
 from propensity.vocabulary import Population
 
@@ -30,11 +31,22 @@ def parse_id(raw: object) -> int | None:
     return value if 0 < value <= MAX_ID else None
 
 
+# By primary key, built once (a request's one lookup; session.get went through the ORM hook).
+_CUSTOMER = sa.select(Customer).where(
+    Customer.tenant_id == sa.bindparam("tenant", type_=sa.Integer),
+    Customer.id == sa.bindparam("id", type_=Customer.id.type),
+)
+_LEAD = sa.select(Lead).where(
+    Lead.tenant_id == sa.bindparam("tenant", type_=sa.Integer),
+    Lead.id == sa.bindparam("id", type_=Lead.id.type),
+)
+
+
 def find_customer(
     session: Session, *, customer_id: int, kind: str | None = None
 ) -> Customer | None:
     """The customer with this id (of this kind: account or subscriber, when given)."""
-    customer = session.get(Customer, customer_id)
+    customer = tenant_scalars(session, _CUSTOMER, {"id": customer_id}).first()
     if customer is None or (kind is not None and customer.kind != kind):
         return None
     return customer
@@ -45,7 +57,7 @@ def find_account(session: Session, *, account_id: int) -> Customer | None:
 
 
 def find_lead(session: Session, *, lead_id: int) -> Lead | None:
-    return session.get(Lead, lead_id)
+    return tenant_scalars(session, _LEAD, {"id": lead_id}).first()
 
 
 def find_leads(session: Session, *, lead_ids: Sequence[int]) -> dict[int, Lead]:

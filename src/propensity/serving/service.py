@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, defer
 
 from propensity.crm.lookup import parse_id
-from propensity.db import UTCDateTime
+from propensity.db import UTCDateTime, tenant_scalars
 from propensity.errors import NotFound, PropensityError, Unavailable
 from propensity.metrics import PREDICTIONS
 from propensity.modeling import load_model
@@ -115,7 +115,7 @@ def find_valid(
     if max_age is not None:
         params["oldest"] = now - max_age
     for start in range(0, len(ids), ID_CHUNK):
-        rows = session.scalars(query, {**params, "ids": ids[start : start + ID_CHUNK]})
+        rows = tenant_scalars(session, query, {**params, "ids": ids[start : start + ID_CHUNK]})
         seen: set[int] = set()
         for prediction in rows:
             entity_id = _entity_of(prediction, population)
@@ -139,6 +139,7 @@ def _valid_query(
     """find_valid's statement, built once per shape (parameters: ids, prediction_type, now,
     oldest): building it took as long as running it."""
     conditions = [
+        Prediction.tenant_id == sa.bindparam("tenant", type_=sa.Integer),
         subject_column(population).in_(sa.bindparam("ids", expanding=True)),
         Prediction.prediction_type == sa.bindparam("prediction_type", type_=sa.String),
         Prediction.status == PredictionStatus.ACTIVE.value,
