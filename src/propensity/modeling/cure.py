@@ -54,7 +54,13 @@ from propensity.modeling.survival_calibration import (
     probability_transform,
 )
 from propensity.modeling.training import Development, Progress
-from propensity.modeling.trees import TreeCv, cross_fit_trees, fit_trees, tree_params
+from propensity.modeling.trees import (
+    TreeCv,
+    aft_matrix,
+    cross_fit_trees,
+    fit_trees,
+    tree_params,
+)
 
 # E-steps with the out-of-fold margins fixed: each is cheap (no trees), and the largest change
 # of a weight falls tenfold per step (demo leads: 0.6, 0.06, 0.008, 0.001, 0.0001).
@@ -98,7 +104,6 @@ def fit_mixture(
     tree_overrides: Mapping[str, Any] | None,
 ) -> MixtureFit:
     """Both parts on the development rows of `data` (durations etc. are theirs, in order)."""
-    upper = np.where(events, durations, np.inf)
     time_params = {
         **tree_params("survival", seed=seed, n_threads=data.threads),
         **(tree_overrides or {}),
@@ -110,10 +115,7 @@ def fit_mixture(
     }
 
     def time_matrix(rows: np.ndarray, w: np.ndarray) -> xgb.DMatrix:
-        matrix = xgb.DMatrix(data.x[rows], weight=w[rows], missing=np.nan, nthread=data.threads)
-        matrix.set_float_info("label_lower_bound", durations[rows])
-        matrix.set_float_info("label_upper_bound", upper[rows])
-        return matrix
+        return aft_matrix(data.x[rows], durations[rows], events[rows], data.threads, weight=w[rows])
 
     def incidence_matrix(rows: np.ndarray, w: np.ndarray) -> xgb.DMatrix:
         return xgb.DMatrix(data.x[rows], label=w[rows], missing=np.nan, nthread=data.threads)

@@ -23,7 +23,7 @@ from propensity.modeling.survival_calibration import (
     survival_metrics,
 )
 from propensity.modeling.training import Development, Progress, fit_and_select
-from propensity.modeling.trees import tree_hyperparameters
+from propensity.modeling.trees import aft_matrix, tree_hyperparameters
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,13 +51,9 @@ def fit_plain(
 ) -> Fitted:
     dev = data.split.development
     d_dev, e_dev = durations[dev], events[dev]
-    upper = np.where(e_dev, d_dev, np.inf)
 
     def make_matrix(rows: np.ndarray) -> xgb.DMatrix:
-        matrix = xgb.DMatrix(data.x[rows], missing=np.nan, nthread=data.threads)
-        matrix.set_float_info("label_lower_bound", d_dev[rows])
-        matrix.set_float_info("label_upper_bound", upper[rows])
-        return matrix
+        return aft_matrix(data.x[rows], d_dev[rows], e_dev[rows], data.threads)
 
     fit = fit_and_select(
         x_dev=data.x,

@@ -145,6 +145,21 @@ def plain_matrix(x: np.ndarray, n_threads: int, label: np.ndarray | None = None)
     return xgb.DMatrix(x, label=label, missing=np.nan, nthread=n_threads)
 
 
+def aft_matrix(
+    x: np.ndarray,
+    durations: np.ndarray,
+    events: np.ndarray,
+    n_threads: int,
+    weight: np.ndarray | None = None,
+) -> xgb.DMatrix:
+    """An accelerated-failure-time DMatrix: a row with its event is known to the day, one
+    without is censored at its duration (upper bound infinite)."""
+    matrix = xgb.DMatrix(x, weight=weight, missing=np.nan, nthread=n_threads)
+    matrix.set_float_info("label_lower_bound", durations)
+    matrix.set_float_info("label_upper_bound", np.where(events, durations, np.inf))
+    return matrix
+
+
 def booster_from_bytes(raw: bytes, n_threads: int) -> xgb.Booster:
     booster = xgb.Booster(model_file=bytearray(raw))
     booster.set_param({"nthread": n_threads})
