@@ -22,6 +22,6 @@ def test_in_place_margin_is_the_dmatrix_margin_bit_for_bit() -> None:
     through_matrix = np.asarray(
         booster.predict(plain_matrix(x, 1), output_margin=True), dtype=np.float64
     )
-    assert np.array_equal(tree_margin(booster, x, 1), through_matrix)
-    one_by_one = np.concatenate([tree_margin(booster, x[i : i + 1], 1) for i in range(50)])
+    assert np.array_equal(tree_margin(booster, x), through_matrix)
+    one_by_one = np.concatenate([tree_margin(booster, x[i : i + 1]) for i in range(50)])
     assert np.array_equal(one_by_one, through_matrix[:50])

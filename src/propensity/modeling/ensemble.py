@@ -86,7 +86,7 @@ class MarginModel:
     def margin(self, x: np.ndarray) -> np.ndarray:
         total = np.zeros(len(x), dtype=np.float64)
         if self.tree_weight > 0:
-            total += self.tree_weight * tree_margin(self.booster, x, self.n_threads)
+            total += self.tree_weight * tree_margin(self.booster, x)
         if self.catboost_weight > 0:
             total += self.catboost_weight * catboost_margin(self.catboost_model, x, self.n_threads)
         if self.linear_weight > 0 and self.linear is not None:

@@ -166,11 +166,10 @@ def booster_from_bytes(raw: bytes, n_threads: int) -> xgb.Booster:
     return booster
 
 
-def tree_margin(booster: xgb.Booster, x: np.ndarray, n_threads: int) -> np.ndarray:
+def tree_margin(booster: xgb.Booster, x: np.ndarray) -> np.ndarray:
     """The trees' raw output. Predicted in place: the same floats as through a DMatrix
     (tests/modeling/test_trees.py), without building one, which for the one row of a
-    request cost twice the prediction. `n_threads` is the booster's own (set on load)."""
-    del n_threads
+    request cost twice the prediction. It runs on the booster's own threads (set on load)."""
     return np.asarray(booster.inplace_predict(x, predict_type="margin"), dtype=np.float64)
 
 
