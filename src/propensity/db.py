@@ -169,6 +169,17 @@ def _tenant_criteria(tenant_id: int) -> Any:
     return option
 
 
+# The bind parameter a tenant_execute/tenant_scalars statement filters by.
+TENANT_PARAM = "tenant"
+
+
+def tenant_matches(column: Any) -> sa.ColumnElement[bool]:
+    """`column = :tenant`: the filter every statement run through tenant_execute or
+    tenant_scalars carries on each tenant-owned table it reads."""
+    result: sa.ColumnElement[bool] = column == sa.bindparam(TENANT_PARAM, type_=sa.Integer)
+    return result
+
+
 @overload
 def tenant_execute(
     session: Session, statement: sa.Select[*Ts], params: dict[str, Any] | None = None
@@ -190,7 +201,7 @@ def tenant_execute(
     tenant_id = _statement_tenant(session, statement)
     if session.autoflush:
         session.flush()
-    return session.connection().execute(statement, {**(params or {}), "tenant": tenant_id})
+    return session.connection().execute(statement, {**(params or {}), TENANT_PARAM: tenant_id})
 
 
 def tenant_scalars(
@@ -201,7 +212,7 @@ def tenant_scalars(
     filters by its `tenant` parameter itself)."""
     tenant_id = _statement_tenant(session, statement)
     return session.scalars(
-        statement, {**(params or {}), "tenant": tenant_id}, execution_options=_SKIP_HOOK
+        statement, {**(params or {}), TENANT_PARAM: tenant_id}, execution_options=_SKIP_HOOK
     )
 
 
@@ -214,7 +225,7 @@ def _statement_tenant(session: Session, statement: Any) -> int:
     if tenant_id is None:
         raise TenantScopeError("a tenant statement from a session without a tenant")
     if _CHECKED.get(statement) is None:
-        if "tenant" not in statement.compile().params:
+        if TENANT_PARAM not in statement.compile().params:
             raise TenantScopeError("this statement does not filter by a `tenant` parameter")
         _CHECKED.put(statement, True)
     return int(tenant_id)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.db import tenant_scalars
+from propensity.db import tenant_matches, tenant_scalars
 from propensity.models import Customer, Lead
 from propensity.vocabulary import Population
 
@@ -33,11 +33,11 @@ def parse_id(raw: object) -> int | None:
 
 # By primary key, built once (a request's one lookup; session.get went through the ORM hook).
 _CUSTOMER = sa.select(Customer).where(
-    Customer.tenant_id == sa.bindparam("tenant", type_=sa.Integer),
+    tenant_matches(Customer.tenant_id),
     Customer.id == sa.bindparam("id", type_=Customer.id.type),
 )
 _LEAD = sa.select(Lead).where(
-    Lead.tenant_id == sa.bindparam("tenant", type_=sa.Integer),
+    tenant_matches(Lead.tenant_id),
     Lead.id == sa.bindparam("id", type_=Lead.id.type),
 )
 

@@ -21,7 +21,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.db import TENANT_KEY, TenantScopeError, tenant_execute
+from propensity.db import TENANT_KEY, TenantScopeError, tenant_execute, tenant_matches
 from propensity.features.policy import CUSTOMER_COLUMNS, LEAD_COLUMNS
 from propensity.features.times import small_to_us, to_us
 from propensity.features.windows import NO_END, NO_START, FloatArray, IntArray
@@ -151,7 +151,7 @@ def _customers_statement(by_kind: bool, by_ids: bool) -> sa.Select[*tuple[Any, .
         Customer.email,
         Customer.attributes,
         *fields,
-    ).where(Customer.tenant_id == sa.bindparam("tenant", type_=sa.Integer))
+    ).where(tenant_matches(Customer.tenant_id))
     if by_kind:
         stmt = stmt.where(Customer.kind == sa.bindparam("kind", type_=sa.String))
     if by_ids:
@@ -172,7 +172,7 @@ def _object_frame(names: Sequence[str], values: Sequence[Sequence[Any]]) -> pd.D
 
 _LEAD_TYPED = [name for name in LEAD_COLUMNS if name != "config"]
 _CONFIG_NAMES = sa.select(LeadScoringConfig.id, LeadScoringConfig.name).where(
-    LeadScoringConfig.tenant_id == sa.bindparam("tenant", type_=sa.Integer)
+    tenant_matches(LeadScoringConfig.tenant_id)
 )
 
 
@@ -193,7 +193,7 @@ def _leads_statement(by_ids: bool) -> sa.Select[*tuple[Any, ...]]:
         Lead.phone,
         Lead.attributes,
         *[getattr(Lead, name) for name in _LEAD_TYPED],
-    ).where(Lead.tenant_id == sa.bindparam("tenant", type_=sa.Integer))
+    ).where(tenant_matches(Lead.tenant_id))
     if by_ids:
         stmt = stmt.where(Lead.id.in_(sa.bindparam("ids", expanding=True)))
     return stmt.order_by(Lead.id)

@@ -37,7 +37,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.db import tenant_execute
+from propensity.db import tenant_execute, tenant_matches
 from propensity.features.attributes import ColumnPlan, plan_columns
 from propensity.features.loading import (
     health_present,
@@ -101,7 +101,7 @@ def _stamp_statement(lead: bool) -> sa.Select[Any]:
     # Each maximum on its own: SQLite answers a lone max() from an index in one probe.
     maxima: list[Any] = [
         sa.select(sa.func.max(entity.updated_at))
-        .where(entity.tenant_id == sa.bindparam("tenant", type_=sa.Integer))
+        .where(tenant_matches(entity.tenant_id))
         .scalar_subquery(),
         sa.select(sa.func.max(Event.id)).scalar_subquery(),
     ]

@@ -7,13 +7,13 @@ from collections.abc import Iterable, Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.db import tenant_execute
+from propensity.db import tenant_execute, tenant_matches
 from propensity.features.loading import MAX_IN_LIST, tenant_of
 from propensity.features.state import EntityState, StateMiss, decode, encode
 from propensity.models import FeatureState
 
 _STATES = sa.select(FeatureState.entity_id, FeatureState.built_at_us, FeatureState.payload).where(
-    FeatureState.tenant_id == sa.bindparam("tenant", type_=sa.Integer),
+    tenant_matches(FeatureState.tenant_id),
     FeatureState.subject == sa.bindparam("subject", type_=sa.String),
     FeatureState.entity_id.in_(sa.bindparam("ids", expanding=True)),
 )

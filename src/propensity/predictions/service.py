@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from propensity.crm.writer import session_tenant
-from propensity.db import tenant_execute
+from propensity.db import tenant_execute, tenant_matches
 from propensity.models import Prediction, PredictionStatus
 from propensity.predictions.scoring import Scored, ScoringRun, score_entities
 from propensity.settings import Settings, get_settings
@@ -56,7 +56,7 @@ def _supersede_statement(lead: bool) -> sa.Update:
     return (
         sa.update(Prediction)
         .where(
-            Prediction.tenant_id == sa.bindparam("tenant", type_=sa.Integer),
+            tenant_matches(Prediction.tenant_id),
             Prediction.prediction_type == sa.bindparam("of_type", type_=sa.String),
             subject.in_(sa.bindparam("ids", expanding=True)),
             # Wrapped so that no index on status applies: without fresh statistics SQLite

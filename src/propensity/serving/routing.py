@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased, defer, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from propensity.db import TENANT_KEY, tenant_execute
+from propensity.db import TENANT_KEY, tenant_execute, tenant_matches
 from propensity.errors import Unavailable
 from propensity.lru import LruCache
 from propensity.models import Deployment, DeploymentStatus, ModelStatus, ModelVersion
@@ -121,7 +121,7 @@ def _serving_statement() -> sa.Select[int, int, int, int, float, int, int, str |
         )
         .outerjoin(challenger, challenger.id == Deployment.challenger_version_id)
         .where(
-            ModelVersion.tenant_id == sa.bindparam("tenant", type_=sa.Integer),
+            tenant_matches(ModelVersion.tenant_id),
             *active_conditions(
                 prediction_type=sa.bindparam("prediction_type", type_=sa.String),
                 population=sa.bindparam("population", type_=sa.String),

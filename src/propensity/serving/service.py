@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, defer
 
 from propensity.crm.lookup import parse_id
-from propensity.db import UTCDateTime, tenant_scalars
+from propensity.db import UTCDateTime, tenant_matches, tenant_scalars
 from propensity.errors import NotFound, PropensityError, Unavailable
 from propensity.metrics import PREDICTIONS
 from propensity.modeling import load_model
@@ -139,7 +139,7 @@ def _valid_query(
     """find_valid's statement, built once per shape (parameters: ids, prediction_type, now,
     oldest): building it took as long as running it."""
     conditions = [
-        Prediction.tenant_id == sa.bindparam("tenant", type_=sa.Integer),
+        tenant_matches(Prediction.tenant_id),
         subject_column(population).in_(sa.bindparam("ids", expanding=True)),
         Prediction.prediction_type == sa.bindparam("prediction_type", type_=sa.String),
         Prediction.status == PredictionStatus.ACTIVE.value,

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, SessionTransaction
 
-from propensity.db import TENANT_KEY, tenant_execute, utcnow
+from propensity.db import TENANT_KEY, tenant_execute, tenant_matches, utcnow
 from propensity.errors import InvalidInput
 from propensity.jobs import enqueue_job
 from propensity.logs import get_logger
@@ -51,7 +51,7 @@ DELIVER_JOB = "webhooks.deliver"
 DELIVERY_PRIORITY = 20
 _CACHE = "propensity.webhooks.subscriptions"
 _ACTIVE_SUBSCRIPTIONS = sa.select(WebhookSubscription.id, WebhookSubscription.events).where(
-    WebhookSubscription.tenant_id == sa.bindparam("tenant", type_=sa.Integer),
+    tenant_matches(WebhookSubscription.tenant_id),
     WebhookSubscription.active.is_(True),
 )
 
