@@ -29,6 +29,7 @@ from propensity.errors import Busy, InvalidInput, PropensityError, Unavailable
 from propensity.jsonbody import JsonBodyMiddleware
 from propensity.logs import configure_logging, get_logger
 from propensity.request_context import RequestContextMiddleware
+from propensity.serving.answers import AnswerCache
 from propensity.settings import Settings, get_settings
 from propensity.surfaces.envelopes import (
     error_response,
@@ -188,6 +189,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database or get_database(settings)
+    app.state.answers = AnswerCache(app.state.database.writes)
     settings.signing_key()  # fail at start, not on the first request, if the key is unusable
 
     # Inside the request context (added first = innermost): a refusal is logged with its id.

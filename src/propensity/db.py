@@ -35,6 +35,7 @@ from sqlalchemy.types import TypeDecorator
 from propensity.errors import Unavailable
 from propensity.lru import LruCache
 from propensity.settings import Settings, get_settings
+from propensity.write_signal import WRITER_KEY, WriteSignal, signal_for, watch
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -251,6 +252,12 @@ def _stamp_tenant(session: Session, _context: Any, _instances: Any) -> None:
             )
 
 
+@event.listens_for(Session, "after_begin")
+def _note_writer(session: Session, _transaction: Any, connection: sa.Connection) -> None:
+    # Whose data a write on this connection changes, for the write signal (write_signal.py).
+    connection.info[WRITER_KEY] = session.info.get(TENANT_KEY)
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -290,9 +297,12 @@ def create_db_engine(url: str) -> Engine:
 class Database:
     """An engine and its session factory; one per process and database URL."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, redis_url: str | None = None) -> None:
         self.url = url
         self.engine = create_db_engine(url)
+        # Raised by every commit that wrote, read by the per-process answer caches.
+        self.writes: WriteSignal = signal_for(url, redis_url=redis_url)
+        watch(self.engine, self.writes)
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self, *, tenant_id: int | None = None, system: bool = False) -> Session:
@@ -352,13 +362,14 @@ _databases: dict[str, Database] = {}
 
 
 def get_database(settings: Settings | None = None) -> Database:
-    url = (settings or get_settings()).resolved_database_url
+    settings_ = settings or get_settings()
+    url = settings_.resolved_database_url
     if url not in _databases:
         if url.startswith("sqlite:///"):
             from pathlib import Path
 
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        _databases[url] = Database(url)
+        _databases[url] = Database(url, redis_url=settings_.redis_url)
     return _databases[url]
 
 

@@ -82,12 +82,13 @@ def word_account_answer(
     prediction: Prediction,
     settings: Settings,
     now: datetime,
-) -> None:
+) -> bool:
     """Words `data` (a churn or health answer) in place when an LLM is configured: the text
-    stored with the prediction, else a new call whose outcome is stored. Commits."""
+    stored with the prediction, else a new call whose outcome is stored. Commits. True when
+    the answer is as the next request would get it (no LLM, or its stored text reused)."""
     config = LlmConfig.from_settings(settings)
     if config is None:
-        return
+        return True
     entry, reused = stored_or_worded(
         session,
         prediction,
@@ -96,3 +97,4 @@ def word_account_answer(
         now=now,
     )
     apply(data, entry, reused=reused)
+    return reused

@@ -3,16 +3,19 @@ portfolio_router.py, included below (`/portfolio/...` never collides with `/{id}
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from propensity.ctas import candidates
 from propensity.db import utcnow
 from propensity.errors import InvalidInput, NotFound
 from propensity.predictions.history import customer_predictions
+from propensity.serving.answers import AnswerCache, Ticket, count_served_again
 from propensity.surfaces.customer_success import (
     accounts,
     llm_text,
@@ -48,9 +51,10 @@ def _serve(
     raw_id: str,
     prediction_type: PredictionType,
     force: bool,
-) -> dict[str, Any]:
+    now: datetime,
+) -> tuple[dict[str, Any], datetime | None]:
+    """The body, and until when it may be kept and served again (None: it may not)."""
     session = ctx.session
-    now = utcnow()
     account = accounts.get_account(session, raw_id)
     served = accounts.serve_account(
         session,
@@ -72,22 +76,25 @@ def _serve(
         now=now,
     )
     # After the prediction is committed: no write transaction waits on the LLM's answer.
-    llm_text.word_account_answer(
+    settled = llm_text.word_account_answer(
         session, data, prediction=served.prediction, settings=ctx.settings, now=now
     )
     body: dict[str, Any] = {"data": data}
     if served.cached:
         body["cached"] = True
-    return body
+    keep = served.cached and settled
+    return body, served.prediction.valid_until if keep else None
 
 
-# These three return a JSONResponse themselves: FastAPI would otherwise validate and
-# re-encode the (already plain) dict, in the thread pool, on the hottest paths.
+# These three return their response themselves: FastAPI would otherwise validate and
+# re-encode the (already plain) dict, in the thread pool, on the hottest paths. They are
+# `async` so that an answer kept in this process (serving/answers.py) is served without a
+# thread hop; anything else runs in the thread pool.
 @router.post("/{account_id}/ml/predict", response_model=None)
-def predict(
+async def predict(
     account_id: str, body: PredictRequest, request: Request, response: Response, ctx: ReadContext
-) -> JSONResponse:
-    return _read(
+) -> Response:
+    return await _read(
         request,
         response,
         ctx,
@@ -97,7 +104,7 @@ def predict(
     )
 
 
-def _read(
+async def _read(
     request: Request,
     response: Response,
     ctx: ReadContext,
@@ -105,36 +112,72 @@ def _read(
     account_id: str,
     prediction_type: PredictionType,
     force: bool | None = None,
-) -> JSONResponse:
+) -> Response:
     """The account's answer of the type. The GET forms (`force` None) never rescore and
-    always say whether the answer was `cached`; predict says so only when it was."""
-    served = _serve(
+    always say whether the answer was `cached`; predict says so only when it was. A stored
+    answer reads the same on both, so they share what is kept."""
+    answers: AnswerCache = request.app.state.answers
+    ticket = answers.ticket(tenant_id=ctx.tenant_id, key=(prediction_type.value, account_id))
+    now = utcnow()
+    if not force and (kept := answers.get(ticket, now=now)) is not None:
+        count_served_again(prediction_type.value)
+        return Response(kept, media_type="application/json")
+    return await run_in_threadpool(
+        _answer,
+        request,
+        response,
+        ctx,
+        account_id=account_id,
+        prediction_type=prediction_type,
+        force=force,
+        ticket=ticket,
+        now=now,
+    )
+
+
+def _answer(
+    request: Request,
+    response: Response,
+    ctx: ReadContext,
+    *,
+    account_id: str,
+    prediction_type: PredictionType,
+    force: bool | None,
+    ticket: Ticket,
+    now: datetime,
+) -> JSONResponse:
+    body, keep_until = _serve(
         request,
         response,
         ctx,
         raw_id=account_id,
         prediction_type=prediction_type,
         force=bool(force),
+        now=now,
     )
     if force is None:
-        served.setdefault("cached", False)
-    return _json(served, response)
+        body.setdefault("cached", False)
+    out = _json(body, response)
+    if keep_until is not None:
+        answers: AnswerCache = request.app.state.answers
+        answers.put(ticket, body=bytes(out.body), valid_until=keep_until, now=now)
+    return out
 
 
 @router.get("/{account_id}/ml/churn-risk", response_model=None)
-def churn_risk(
+async def churn_risk(
     account_id: str, request: Request, response: Response, ctx: ReadContext
-) -> JSONResponse:
-    return _read(
+) -> Response:
+    return await _read(
         request, response, ctx, account_id=account_id, prediction_type=PredictionType.CHURN
     )
 
 
 @router.get("/{account_id}/ml/health-insights", response_model=None)
-def health_insights(
+async def health_insights(
     account_id: str, request: Request, response: Response, ctx: ReadContext
-) -> JSONResponse:
-    return _read(
+) -> Response:
+    return await _read(
         request,
         response,
         ctx,
