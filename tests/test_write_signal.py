@@ -75,10 +75,22 @@ def test_commits_that_wrote_raise_their_tenants_signal_and_reads_do_not(
     # A Core write on the session's own connection (the bulk paths) counts the same.
     with database.tenant_session(second) as session:
         session.connection().execute(
-            sa.update(Customer).where(Customer.tenant_id == second).values(name="renamed")
+            sa.insert(Customer).values(
+                tenant_id=second, external_id="bulk", name="Bulk", kind="account"
+            )
         )
     assert signal.read(second) != before_second
     assert signal.read(first) == after_first
+    # A write that changed no row changed nothing to answer from.
+    after_second = signal.read(second)
+    with database.tenant_session(second) as session:
+        session.connection().execute(
+            sa.update(Customer)
+            .where(Customer.tenant_id == second, Customer.id < 0)
+            .values(name="x")
+        )
+    if database.engine.dialect.name == "sqlite":
+        assert signal.read(second) == after_second
 
 
 def test_a_raw_connections_write_raises_every_tenants_signal(database: Database) -> None:

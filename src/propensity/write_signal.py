@@ -39,6 +39,7 @@ WORD = 8
 # connection (its pool record's info) by db.py's hooks, read and cleared when it is returned.
 WRITER_KEY = "propensity_writer_tenant"
 WROTE_KEY = "propensity_wrote"
+CHANGES_KEY = "propensity_changes_at_checkout"
 # Statements that never change data; anything else counts as a write (a spurious raise only
 # costs cache entries, a missed one would serve stale answers).
 READ_PREFIXES = ("SELECT", "PRAGMA", "SAVEPOINT", "RELEASE", "ROLLBACK", "SHOW", "EXPLAIN")
@@ -179,7 +180,27 @@ def watch(engine: Engine, signal: WriteSignal) -> None:
     after its transaction committed (or rolled back: a spurious raise), for the tenant the
     session that used it was scoped to (db.py notes it when the transaction begins; None for
     raw connections and system sessions). The pool is where every write path ends (the ORM,
-    Core statements on a session's connection, raw connections), so none is missed."""
+    Core statements on a session's connection, raw connections), so none is missed.
+
+    Whether it wrote: SQLite counts the rows each connection changed (`total_changes`), so
+    comparing the count at check-out and check-in costs nothing per statement (a statement
+    hook cost 4 us on each, and 11 us on each check-out). Other databases have no such count:
+    every statement that is not a read marks its connection."""
+    if engine.dialect.name == "sqlite":
+
+        def counted(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+            record.info[CHANGES_KEY] = dbapi_connection.total_changes
+
+        def announce_counted(dbapi_connection: Any, record: Any) -> None:
+            info = record.info
+            tenant_id = info.pop(WRITER_KEY, None)
+            before = info.pop(CHANGES_KEY, None)
+            if dbapi_connection is not None and dbapi_connection.total_changes != before:
+                signal.raise_for(tenant_id)
+
+        event.listen(engine, "checkout", counted)
+        event.listen(engine, "checkin", announce_counted)
+        return
 
     def note_write(
         conn: sa.Connection,
