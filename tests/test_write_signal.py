@@ -121,3 +121,12 @@ def test_an_unreachable_redis_reads_as_no_signal() -> None:
     signal = RedisSignal("redis://127.0.0.1:9/0", database_url="sqlite:///x.db")
     assert signal.read(1) is None
     signal.raise_for(1)  # logged, not raised: the commit it follows has happened
+
+
+def test_a_migration_ends_every_kept_answer(database: Database, settings: Settings) -> None:
+    """Alembic writes through its own engine, so upgrading raises the database's signal."""
+    from propensity.migrate import upgrade
+
+    before = database.writes.read(1)
+    upgrade(settings.resolved_database_url)
+    assert database.writes.read(1) != before

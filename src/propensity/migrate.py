@@ -21,8 +21,12 @@ def upgrade(url: str, revision: str = "head") -> None:
     """Migrates, then refreshes the query planner's statistics (see
     db.refresh_planner_statistics), so every start of the service plans with them."""
     from propensity.db import create_db_engine, refresh_planner_statistics
+    from propensity.write_signal import signal_for
 
     command.upgrade(alembic_config(url), revision)
+    # Alembic writes through an engine of its own: processes of this machine still serving
+    # must not keep answers from before a data migration (write_signal.py).
+    signal_for(url, redis_url=None).raise_for(None)
     engine = create_db_engine(url)
     try:
         with engine.begin() as conn:
