@@ -30,6 +30,7 @@ from propensity.models import ModelStatus, ModelVersion, Prediction, PredictionS
 from propensity.predictions.scoring import ScoringRun, model_frame, score_frame
 from propensity.predictions.service import record_run
 from propensity.registry.service import artifact_cache
+from propensity.serving.gate import scoring_gate
 from propensity.serving.routing import (
     CHAMPION,
     REQUESTED,
@@ -325,33 +326,36 @@ def serve_many(
     by_version: dict[int, list[int]] = {}
     for i in missing:
         by_version.setdefault(route[i][0].id, []).append(i)
-    latency: dict[int, float] = {}
-    fresh: dict[int, Prediction] = {}
-    for group in by_version.values():
-        serving_version, role = route[group[0]]
-        share, scored = score_with(
-            session,
-            version=serving_version,
-            role=role,
-            entity_ids=group,
-            now=now,
-            settings=settings,
-        )
-        latency.update(dict.fromkeys(scored, share))
-        fresh.update(scored)
-        try:
-            if deadline_ms is not None:
-                check_timeout(elapsed_ms=share, timeout_ms=deadline_ms, model_id=serving_version.id)
-            if run_deadline_ms is not None:
-                check_timeout(
-                    elapsed_ms=sum(latency.values()),
-                    timeout_ms=run_deadline_ms,
-                    model_id=(models.active if models is not None else serving_version).id,
-                )
-        except ScoringTimedOut:
-            session.rollback()
-            raise
-    session.commit()
+    with scoring_gate(settings.scoring_concurrency):
+        latency: dict[int, float] = {}
+        fresh: dict[int, Prediction] = {}
+        for group in by_version.values():
+            serving_version, role = route[group[0]]
+            share, scored = score_with(
+                session,
+                version=serving_version,
+                role=role,
+                entity_ids=group,
+                now=now,
+                settings=settings,
+            )
+            latency.update(dict.fromkeys(scored, share))
+            fresh.update(scored)
+            try:
+                if deadline_ms is not None:
+                    check_timeout(
+                        elapsed_ms=share, timeout_ms=deadline_ms, model_id=serving_version.id
+                    )
+                if run_deadline_ms is not None:
+                    check_timeout(
+                        elapsed_ms=sum(latency.values()),
+                        timeout_ms=run_deadline_ms,
+                        model_id=(models.active if models is not None else serving_version).id,
+                    )
+            except ScoringTimedOut:
+                session.rollback()
+                raise
+        session.commit()
     for i in latency:
         out[i] = Served(fresh[i], route[i][0], route[i][1], False, latency[i])
     _count(prediction_type, out)
