@@ -3,11 +3,16 @@ using the database; not raised by reads."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import redis
 import sqlalchemy as sa
 
 from propensity.db import Database
@@ -121,6 +126,50 @@ def test_an_unreachable_redis_reads_as_no_signal() -> None:
     signal = RedisSignal("redis://127.0.0.1:9/0", database_url="sqlite:///x.db")
     assert signal.read(1) is None
     signal.raise_for(1)  # logged, not raised: the commit it follows has happened
+
+
+@contextmanager
+def silent_server() -> Iterator[str]:
+    """A Redis URL whose server accepts connections and never answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+
+
+def test_a_redis_that_never_answers_costs_one_timeout_not_one_per_request() -> None:
+    with silent_server() as url:
+        signal = RedisSignal(url, database_url="sqlite:///x.db")
+        started = time.perf_counter()
+        assert signal.read(1) is None
+        first = time.perf_counter() - started
+        started = time.perf_counter()
+        for _ in range(20):
+            assert signal.read(1) is None
+            signal.raise_for(1)
+        after = time.perf_counter() - started
+    assert first >= 0.4
+    assert after < 0.2
+
+
+def test_raises_missed_while_redis_was_down_end_every_answer_when_it_is_back(
+    settings: Settings,
+) -> None:
+    if not REDIS_URL:
+        pytest.skip("needs the test Redis (PROPENSITY_TEST_REDIS_URL)")
+    url = settings.resolved_database_url
+    reader = RedisSignal(REDIS_URL, database_url=url)
+    writer = RedisSignal(REDIS_URL, database_url=url)
+    before = reader.read(9)
+    reachable = writer._client
+    with silent_server() as silent:
+        writer._client = redis.Redis.from_url(silent, socket_timeout=0.2)
+        writer.raise_for(3)  # tenant 3 wrote while this process could not reach Redis
+    writer._client = reachable
+    assert reader.read(9) == before
+    writer._down_until = 0.0  # its retry time has come
+    writer.raise_for(4)
+    assert reader.read(9) != before
 
 
 def test_a_migration_ends_every_kept_answer(database: Database, settings: Settings) -> None:

@@ -23,6 +23,7 @@ import hashlib
 import mmap
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -91,9 +92,16 @@ class FileSignal:
 
 
 class RedisSignal:
-    """The signal in Redis, for processes on several machines. When Redis cannot be reached a
-    read gives None (no cached answer is served) and a raise is logged: entries other
-    processes hold then live at most their own time limit."""
+    """The signal in Redis, for processes on several machines.
+
+    When Redis fails to answer, a read gives None (no kept answer is served) and a raise is
+    logged; for `RETRY_AFTER` seconds after that neither waits for Redis again (a Redis that
+    accepts connections and never answers would otherwise cost every request and every
+    commit the socket timeout). Raises missed meanwhile are made up for at the first contact
+    after it: the database's signal is raised, which ends every tenant's kept answers. Until
+    then other machines' entries live at most their own time limit (serving/answers.py)."""
+
+    RETRY_AFTER = 5.0
 
     def __init__(self, url: str, *, database_url: str) -> None:
         import redis
@@ -102,24 +110,47 @@ class RedisSignal:
         prefix = "propensity:writes:" + hashlib.sha256(database_url.encode()).hexdigest()[:16]
         self._global = prefix + ":all"
         self._prefix = prefix + ":t:"
+        self._down_until = 0.0
+        self._missed = False
+
+    def _up(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def _catch_up(self) -> None:
+        if self._missed:
+            self._client.set(self._global, _fresh())
+            self._missed = False
+
+    def _failed(self, exc: Exception, *, missed: bool) -> None:
+        self._missed = self._missed or missed
+        self._down_until = time.monotonic() + self.RETRY_AFTER
+        log.warning("write_signal_redis_unavailable", error=type(exc).__name__)
 
     def read(self, tenant_id: int) -> Stamp | None:
         import redis
 
+        if not self._up():
+            return None
         try:
+            self._catch_up()
             both = self._client.mget(self._global, f"{self._prefix}{_slot(tenant_id)}")
-        except redis.RedisError:
+        except redis.RedisError as exc:
+            self._failed(exc, missed=False)
             return None
         return int(both[0] or 0), int(both[1] or 0)
 
     def raise_for(self, tenant_id: int | None) -> None:
         import redis
 
+        if not self._up():
+            self._missed = True
+            return
         key = self._global if tenant_id is None else f"{self._prefix}{_slot(tenant_id)}"
         try:
+            self._catch_up()
             self._client.set(key, _fresh())
         except redis.RedisError as exc:
-            log.warning("write_signal_not_raised", error=type(exc).__name__)
+            self._failed(exc, missed=True)
 
 
 class Unreadable:
