@@ -28,12 +28,15 @@ class Received:
 @dataclass
 class Receiver:
     """`plan` is what to answer the next requests, in order ("500", "timeout", "200"...);
-    once used up it answers 200 (or `fallback`). A request whose signature does not verify
-    gets a 401. `accepted` lists the event ids answered 2xx: what a receiver acts on."""
+    once used up it answers 200 (or `fallback`). `plan_by_event` is the same for one event's
+    requests, whatever order the sender's retries interleave in (it comes first). A request
+    whose signature does not verify gets a 401. `accepted` lists the event ids answered 2xx:
+    what a receiver acts on."""
 
     port: int = 0
     secrets: dict[str, str] = field(default_factory=dict)  # path -> secret
     plan: list[str] = field(default_factory=list)
+    plan_by_event: dict[str, list[str]] = field(default_factory=dict)
     fallback: str = "200"
     stall_seconds: float = 1.5
     received: list[Received] = field(default_factory=list)
@@ -51,8 +54,10 @@ class Receiver:
         with self.lock:
             return list(self.received)
 
-    def next_answer(self) -> str:
+    def next_answer(self, event_id: str = "") -> str:
         with self.lock:
+            if own := self.plan_by_event.get(event_id):
+                return own.pop(0)
             return self.plan.pop(0) if self.plan else self.fallback
 
 
@@ -66,7 +71,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(length)
             secret = receiver.secrets.get(self.path, "")
             ok = signing.verify(secret, self.headers.get(signing.SIGNATURE_HEADER, ""), raw)
-            answer = receiver.next_answer() if ok else "401"
+            event_id = self.headers.get(signing.EVENT_ID_HEADER, "")
+            answer = receiver.next_answer(event_id) if ok else "401"
             if answer == "timeout":
                 time.sleep(receiver.stall_seconds)  # the sender has given up by now
                 status = 503
@@ -77,7 +83,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 receiver.received.append(
                     Received(
                         path=self.path,
-                        event_id=self.headers.get(signing.EVENT_ID_HEADER, ""),
+                        event_id=event_id,
                         event_type=self.headers.get(signing.EVENT_TYPE_HEADER, ""),
                         attempt=int(self.headers.get(signing.ATTEMPT_HEADER, "0")),
                         body=body,
