@@ -63,6 +63,11 @@ def _fresh() -> int:
     return int.from_bytes(os.urandom(WORD), "little")
 
 
+def _digest(database_url: str) -> str:
+    """A short name for the database, for keys and files that must not show its URL."""
+    return hashlib.sha256(database_url.encode()).hexdigest()[:16]
+
+
 def _slot(tenant_id: int) -> int:
     return 1 + tenant_id % SLOTS
 
@@ -107,7 +112,8 @@ class RedisSignal:
         import redis
 
         self._client: Any = redis.Redis.from_url(url, socket_timeout=0.5)
-        prefix = "propensity:writes:" + hashlib.sha256(database_url.encode()).hexdigest()[:16]
+        self._error: type[Exception] = redis.RedisError
+        prefix = "propensity:writes:" + _digest(database_url)
         self._global = prefix + ":all"
         self._prefix = prefix + ":t:"
         self._down_until = 0.0
@@ -127,21 +133,17 @@ class RedisSignal:
         log.warning("write_signal_redis_unavailable", error=type(exc).__name__)
 
     def read(self, tenant_id: int) -> Stamp | None:
-        import redis
-
         if not self._up():
             return None
         try:
             self._catch_up()
             both = self._client.mget(self._global, f"{self._prefix}{_slot(tenant_id)}")
-        except redis.RedisError as exc:
+        except self._error as exc:
             self._failed(exc, missed=False)
             return None
         return int(both[0] or 0), int(both[1] or 0)
 
     def raise_for(self, tenant_id: int | None) -> None:
-        import redis
-
         if not self._up():
             self._missed = True
             return
@@ -149,7 +151,7 @@ class RedisSignal:
         try:
             self._catch_up()
             self._client.set(key, _fresh())
-        except redis.RedisError as exc:
+        except self._error as exc:
             self._failed(exc, missed=True)
 
 
@@ -189,8 +191,7 @@ def signal_for(database_url: str, *, redis_url: str | None) -> WriteSignal:
         database = Path(database_url.removeprefix("sqlite:///"))
         path = database.with_name(database.name + "-writes")
     else:
-        digest = hashlib.sha256(database_url.encode()).hexdigest()[:16]
-        path = Path(tempfile.gettempdir()) / f"propensity-writes-{digest}"
+        path = Path(tempfile.gettempdir()) / f"propensity-writes-{_digest(database_url)}"
     local: WriteSignal
     try:
         local = FileSignal(path)
