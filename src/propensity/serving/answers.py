@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from propensity.lru import LruCache
-from propensity.metrics import PREDICTIONS
 from propensity.write_signal import Stamp, WriteSignal
 
 MAX_AGE = timedelta(minutes=5)
@@ -64,13 +63,5 @@ class AnswerCache:
         if until > now:
             self._entries.put(ticket.key, Answer(stamp=ticket.stamp, until=until, body=body))
 
-    def clear(self) -> None:
-        self._entries.clear()
-
     def __len__(self) -> int:
         return len(self._entries)
-
-
-def count_served_again(prediction_type: str) -> None:
-    """A kept answer in the metrics, as the stored answer it is (serve_many's count)."""
-    PREDICTIONS.labels(type=prediction_type, source="model", served="cached").inc()

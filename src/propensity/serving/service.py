@@ -369,7 +369,12 @@ def _count(prediction_type: PredictionType, served: dict[int, Served]) -> None:
         key = ("rules" if answer.role == RULES else "model", "cached" if answer.cached else "fresh")
         tally[key] = tally.get(key, 0) + 1
     for (source, how), n in tally.items():
-        PREDICTIONS.labels(type=prediction_type.value, source=source, served=how).inc(n)
+        count_answers(prediction_type, source=source, served=how, n=n)
+
+
+def count_answers(prediction_type: PredictionType, *, source: str, served: str, n: int = 1) -> None:
+    """`n` answers in the metrics, by type, source (model or rules) and fresh or cached."""
+    PREDICTIONS.labels(type=prediction_type.value, source=source, served=served).inc(n)
 
 
 class ServeOptions(TypedDict, total=False):

@@ -15,7 +15,8 @@ from propensity.ctas import candidates
 from propensity.db import utcnow
 from propensity.errors import InvalidInput, NotFound
 from propensity.predictions.history import customer_predictions
-from propensity.serving.answers import AnswerCache, Ticket, count_served_again
+from propensity.serving import count_answers
+from propensity.serving.answers import AnswerCache, Ticket
 from propensity.surfaces.customer_success import (
     accounts,
     llm_text,
@@ -120,7 +121,8 @@ async def _read(
     ticket = answers.ticket(tenant_id=ctx.tenant_id, key=(prediction_type.value, account_id))
     now = utcnow()
     if not force and (kept := answers.get(ticket, now=now)) is not None:
-        count_served_again(prediction_type.value)
+        # Counted as what it is: the stored answer, served again.
+        count_answers(prediction_type, source="model", served="cached")
         return Response(kept, media_type="application/json")
     return await run_in_threadpool(
         _answer,
@@ -130,6 +132,7 @@ async def _read(
         account_id=account_id,
         prediction_type=prediction_type,
         force=force,
+        answers=answers,
         ticket=ticket,
         now=now,
     )
@@ -143,6 +146,7 @@ def _answer(
     account_id: str,
     prediction_type: PredictionType,
     force: bool | None,
+    answers: AnswerCache,
     ticket: Ticket,
     now: datetime,
 ) -> JSONResponse:
@@ -159,7 +163,6 @@ def _answer(
         body.setdefault("cached", False)
     out = _json(body, response)
     if keep_until is not None:
-        answers: AnswerCache = request.app.state.answers
         answers.put(ticket, body=bytes(out.body), valid_until=keep_until, now=now)
     return out
 
