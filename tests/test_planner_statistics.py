@@ -4,8 +4,6 @@ statistics, and imports leave statistics behind for everything else."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import sqlalchemy as sa
 
@@ -15,6 +13,7 @@ from propensity.predictions.service import score_and_record
 from propensity.settings import Settings
 from propensity.training.service import train_prediction_type
 from tests.factories import make_simulated_tenant
+from tests.statements import captured_statements
 
 
 def _sqlite_only(database: Database) -> None:
@@ -43,20 +42,18 @@ def test_superseding_one_prediction_uses_the_customer_index(
         account = session.scalars(sa.select(Customer.id).where(Customer.kind == "account")).first()
     with database.engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE IF EXISTS sqlite_stat1")
-    seen: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("UPDATE PREDICTIONS"):
-            seen.append((statement, params))
-
-    sa.event.listen(database.engine, "before_cursor_execute", capture)
-    try:
-        with database.tenant_session(user.tenant_id) as session:
-            score_and_record(
-                session, prediction_type="CHURN", kind="account", entity_ids=[int(account or 0)]
-            )
-    finally:
-        sa.event.remove(database.engine, "before_cursor_execute", capture)
+    with (
+        captured_statements(database) as statements,
+        database.tenant_session(user.tenant_id) as session,
+    ):
+        score_and_record(
+            session, prediction_type="CHURN", kind="account", entity_ids=[int(account or 0)]
+        )
+    seen = [
+        (statement, params)
+        for statement, params in statements
+        if statement.lstrip().upper().startswith("UPDATE PREDICTIONS")
+    ]
     assert seen, "scoring superseded the older prediction with an UPDATE"
     statement, params = seen[0]
     with database.engine.connect() as conn:

@@ -5,31 +5,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 
 from propensity.db import Database
 from propensity.settings import Settings
 from tests.factories import make_simulated_tenant
+from tests.statements import captured_statements
 from tests.surfaces.customer_success.helpers import BASE, account_ids, call, trained_accounts
-
-
-@contextmanager
-def counted_statements(database: Database) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(database.engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(database.engine, "before_cursor_execute", note)
 
 
 def test_a_stored_answer_asked_again_runs_no_statement_until_a_write(
@@ -44,7 +27,7 @@ def test_a_stored_answer_asked_again_runs_no_statement_until_a_write(
     assert stored["data"]["predictionId"] == first["data"]["predictionId"]
 
     for method, json in (("GET", None), ("POST", {"predictionType": "CHURN"})):
-        with counted_statements(database) as statements:
+        with captured_statements(database) as statements:
             again = client.request(
                 method,
                 BASE + (path if method == "GET" else f"/{account}/ml/predict"),
