@@ -50,9 +50,9 @@ class Settings(BaseSettings):
     # queued). Beyond that a request is answered 503 with Retry-After at once.
     request_threads: int = Field(default=16, ge=1, le=256)
     max_in_flight: int = Field(default=64, ge=1, le=10_000)
-    # Per process: fresh predictions made at once; more requests asking for one wait their
-    # turn (serving/gate.py).
-    scoring_concurrency: int = Field(default=2, ge=1, le=256)
+    # Per process: fresh scorings run at once; more requests asking for one wait their turn,
+    # and are scored together (serving/gate.py). Python runs one of them at a time anyway.
+    scoring_concurrency: int = Field(default=1, ge=1, le=256)
     # When set, GET /metrics needs `Authorization: Bearer <token>`; otherwise it is open (bind
     # the server to a private address, or put the token in the scraper's configuration).
     metrics_token: SecretStr | None = None

@@ -207,6 +207,20 @@ def is_read(statement: str) -> bool:
     return statement.lstrip()[:9].upper().startswith(READ_PREFIXES)
 
 
+def has_written(connection: sa.Connection) -> bool:
+    """Whether this checked-out connection of a watched engine changed anything since it was
+    checked out (True when that is not known): its transaction may hold write locks."""
+    if connection.dialect.name == "sqlite":
+        before = connection.info.get(CHANGES_KEY)
+        dbapi_connection = connection.connection.dbapi_connection
+        return (
+            before is None
+            or dbapi_connection is None
+            or getattr(dbapi_connection, "total_changes", None) != before
+        )
+    return bool(connection.info.get(WROTE_KEY, False))
+
+
 def watch(engine: Engine, signal: WriteSignal) -> None:
     """Raises `signal` whenever a connection of `engine` that wrote goes back to the pool:
     after its transaction committed (or rolled back: a spurious raise), for the tenant the

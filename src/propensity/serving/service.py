@@ -15,14 +15,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from typing import Any, TypedDict, Unpack
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session, defer, make_transient_to_detached
 
 from propensity.crm.lookup import parse_id
-from propensity.db import UTCDateTime, tenant_matches, tenant_scalars
+from propensity.db import TENANT_KEY, UTCDateTime, tenant_matches, tenant_scalars
 from propensity.errors import NotFound, PropensityError, Unavailable
 from propensity.metrics import PREDICTIONS
 from propensity.modeling import load_model
@@ -30,7 +30,7 @@ from propensity.models import ModelStatus, ModelVersion, Prediction, PredictionS
 from propensity.predictions.scoring import ScoringRun, model_frame, score_frame
 from propensity.predictions.service import record_run
 from propensity.registry.service import artifact_cache
-from propensity.serving.gate import scoring_gate
+from propensity.serving.gate import scoring_lane
 from propensity.serving.routing import (
     CHAMPION,
     REQUESTED,
@@ -42,6 +42,7 @@ from propensity.serving.routing import (
 )
 from propensity.settings import Settings
 from propensity.vocabulary import Population, PredictionType
+from propensity.write_signal import has_written
 
 LIGHT = (
     defer(Prediction.outputs),
@@ -262,6 +263,36 @@ def requested_version(
     return version
 
 
+@dataclass(frozen=True)
+class Fresh:
+    """A prediction just scored and stored, with its share of the run's scoring time (ms)."""
+
+    prediction: Prediction
+    share: float
+
+
+def _has_written(session: Session) -> bool:
+    return session.in_transaction() and has_written(session.connection())
+
+
+_COLUMNS = tuple(column.key for column in sa.inspect(Prediction).column_attrs)
+
+
+def _hand(answer: Fresh) -> tuple[dict[str, Any], float]:
+    """A stored prediction as values another request's session can adopt."""
+    state = answer.prediction.__dict__
+    return {key: state[key] for key in _COLUMNS if key in state}, answer.share
+
+
+def _adopt(session: Session, handed: tuple[dict[str, Any], float]) -> Fresh:
+    """The row another request stored, as this session's own loaded object (no statement)."""
+    values, share = handed
+    prediction = Prediction(**values)
+    make_transient_to_detached(prediction)
+    session.add(prediction)
+    return Fresh(prediction, share)
+
+
 def serve_many(
     session: Session,
     *,
@@ -326,36 +357,74 @@ def serve_many(
     by_version: dict[int, list[int]] = {}
     for i in missing:
         by_version.setdefault(route[i][0].id, []).append(i)
-    with scoring_gate(settings.scoring_concurrency):
-        latency: dict[int, float] = {}
-        fresh: dict[int, Prediction] = {}
-        for group in by_version.values():
-            serving_version, role = route[group[0]]
+    # A many-entity request with a deadline for the whole run is scored alone and committed
+    # only once every group is in time. A request whose transaction already wrote may hold
+    # SQLite's write lock, which a leader scoring it with others would wait for (gate.py).
+    whole = run_deadline_ms is not None
+    shared = not whole and not _has_written(session)
+    lane = scoring_lane(settings.scoring_concurrency)
+    latency: dict[int, float] = {}
+    fresh: dict[int, Prediction] = {}
+    for group in by_version.values():
+        serving_version, role = route[group[0]]
+
+        def work(
+            wanted: list[int],
+            at: datetime,
+            *,
+            version: ModelVersion = serving_version,
+            role: str = role,
+        ) -> dict[int, Fresh]:
             share, scored = score_with(
-                session,
-                version=serving_version,
-                role=role,
-                entity_ids=group,
-                now=now,
-                settings=settings,
+                session, version=version, role=role, entity_ids=wanted, now=at, settings=settings
             )
-            latency.update(dict.fromkeys(scored, share))
-            fresh.update(scored)
+            if deadline_ms is not None:
+                try:
+                    check_timeout(elapsed_ms=share, timeout_ms=deadline_ms, model_id=version.id)
+                except ScoringTimedOut:
+                    session.rollback()
+                    raise
+            if not whole:
+                session.commit()
+            return {i: Fresh(prediction, share) for i, prediction in scored.items()}
+
+        # Requests scored together share the scoring deadline too (the same for all).
+        key = (
+            (
+                id(session.get_bind()),
+                session.info.get(TENANT_KEY),
+                id(settings),
+                serving_version.id,
+                role,
+                deadline_ms,
+            )
+            if shared
+            else None
+        )
+        answers = lane.run(
+            key=key,
+            ids=group,
+            now=now,
+            work=work,
+            hand=_hand,
+            adopt=partial(_adopt, session),
+            final=(ScoringTimedOut,),
+        )
+        latency.update((i, answer.share) for i, answer in answers.items())
+        fresh.update((i, answer.prediction) for i, answer in answers.items())
+        if run_deadline_ms is not None:
             try:
-                if deadline_ms is not None:
-                    check_timeout(
-                        elapsed_ms=share, timeout_ms=deadline_ms, model_id=serving_version.id
-                    )
-                if run_deadline_ms is not None:
-                    check_timeout(
-                        elapsed_ms=sum(latency.values()),
-                        timeout_ms=run_deadline_ms,
-                        model_id=(models.active if models is not None else serving_version).id,
-                    )
+                check_timeout(
+                    elapsed_ms=sum(latency.values()),
+                    timeout_ms=run_deadline_ms,
+                    model_id=(models.active if models is not None else serving_version).id,
+                )
             except ScoringTimedOut:
                 session.rollback()
                 raise
-        session.commit()
+    # A whole run's rows, and a waiter's read transaction (its rows were committed by the
+    # request that scored them).
+    session.commit()
     for i in latency:
         out[i] = Served(fresh[i], route[i][0], route[i][1], False, latency[i])
     _count(prediction_type, out)

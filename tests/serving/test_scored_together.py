@@ -1,0 +1,115 @@
+"""Fresh answers asked for while every scoring slot is busy are scored together: one run at the
+batch's clock, each request answered with its own entity's stored row as an object of its own
+session, exactly one active prediction per entity, and no other tenant's request in the batch.
+On the real database, with real threads."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from propensity.db import Database
+from propensity.models import Prediction, PredictionStatus
+from propensity.serving import Served, serve
+from propensity.serving.gate import Lane, scoring_lane
+from propensity.settings import Settings
+from propensity.vocabulary import PredictionType
+from tests.surfaces.customer_success.helpers import account_ids, trained_accounts
+
+
+def _hold(lane: Lane) -> tuple[threading.Thread, threading.Event]:
+    held = threading.Event()
+    release = threading.Event()
+
+    def work(ids: list[int], at: datetime) -> dict[int, int]:
+        held.set()
+        release.wait(30)
+        return {}
+
+    thread = threading.Thread(
+        target=lane.run,
+        kwargs={
+            "key": None,
+            "ids": [0],
+            "now": datetime.now(UTC),
+            "work": work,
+            "hand": lambda v: v,
+            "adopt": lambda v: v,
+        },
+    )
+    thread.start()
+    assert held.wait(10)
+    return thread, release
+
+
+def test_waiting_requests_are_scored_in_one_run_and_each_gets_its_own_row(
+    database: Database, settings: Settings
+) -> None:
+    settings = settings.model_copy(update={"scoring_concurrency": 1})
+    user = trained_accounts(database, settings, slug="together")
+    other = trained_accounts(database, settings, slug="together-other")
+    accounts = account_ids(database, user.tenant_id)[:6]
+    stranger = account_ids(database, other.tenant_id)[0]
+    lane = scoring_lane(1)
+    answers: dict[int, tuple[Served, bool, int]] = {}
+    failures: list[BaseException] = []
+
+    def ask(tenant_id: int, account: int) -> None:
+        try:
+            with database.request_session(tenant_id) as session:
+                served = serve(
+                    session,
+                    prediction_type=PredictionType.CHURN,
+                    population="account",
+                    entity_id=account,
+                    now=datetime.now(UTC),
+                    settings=settings,
+                    force=True,
+                )
+                own = sa.inspect(served.prediction).session is session
+                # Read in the request's own session, as a surface would.
+                answers[account] = (served, own, int(served.prediction.customer_id or 0))
+        except BaseException as error:  # reported below, not lost in the thread
+            failures.append(error)
+
+    holder, release = _hold(lane)
+    asks = [(user.tenant_id, account) for account in accounts] + [(other.tenant_id, stranger)]
+    threads = [threading.Thread(target=ask, args=ask_) for ask_ in asks]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 30
+    while sum(len(queue) for queue in lane._waiting.values()) < len(asks):
+        assert time.monotonic() < deadline, "the requests never queued for a slot"
+        time.sleep(0.01)
+    release.set()
+    holder.join()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    assert sorted(answers) == sorted([*accounts, stranger])
+    for account, (served, own, customer) in answers.items():
+        assert own and customer == account and served.cached is False
+    ours = {answers[a][0].prediction.predicted_at for a in accounts}
+    assert len(ours) == 1  # one run, at the clock of the newest request
+    assert answers[stranger][0].prediction.predicted_at not in ours
+
+    with database.tenant_session(user.tenant_id) as session:
+        active = _active(session, accounts)
+    assert active == {a: answers[a][0].prediction.id for a in accounts}
+
+
+def _active(session: Session, accounts: list[int]) -> dict[int, int]:
+    rows = session.execute(
+        sa.select(Prediction.customer_id, Prediction.id).where(
+            Prediction.customer_id.in_(accounts),
+            Prediction.prediction_type == PredictionType.CHURN.value,
+            Prediction.status == PredictionStatus.ACTIVE.value,
+        )
+    ).all()
+    assert len(rows) == len(accounts)  # one active answer each
+    return {int(customer): int(i) for customer, i in rows}
