@@ -2,6 +2,7 @@
 which model serves an entity, whether its stored prediction is still the answer, and scoring
 and recording when it is not. Surfaces map their documents to these calls and back."""
 
+from propensity.serving.fresh import ScoringTimedOut
 from propensity.serving.routing import (
     CHALLENGER,
     CHAMPION,
@@ -12,7 +13,6 @@ from propensity.serving.routing import (
     serving_models_or_none,
 )
 from propensity.serving.service import (
-    ScoringTimedOut,
     Served,
     Spend,
     count_answers,

@@ -11,26 +11,21 @@ committed, so the next call on any surface finds it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache, partial
+from functools import cache
 from typing import Any, TypedDict, Unpack
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, defer, make_transient_to_detached
+from sqlalchemy.orm import Session, defer
 
 from propensity.crm.lookup import parse_id
-from propensity.db import TENANT_KEY, UTCDateTime, tenant_matches, tenant_scalars
-from propensity.errors import NotFound, PropensityError, Unavailable
+from propensity.db import UTCDateTime, tenant_matches, tenant_scalars
+from propensity.errors import NotFound, Unavailable
 from propensity.metrics import PREDICTIONS
-from propensity.modeling import load_model
 from propensity.models import ModelStatus, ModelVersion, Prediction, PredictionStatus
-from propensity.predictions.scoring import ScoringRun, model_frame, score_frame
-from propensity.predictions.service import record_run
-from propensity.registry.service import artifact_cache
-from propensity.serving.gate import scoring_lane
+from propensity.serving.fresh import score_fresh
 from propensity.serving.routing import (
     CHAMPION,
     REQUESTED,
@@ -42,7 +37,6 @@ from propensity.serving.routing import (
 )
 from propensity.settings import Settings
 from propensity.vocabulary import Population, PredictionType
-from propensity.write_signal import has_written
 
 LIGHT = (
     defer(Prediction.outputs),
@@ -56,25 +50,6 @@ ID_CHUNK = 5000
 Admit = Callable[[list[int]], list[int]]
 # Called with the number of fresh predictions about to be made (quotas count those only).
 Spend = Callable[[int], None]
-
-
-class ScoringTimedOut(PropensityError):
-    status_code = 504
-    code = "PREDICTION_TIMEOUT"
-
-
-def check_timeout(*, elapsed_ms: float, timeout_ms: float, model_id: int) -> None:
-    """ScoringTimedOut when scoring took longer than `timeout_ms`. Measured after the fact:
-    a scoring thread is never killed midway."""
-    if elapsed_ms > timeout_ms:
-        raise ScoringTimedOut(
-            "ML prediction timed out",
-            details={
-                "timeout": timeout_ms,
-                "modelId": str(model_id),
-                "elapsedMs": round(elapsed_ms),
-            },
-        )
 
 
 @dataclass(frozen=True)
@@ -199,38 +174,6 @@ def latest_recorded(
     return out
 
 
-def score_with(
-    session: Session,
-    *,
-    version: ModelVersion,
-    role: str,
-    entity_ids: Sequence[int],
-    now: datetime,
-    settings: Settings,
-) -> tuple[float, dict[int, Prediction]]:
-    """Scores these entities with `version`, explained, and records them as served in
-    `role`. Flushes. Returns the measured scoring time per entity in ms and the predictions
-    stored, by entity: one with no features at this time (say, created after it) has none."""
-    started = time.perf_counter()
-    model = artifact_cache.get(session, version=version, loader=load_model)
-    frame = model_frame(
-        session, version=version, model=model, entity_ids=list(entity_ids), as_of=now
-    )
-    results = score_frame(model=model, version=version, frame=frame)
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    results = [replace(r, served_by=role, model_version_id=version.id) for r in results]
-    share = elapsed_ms / max(len(results), 1)
-    stored: list[Prediction] = []
-    record_run(
-        session,
-        run=ScoringRun(version=version, as_of=now, results=results),
-        settings=settings,
-        latency_ms=round(share, 3),
-        loaded=stored,
-    )
-    return share, {r.entity_id: p for r, p in zip(results, stored, strict=True)}
-
-
 def requested_version(
     session: Session, *, prediction_type: PredictionType, population: str, requested: str
 ) -> ModelVersion:
@@ -261,36 +204,6 @@ def requested_version(
             },
         )
     return version
-
-
-@dataclass(frozen=True)
-class Fresh:
-    """A prediction just scored and stored, with its share of the run's scoring time (ms)."""
-
-    prediction: Prediction
-    share: float
-
-
-def _has_written(session: Session) -> bool:
-    return session.in_transaction() and has_written(session.connection())
-
-
-_COLUMNS = tuple(column.key for column in sa.inspect(Prediction).column_attrs)
-
-
-def _hand(answer: Fresh) -> tuple[dict[str, Any], float]:
-    """A stored prediction as values another request's session can adopt."""
-    state = answer.prediction.__dict__
-    return {key: state[key] for key in _COLUMNS if key in state}, answer.share
-
-
-def _adopt(session: Session, handed: tuple[dict[str, Any], float]) -> Fresh:
-    """The row another request stored, as this session's own loaded object (no statement)."""
-    values, share = handed
-    prediction = Prediction(**values)
-    make_transient_to_detached(prediction)
-    session.add(prediction)
-    return Fresh(prediction, share)
 
 
 def serve_many(
@@ -354,79 +267,20 @@ def serve_many(
         return out
     if spend is not None:
         spend(len(missing))
-    by_version: dict[int, list[int]] = {}
+    groups: dict[int, list[int]] = {}
     for i in missing:
-        by_version.setdefault(route[i][0].id, []).append(i)
-    # A many-entity request with a deadline for the whole run is scored alone and committed
-    # only once every group is in time. A request whose transaction already wrote may hold
-    # SQLite's write lock, which a leader scoring it with others would wait for (gate.py).
-    whole = run_deadline_ms is not None
-    shared = not whole and not _has_written(session)
-    lane = scoring_lane(settings.scoring_concurrency)
-    latency: dict[int, float] = {}
-    fresh: dict[int, Prediction] = {}
-    for group in by_version.values():
-        serving_version, role = route[group[0]]
-
-        def work(
-            wanted: list[int],
-            at: datetime,
-            *,
-            version: ModelVersion = serving_version,
-            role: str = role,
-        ) -> dict[int, Fresh]:
-            share, scored = score_with(
-                session, version=version, role=role, entity_ids=wanted, now=at, settings=settings
-            )
-            if deadline_ms is not None:
-                try:
-                    check_timeout(elapsed_ms=share, timeout_ms=deadline_ms, model_id=version.id)
-                except ScoringTimedOut:
-                    session.rollback()
-                    raise
-            if not whole:
-                session.commit()
-            return {i: Fresh(prediction, share) for i, prediction in scored.items()}
-
-        # Requests scored together share the scoring deadline too (the same for all).
-        key = (
-            (
-                id(session.get_bind()),
-                session.info.get(TENANT_KEY),
-                id(settings),
-                serving_version.id,
-                role,
-                deadline_ms,
-            )
-            if shared
-            else None
-        )
-        answers = lane.run(
-            key=key,
-            ids=group,
-            now=now,
-            work=work,
-            hand=_hand,
-            adopt=partial(_adopt, session),
-            final=(ScoringTimedOut,),
-        )
-        latency.update((i, answer.share) for i, answer in answers.items())
-        fresh.update((i, answer.prediction) for i, answer in answers.items())
-        if run_deadline_ms is not None:
-            try:
-                check_timeout(
-                    elapsed_ms=sum(latency.values()),
-                    timeout_ms=run_deadline_ms,
-                    model_id=(models.active if models is not None else serving_version).id,
-                )
-            except ScoringTimedOut:
-                session.rollback()
-                raise
-    # A whole run's rows, and a waiter's read transaction (its rows were committed by the
-    # request that scored them).
-    session.commit()
-    for i in latency:
-        out[i] = Served(fresh[i], route[i][0], route[i][1], False, latency[i])
+        groups.setdefault(route[i][0].id, []).append(i)
+    fresh = score_fresh(
+        session,
+        groups=[(*route[group[0]], group) for group in groups.values()],
+        now=now,
+        settings=settings,
+        deadline_ms=deadline_ms,
+        run_deadline_ms=run_deadline_ms,
+        run_model=models.active if models is not None else None,
+    )
+    for i, answer in fresh.items():
+        out[i] = Served(answer.prediction, route[i][0], route[i][1], False, answer.share)
     _count(prediction_type, out)
     return out
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from propensity.db import Database
 from propensity.models import Lead, ModelVersion, Prediction
 from propensity.serving import ScoringTimedOut as PredictionTimeout
-from propensity.serving.service import check_timeout
+from propensity.serving.fresh import check_timeout
 from propensity.settings import Settings
 from tests.factories import make_simulated_tenant
 from tests.surfaces.ml_platform.helpers_scores import call, error_of, lead_ids, trained_leads
