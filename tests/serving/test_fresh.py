@@ -5,9 +5,8 @@ On the real database, with real threads."""
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import UTC, datetime
+from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -15,35 +14,11 @@ from sqlalchemy.orm import Session
 from propensity.db import Database
 from propensity.models import Prediction, PredictionStatus
 from propensity.serving import Served, serve
-from propensity.serving.gate import Lane, scoring_lane
+from propensity.serving.gate import scoring_lane
 from propensity.settings import Settings
 from propensity.vocabulary import PredictionType
+from tests.serving.lanes import run_while_held
 from tests.surfaces.customer_success.helpers import account_ids, trained_accounts
-
-
-def _hold(lane: Lane) -> tuple[threading.Thread, threading.Event]:
-    held = threading.Event()
-    release = threading.Event()
-
-    def work(ids: list[int], at: datetime) -> dict[int, int]:
-        held.set()
-        release.wait(30)
-        return {}
-
-    thread = threading.Thread(
-        target=lane.run,
-        kwargs={
-            "key": None,
-            "ids": [0],
-            "now": datetime.now(UTC),
-            "work": work,
-            "hand": lambda v: v,
-            "adopt": lambda v: v,
-        },
-    )
-    thread.start()
-    assert held.wait(10)
-    return thread, release
 
 
 def test_waiting_requests_are_scored_in_one_run_and_each_gets_its_own_row(
@@ -76,19 +51,8 @@ def test_waiting_requests_are_scored_in_one_run_and_each_gets_its_own_row(
         except BaseException as error:  # reported below, not lost in the thread
             failures.append(error)
 
-    holder, release = _hold(lane)
     asks = [(user.tenant_id, account) for account in accounts] + [(other.tenant_id, stranger)]
-    threads = [threading.Thread(target=ask, args=ask_) for ask_ in asks]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + 30
-    while sum(len(queue) for queue in lane._waiting.values()) < len(asks):
-        assert time.monotonic() < deadline, "the requests never queued for a slot"
-        time.sleep(0.01)
-    release.set()
-    holder.join()
-    for thread in threads:
-        thread.join()
+    run_while_held(lane, [partial(ask, *ask_) for ask_ in asks], queued=len(asks), within=30)
 
     assert failures == []
     assert sorted(answers) == sorted([*accounts, stranger])

@@ -8,13 +8,17 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 
 from propensity.serving import gate
 from propensity.serving.gate import Lane
+from tests.serving.lanes import hold_the_only_slot, run_while_held
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
+# How long a test waits for its threads to get where it needs them.
+WITHIN = 5.0
 
 
 def _same(value: str) -> str:
@@ -37,54 +41,27 @@ class Recorder:
         return {i: f"scored {i} by {threading.current_thread().name}" for i in ids}
 
 
-def _hold_the_only_slot(lane: Lane) -> tuple[threading.Thread, threading.Event]:
-    """A request holding the lane's one slot until the returned event is set."""
-    held = threading.Event()
-    release = threading.Event()
-
-    def work(ids: list[int], at: datetime) -> dict[int, str]:
-        held.set()
-        release.wait(10)
-        return {i: "holder" for i in ids}
-
-    thread = threading.Thread(
-        target=lane.run,
-        kwargs={
-            "key": None,
-            "ids": [0],
-            "now": NOW,
-            "work": work,
-            "hand": _same,
-            "adopt": _same,
-        },
-    )
-    thread.start()
-    assert held.wait(5)
-    return thread, release
-
-
-def _waiters(
+def _asked_while_held(
     lane: Lane, recorder: Recorder, asks: list[tuple[Hashable | None, list[int], datetime]]
-) -> tuple[list[threading.Thread], dict[int, dict[int, str]]]:
+) -> dict[int, dict[int, str]]:
+    """Each ask's answer, by its position, when all were asked while the slot was held."""
     answers: dict[int, dict[int, str]] = {}
 
-    def ask(n: int, key: Hashable | None, ids: list[int], now: datetime) -> None:
-        answers[n] = lane.run(
-            key=key, ids=ids, now=now, work=recorder.work, hand=_same, adopt=_same
-        )
+    def asker(n: int, key: Hashable | None, ids: list[int], now: datetime) -> Callable[[], None]:
+        def ask() -> None:
+            answers[n] = lane.run(
+                key=key, ids=ids, now=now, work=recorder.work, hand=_same, adopt=_same
+            )
 
-    threads = [
-        threading.Thread(target=ask, args=(n, key, ids, now), name=f"asker-{n}")
-        for n, (key, ids, now) in enumerate(asks)
-    ]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + 5
-    while sum(len(q) for q in lane._waiting.values()) < sum(k is not None for k, _, _ in asks):
-        assert time.monotonic() < deadline, "the waiters never queued"
-        time.sleep(0.005)
-    time.sleep(0.02)  # the keyless ones are waiting for the slot too
-    return threads, answers
+        return ask
+
+    run_while_held(
+        lane,
+        [asker(n, *ask) for n, ask in enumerate(asks)],
+        queued=sum(key is not None for key, _, _ in asks),
+        within=WITHIN,
+    )
+    return answers
 
 
 def test_never_more_than_the_limit_at_once() -> None:
@@ -125,17 +102,12 @@ def test_a_free_slot_scores_at_once_alone() -> None:
 def test_waiters_of_one_key_are_scored_together_and_each_gets_its_own_rows() -> None:
     lane = Lane(1)
     recorder = Recorder()
-    holder, release = _hold_the_only_slot(lane)
     later = NOW + timedelta(milliseconds=300)
-    threads, answers = _waiters(
+    answers = _asked_while_held(
         lane,
         recorder,
         [("a", [1, 2], NOW), ("a", [3], later), ("b", [4], NOW), ("a", [2, 5], NOW)],
     )
-    release.set()
-    holder.join()
-    for thread in threads:
-        thread.join()
 
     batches = sorted(sorted(ids) for ids, _, _ in recorder.calls)
     assert batches == [[1, 2, 3, 5], [4]]  # key a once (2 once), key b on its own
@@ -150,7 +122,6 @@ def test_waiters_of_one_key_are_scored_together_and_each_gets_its_own_rows() -> 
 def test_a_waiter_of_a_failed_batch_scores_alone() -> None:
     lane = Lane(1)
     recorder = Recorder(fail_when=lambda ids: len(ids) > 1)
-    holder, release = _hold_the_only_slot(lane)
     errors: list[BaseException] = []
     answers: dict[int, dict[int, str]] = {}
 
@@ -162,15 +133,7 @@ def test_a_waiter_of_a_failed_batch_scores_alone() -> None:
         except RuntimeError as error:
             errors.append(error)
 
-    threads = [threading.Thread(target=ask, args=(n,)) for n in (1, 2, 3)]
-    for thread in threads:
-        thread.start()
-    while len(lane._waiting.get("k", [])) < 3:
-        time.sleep(0.005)
-    release.set()
-    holder.join()
-    for thread in threads:
-        thread.join()
+    run_while_held(lane, [partial(ask, n) for n in (1, 2, 3)], queued=3, within=WITHIN)
     # The leader's own request fails; the other two are then scored one by one.
     assert len(errors) == 1 and len(answers) == 2
     assert all(list(answer) == [n] for n, answer in answers.items())
@@ -180,12 +143,7 @@ def test_a_waiter_of_a_failed_batch_scores_alone() -> None:
 def test_waiters_whose_clocks_differ_are_not_scored_together() -> None:
     lane = Lane(1)
     recorder = Recorder()
-    holder, release = _hold_the_only_slot(lane)
-    threads, _ = _waiters(lane, recorder, [("k", [1], NOW), ("k", [2], NOW - timedelta(days=30))])
-    release.set()
-    holder.join()
-    for thread in threads:
-        thread.join()
+    _asked_while_held(lane, recorder, [("k", [1], NOW), ("k", [2], NOW - timedelta(days=30))])
     assert sorted(ids for ids, _, _ in recorder.calls) == [[1], [2]]
     assert {ids[0]: at for ids, at, _ in recorder.calls} == {
         1: NOW,
@@ -196,12 +154,7 @@ def test_waiters_whose_clocks_differ_are_not_scored_together() -> None:
 def test_keyless_requests_are_never_scored_with_others() -> None:
     lane = Lane(1)
     recorder = Recorder()
-    holder, release = _hold_the_only_slot(lane)
-    threads, answers = _waiters(lane, recorder, [(None, [1], NOW), (None, [2], NOW)])
-    release.set()
-    holder.join()
-    for thread in threads:
-        thread.join()
+    answers = _asked_while_held(lane, recorder, [(None, [1], NOW), (None, [2], NOW)])
     assert sorted(ids for ids, _, _ in recorder.calls) == [[1], [2]]
     assert {n: list(a) for n, a in answers.items()} == {0: [1], 1: [2]}
 
@@ -209,7 +162,7 @@ def test_keyless_requests_are_never_scored_with_others() -> None:
 def test_a_waiter_goes_ahead_after_the_wait_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(gate, "WAIT_LIMIT", 0.05)
     lane = Lane(1)
-    holder, release = _hold_the_only_slot(lane)
+    holder, release = hold_the_only_slot(lane, within=WITHIN)
     recorder = Recorder()
     started = time.perf_counter()
     answer = lane.run(key="k", ids=[1], now=NOW, work=recorder.work, hand=_same, adopt=_same)
@@ -228,7 +181,6 @@ class Deadline(Exception):
 
 def test_a_final_failure_of_a_batch_is_every_waiters_answer() -> None:
     lane = Lane(1)
-    holder, release = _hold_the_only_slot(lane)
     calls: list[list[int]] = []
     outcomes: dict[int, str] = {}
 
@@ -244,14 +196,6 @@ def test_a_final_failure_of_a_batch_is_every_waiters_answer() -> None:
         except Deadline as error:
             outcomes[n] = str(error)
 
-    threads = [threading.Thread(target=ask, args=(n,)) for n in (1, 2, 3)]
-    for thread in threads:
-        thread.start()
-    while len(lane._waiting.get("k", [])) < 3:
-        time.sleep(0.005)
-    release.set()
-    holder.join()
-    for thread in threads:
-        thread.join()
+    run_while_held(lane, [partial(ask, n) for n in (1, 2, 3)], queued=3, within=WITHIN)
     assert len(calls) == 1 and sorted(calls[0]) == [1, 2, 3]  # nobody scored again
     assert sorted(outcomes) == [1, 2, 3] and len(set(outcomes.values())) == 1
