@@ -105,6 +105,8 @@ def score_fresh(
     # SQLite's write lock, which a leader scoring it with others would wait for (gate.py).
     whole = run_deadline_ms is not None
     shared = not whole and not (session.in_transaction() and has_written(session.connection()))
+    # Requests scored together share the scoring deadline too (the same for all).
+    scope = (id(session.get_bind()), session.info.get(TENANT_KEY), id(settings), deadline_ms)
     lane = scoring_lane(settings.scoring_concurrency)
     fresh: dict[int, Fresh] = {}
     for version, role, ids in groups:
@@ -116,21 +118,14 @@ def score_fresh(
                 session, version=version, role=role, entity_ids=wanted, now=at, settings=settings
             )
             if deadline_ms is not None:
-                try:
-                    check_timeout(elapsed_ms=share, timeout_ms=deadline_ms, model_id=version.id)
-                except ScoringTimedOut:
-                    session.rollback()
-                    raise
+                _in_time(session, elapsed_ms=share, timeout_ms=deadline_ms, model_id=version.id)
             if not whole:
                 session.commit()
             return {i: Fresh(prediction, share) for i, prediction in scored.items()}
 
-        # Requests scored together share the scoring deadline too (the same for all).
-        tenant = session.info.get(TENANT_KEY)
-        key = (id(session.get_bind()), tenant, id(settings), version.id, role, deadline_ms)
         fresh.update(
             lane.run(
-                key=key if shared else None,
+                key=(*scope, version.id, role) if shared else None,
                 ids=ids,
                 now=now,
                 work=work,
@@ -140,19 +135,25 @@ def score_fresh(
             )
         )
         if run_deadline_ms is not None:
-            try:
-                check_timeout(
-                    elapsed_ms=sum(answer.share for answer in fresh.values()),
-                    timeout_ms=run_deadline_ms,
-                    model_id=(run_model or version).id,
-                )
-            except ScoringTimedOut:
-                session.rollback()
-                raise
+            _in_time(
+                session,
+                elapsed_ms=sum(answer.share for answer in fresh.values()),
+                timeout_ms=run_deadline_ms,
+                model_id=(run_model or version).id,
+            )
     # A whole run's rows, and a waiter's read transaction (its rows were committed by the
     # request that scored them).
     session.commit()
     return fresh
+
+
+def _in_time(session: Session, *, elapsed_ms: float, timeout_ms: float, model_id: int) -> None:
+    """check_timeout, with nothing of the run recorded when it raises."""
+    try:
+        check_timeout(elapsed_ms=elapsed_ms, timeout_ms=timeout_ms, model_id=model_id)
+    except ScoringTimedOut:
+        session.rollback()
+        raise
 
 
 _COLUMNS = tuple(column.key for column in sa.inspect(Prediction).column_attrs)
