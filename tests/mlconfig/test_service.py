@@ -7,6 +7,7 @@ import pytest
 from propensity.db import Database
 from propensity.errors import InvalidInput
 from propensity.mlconfig import load_ml_config, update_ml_config
+from propensity.models import Tenant
 from propensity.settings import Settings
 from tests.factories import make_tenant_user
 
@@ -57,3 +58,28 @@ def test_a_bad_value_names_the_field_and_changes_nothing(
     with database.tenant_session(acme.tenant_id) as session:
         config = load_ml_config(session, tenant_id=acme.tenant_id)
     assert config.scoring.maxBatchSize == 1000 and config.training.validationSplit == 0.2
+
+
+def test_a_document_changed_behind_the_service_is_read_at_once(
+    database: Database, settings: Settings
+) -> None:
+    """The validated configuration is kept between requests, but only while the stored document
+    is the same: another process's write (here, the row changed directly) is seen next time."""
+    acme = make_tenant_user(database, settings, slug="acme")
+    with database.tenant_session(acme.tenant_id) as session:
+        first = load_ml_config(session, tenant_id=acme.tenant_id)
+        assert load_ml_config(session, tenant_id=acme.tenant_id) is first  # kept
+    with database.system_session() as session:
+        tenant = session.get(Tenant, acme.tenant_id)
+        assert tenant is not None
+        tenant.settings = {**(tenant.settings or {}), "ml": {"scoring": {"timeout": 5000}}}
+        session.commit()
+    with database.tenant_session(acme.tenant_id) as session:
+        assert load_ml_config(session, tenant_id=acme.tenant_id).scoring.timeout == 5000
+    with database.system_session() as session:
+        tenant = session.get(Tenant, acme.tenant_id)
+        assert tenant is not None
+        tenant.settings = {}
+        session.commit()
+    with database.tenant_session(acme.tenant_id) as session:
+        assert load_ml_config(session, tenant_id=acme.tenant_id).scoring.timeout == 30_000

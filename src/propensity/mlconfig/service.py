@@ -6,6 +6,7 @@ anything is stored, so a bad value changes nothing and the 400 names the field."
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from propensity.errors import InvalidInput, NotFound
+from propensity.lru import LruCache
 from propensity.models import Tenant
 
 SETTINGS_KEY = "ml"
@@ -77,8 +79,29 @@ def _tenant(session: Session, tenant_id: int) -> Tenant:
     return tenant
 
 
+# The validated configuration of each tenant with the stored document it came from: a scoring
+# request reads the configuration every time, and validating it cost more than reading it.
+# Any change of the stored document is seen (it is compared whole), so this never goes stale.
+_validated: LruCache[int, tuple[dict[str, Any], MlConfig]] = LruCache(1024)
+
+
 def load_ml_config(session: Session, *, tenant_id: int) -> MlConfig:
-    stored = (_tenant(session, tenant_id).settings or {}).get(SETTINGS_KEY) or {}
+    row = session.execute(_SETTINGS.params(tenant_id=tenant_id)).first()
+    if row is None:
+        raise NotFound(f"Tenant {tenant_id} not found")
+    stored = (row[0] or {}).get(SETTINGS_KEY) or {}
+    kept = _validated.get(tenant_id)
+    if kept is not None and kept[0] == stored:
+        return kept[1]
+    config = _validate(stored)
+    _validated.put(tenant_id, (copy.deepcopy(stored), config))
+    return config
+
+
+_SETTINGS = sa.select(Tenant.settings).where(Tenant.id == sa.bindparam("tenant_id"))
+
+
+def _validate(stored: dict[str, Any]) -> MlConfig:
     try:
         return MlConfig.model_validate(stored)
     except ValidationError:
