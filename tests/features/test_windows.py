@@ -46,6 +46,36 @@ def test_counts_sums_and_last_match_brute_force() -> None:
         assert stream.count_before(q_code[i : i + 1], q_t[i : i + 1])[0] == len(before)
 
 
+def test_items_given_sorted_answer_as_when_the_stream_sorts_them() -> None:
+    rng = np.random.default_rng(5)
+    for entities in (1, 6):
+        n = 300
+        code = np.sort(rng.integers(0, entities, n))
+        time = rng.integers(0, 200, n) * 500_000 + rng.integers(0, 2, n)  # ties
+        order = np.lexsort((time, code))
+        code, time = code[order], time[order]
+        value = rng.normal(size=n)
+        sorting = Stream(code=code, time=time, value=value)
+        given = Stream(code=code, time=time, value=value, presorted=True)
+        q_code = rng.integers(0, entities + 1, 500)
+        q_t = rng.integers(0, 200, 500) * 500_000 + rng.integers(0, 2, 500)
+        lo = q_t - 30 * 500_000
+        assert np.array_equal(
+            sorting.count_between(q_code, lo, q_t), given.count_between(q_code, lo, q_t)
+        )
+        assert np.array_equal(
+            sorting.sum_between(q_code, lo, q_t), given.sum_between(q_code, lo, q_t)
+        )
+        assert np.array_equal(
+            sorting.last_value_before(q_code, q_t),
+            given.last_value_before(q_code, q_t),
+            equal_nan=True,
+        )
+        assert np.array_equal(
+            sorting.last_time_before(q_code, q_t), given.last_time_before(q_code, q_t)
+        )
+
+
 def test_an_event_exactly_at_t_is_not_before_t() -> None:
     stream = Stream(code=np.array([0, 0, 0]), time=np.array([10, 20, 30]))
     code = np.zeros(4, dtype=np.int64)

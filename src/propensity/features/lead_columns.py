@@ -6,8 +6,10 @@ Static facts of the lead (a title or an email domain does not change with the sn
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from propensity.features.attributes import Rows, add_email_domain_type
@@ -19,6 +21,9 @@ from propensity.features.definitions import (
     categorical,
 )
 from propensity.features.loading import Entities
+from propensity.features.windows import FloatArray
+
+ObjectArray = npt.NDArray[np.object_]
 
 _DEMO, _C = FeatureGroup.DEMOGRAPHIC, Source.COLUMN
 
@@ -32,45 +37,51 @@ COMPANY_SIZE_ATTRIBUTES = ("company_size", "employee_count", "employees", "num_e
 SIZE_BUCKETS = ((50, "small"), (1000, "medium"), (10000, "large"))
 
 
-def title_seniority(titles: pd.Series) -> pd.Series:
-    def level(title: object) -> str:
-        if not isinstance(title, str) or not title.strip():
-            return "unknown"
-        lowered = title.lower()
-        for name, rule in SENIORITY_RULES:
-            if rule.search(lowered):
-                return name
-        return "individual_contributor"
-
-    return titles.map(level).astype(object)
+def _level(title: object) -> str:
+    if not isinstance(title, str) or not title.strip():
+        return "unknown"
+    lowered = title.lower()
+    for name, rule in SENIORITY_RULES:
+        if rule.search(lowered):
+            return name
+    return "individual_contributor"
 
 
-def company_size_estimate(attributes: pd.DataFrame) -> pd.Series:
-    def bucket(value: object) -> str | None:
-        if isinstance(value, bool) or value is None:
-            return None
-        if isinstance(value, int | float):
-            number = float(value)
-        else:
-            match = re.search(r"\d[\d,]*", str(value))
-            if not match:
-                text = str(value).strip().lower()
-                return text if text in {"small", "medium", "large", "enterprise"} else None
-            number = float(match.group().replace(",", ""))
-        if number != number:
-            return None
-        return next((name for limit, name in SIZE_BUCKETS if number < limit), "enterprise")
+# Plain loops over the values rather than pandas' map and where: the same work, without the
+# fixed cost per call that dominated a one-lead build.
+def title_seniority(titles: Iterable[object]) -> ObjectArray:
+    return np.array([_level(title) for title in titles], dtype=object)
 
-    out = pd.Series(["unknown"] * len(attributes), dtype=object)
+
+def _bucket(value: object) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+    else:
+        match = re.search(r"\d[\d,]*", str(value))
+        if not match:
+            text = str(value).strip().lower()
+            return text if text in {"small", "medium", "large", "enterprise"} else None
+        number = float(match.group().replace(",", ""))
+    if number != number:
+        return None
+    return next((name for limit, name in SIZE_BUCKETS if number < limit), "enterprise")
+
+
+def company_size_estimate(attributes: pd.DataFrame) -> ObjectArray:
+    """From the first of COMPANY_SIZE_ATTRIBUTES that gives a size, else "unknown"."""
+    out: list[str | None] = [None] * len(attributes)
     for name in COMPANY_SIZE_ATTRIBUTES:
         if name in attributes.columns:
-            sized = attributes[name].map(bucket)
-            out = out.where(~((out == "unknown") & sized.notna()), sized)
-    return out
+            for i, value in enumerate(attributes[name].tolist()):
+                if out[i] is None:
+                    out[i] = _bucket(value)
+    return np.array(["unknown" if v is None else v for v in out], dtype=object)
 
 
-def _present(values: pd.Series) -> np.ndarray:
-    return values.map(lambda v: isinstance(v, str) and bool(v.strip())).to_numpy(dtype=float)
+def _present(values: pd.Series) -> FloatArray:
+    return np.array([isinstance(v, str) and bool(v.strip()) for v in values.tolist()], dtype=float)
 
 
 def add_lead_demographics(out: FeatureSet, entities: Entities, rows: Rows) -> None:
@@ -97,7 +108,7 @@ def add_lead_demographics(out: FeatureSet, entities: Entities, rows: Rows) -> No
             _C,
             "titleSeniority",
         ),
-        title_seniority(cols["title"]).to_numpy(dtype=object)[code],
+        title_seniority(cols["title"].tolist())[code],
     )
     out.add(
         categorical(
@@ -109,5 +120,5 @@ def add_lead_demographics(out: FeatureSet, entities: Entities, rows: Rows) -> No
             _C,
             "companySizeEstimate",
         ),
-        company_size_estimate(entities.attributes).to_numpy(dtype=object)[code],
+        company_size_estimate(entities.attributes)[code],
     )

@@ -258,8 +258,9 @@ class SummarizedStream(Stream):
         value: FloatArray | None,
         extra: IntArray,
         summary_time: IntArray,
+        presorted: bool = False,
     ) -> None:
-        super().__init__(code=code, time=time, value=value)
+        super().__init__(code=code, time=time, value=value, presorted=presorted)
         # Per entity code: how many items the summary item stands for beyond itself, and when
         # it is (the largest time where the entity has no summary item).
         self._extra = extra
@@ -281,6 +282,9 @@ def _stream_from_parts(
     lasts: list[FloatArray] = []
     extra = np.zeros(n_codes, dtype=np.int64)
     summary_time = np.full(n_codes, np.iinfo(np.int64).max, dtype=np.int64)
+    # By entity, each part's summary item before its kept items (which are sorted): the items
+    # come out sorted by (code, time), so the stream need not sort them.
+    parts = sorted(parts, key=lambda item: item[0])
     for code, part in parts:
         n = len(part.time)
         if part.prefix_count:
@@ -306,12 +310,12 @@ def _stream_from_parts(
         value=(np.concatenate(sums) if sums else np.zeros(0)) if with_values else None,
         extra=extra,
         summary_time=summary_time,
+        presorted=True,
     )
     if with_values:
         # The summary item carries the summed value for the running sums (built above) and the
-        # last value before the cutoff for "the last value before t" (same order as the sort).
-        last_arr = np.concatenate(lasts) if lasts else np.zeros(0)
-        stream.value = last_arr[np.lexsort((time_arr, code_arr))]
+        # last value before the cutoff for "the last value before t".
+        stream.value = np.concatenate(lasts) if lasts else np.zeros(0)
     return stream
 
 

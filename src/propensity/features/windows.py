@@ -46,21 +46,29 @@ class Stream:
         code: IntArray,
         time: IntArray,
         value: FloatArray | None = None,
+        presorted: bool = False,
     ) -> None:
+        """`presorted`: the items already come sorted by (code, time), as a stored state's do;
+        the sorts are skipped, which is most of the cost of a one-entity stream."""
         code = np.asarray(code, dtype=np.int64)
         time = np.asarray(time, dtype=np.int64)
-        order = np.lexsort((time, code))
-        self.code = code[order]
-        self.time = time[order]
+        order = None if presorted else np.lexsort((time, code))
+        self.code = code if order is None else code[order]
+        self.time = time if order is None else time[order]
         # Rank of each time among the distinct times, by one sort (cheaper than np.unique
-        # followed by a search).
-        by_time = np.argsort(self.time, kind="stable")
-        sorted_times = self.time[by_time]
+        # followed by a search); one entity's sorted items are already in time order.
+        one_entity = presorted and (len(code) == 0 or code[0] == code[-1])
+        by_time = None if one_entity else np.argsort(self.time, kind="stable")
+        sorted_times = self.time if by_time is None else self.time[by_time]
         new = np.ones(len(sorted_times), dtype=bool)
         new[1:] = sorted_times[1:] != sorted_times[:-1]
         self._times = sorted_times[new]
-        rank = np.empty(len(self.time), dtype=np.int64)
-        rank[by_time] = np.cumsum(new) - 1
+        rank: IntArray
+        if by_time is None:
+            rank = np.cumsum(new) - 1
+        else:
+            rank = np.empty(len(self.time), dtype=np.int64)
+            rank[by_time] = np.cumsum(new) - 1
         self._stride = np.int64(len(self._times) + 1)
         self._keys = self.code * self._stride + rank
         self._cumsum: FloatArray | None = None
@@ -68,7 +76,8 @@ class Stream:
         # event before t is read from here, sums from the running sums.
         self.value: FloatArray | None = None
         if value is not None:
-            self.value = np.asarray(value, dtype=np.float64)[order]
+            given = np.asarray(value, dtype=np.float64)
+            self.value = given if order is None else given[order]
             self._cumsum = entity_cumsum(self.code, np.nan_to_num(self.value))
 
     def __len__(self) -> int:
