@@ -4,8 +4,9 @@
 
 Each round runs, in fresh processes and alternating between the two sources, `serve()` on
 the same accounts of a demo home one at a time: forced (features from the online state, the
-model, its exact explanation, the narrative, stored and committed) and cached (the stored
-answer found valid). Figures are process CPU milliseconds per answer, the median of each
+model, its exact explanation, the narrative, stored and committed), cached (the stored
+answer found valid), and lead (a lead's conversion score, forced, as `forced` is for an
+account's churn). Figures are process CPU milliseconds per answer, the median of each
 process's three passes over the accounts; the summary is the median over rounds and the
 ratio this tree / baseline. No HTTP: `bench/load.py` measures the server.
 
@@ -31,7 +32,7 @@ import json, sys, time, statistics
 from datetime import UTC, datetime
 import sqlalchemy as sa
 from propensity.db import Database
-from propensity.models import Customer
+from propensity.models import Customer, Lead
 from propensity.serving.service import serve
 from propensity.settings import Settings
 from propensity.vocabulary import PredictionType
@@ -41,17 +42,22 @@ settings = Settings(_env_file=None, home=home)
 database = Database(settings.resolved_database_url)
 with database.system_session() as session:
     tenant = session.execute(sa.text("SELECT id FROM tenants ORDER BY id LIMIT 1")).scalar()
+lead = mode == "lead"
 with database.tenant_session(tenant) as session:
-    ids = list(session.scalars(
-        sa.select(Customer.id).where(Customer.kind == "account").order_by(Customer.id).limit(count)
-    ))
+    wanted = (
+        sa.select(Lead.id) if lead else sa.select(Customer.id).where(Customer.kind == "account")
+    )
+    ids = list(session.scalars(wanted.order_by(wanted.selected_columns[0]).limit(count)))
+kind, population = (
+    (PredictionType.CONVERSION, "lead") if lead else (PredictionType.CHURN, "account")
+)
 
 def one_pass():
     for entity in ids:
         with database.request_session(tenant) as session:
-            serve(session, prediction_type=PredictionType.CHURN, population="account",
+            serve(session, prediction_type=kind, population=population,
                   entity_id=entity, now=datetime.now(UTC), settings=settings,
-                  force=mode == "forced", spend=lambda n: None)
+                  force=mode != "cached", spend=lambda n: None)
 
 one_pass()  # warm: artifacts loaded, caches filled, every account answered once
 passes = []
@@ -87,17 +93,18 @@ def main() -> None:
     parser.add_argument("--home", type=Path, required=True, help="a demo home (a copy)")
     parser.add_argument("--baseline", required=True, help="commit to compare against")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--accounts", type=int, default=150)
+    parser.add_argument("--accounts", type=int, default=150, help="entities per pass")
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--modes", nargs="+", choices=("forced", "cached", "lead"), default=["forced", "cached"]
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         baseline = export(args.baseline, Path(folder))
         sources = {"baseline": baseline, "this tree": ROOT / "src"}
-        runs: dict[str, dict[str, list[float]]] = {
-            m: {k: [] for k in sources} for m in ("forced", "cached")
-        }
+        runs: dict[str, dict[str, list[float]]] = {m: {k: [] for k in sources} for m in args.modes}
         for round_number in range(args.rounds):
-            for mode in ("forced", "cached"):
+            for mode in args.modes:
                 for name, source in sources.items():
                     ms = measure(source, args.home, mode, args.accounts)
                     runs[mode][name].append(ms)
