@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import partial
+from functools import lru_cache, partial
 
 import numpy as np
 import pandas as pd
@@ -109,6 +109,9 @@ class FeatureSet:
         )
 
 
+# Definitions are immutable and the same on every build, so one instance of each serves all: a
+# one-entity build made about a hundred of them per request.
+@lru_cache(maxsize=8192)
 def define(
     kind: FeatureKind,
     name: str,

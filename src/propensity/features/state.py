@@ -328,6 +328,7 @@ class OnlineStreams(EventStreams):
         super().__init__(no_events(present_types))
         self._states = states
         self._n_codes = 1 + max((code for code, _ in states), default=-1)
+        self._empty: dict[bool, Stream] = {}
 
     def _lookup(self, key: tuple[str, ...]) -> Stream:
         if key in self._cache:
@@ -342,7 +343,12 @@ class OnlineStreams(EventStreams):
             elif name not in state.keys and _may_have(state, key, types):
                 raise StateMiss(f"the stored state has no stream {key}")
         valued = any(name in state.valued for _, state in self._states)
-        stream = _stream_from_parts(parts, self._n_codes, with_values=valued)
+        if parts:
+            stream = _stream_from_parts(parts, self._n_codes, with_values=valued)
+        else:  # a third of a one-entity build's streams: one empty stream serves them all
+            if valued not in self._empty:
+                self._empty[valued] = _stream_from_parts((), self._n_codes, with_values=valued)
+            stream = self._empty[valued]
         self._cache[key] = stream
         return stream
 
