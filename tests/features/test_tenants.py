@@ -8,7 +8,8 @@ import sqlalchemy as sa
 
 from propensity.db import Database
 from propensity.features import build_scoring_frame, build_training_set, lead_feature_groups
-from propensity.models import Customer, Lead
+from propensity.features.loading import load_leads
+from propensity.models import Customer, Lead, LeadScoringConfig
 from tests.features.helpers import (
     SECOND,
     Crm,
@@ -87,3 +88,33 @@ def test_another_tenants_data_changes_nothing(database: Database) -> None:
     assert "b_only" in set(b_subscribers.external_ids)
     loud_rows = b_subscribers.external_ids != "b_only"
     assert (b_subscribers.frame["payment_failed_7d"][loud_rows] >= 5).all()
+
+
+def test_a_leads_scoring_configuration_name_is_its_own_tenants(database: Database) -> None:
+    """The configuration's name is read with the lead (one joined statement): a lead pointing
+    at another tenant's configuration, which the service never writes, still shows no name."""
+    a, b = new_tenant(database, "tenant-a"), new_tenant(database, "tenant-b")
+    crm = lead_scenario()
+    crm.lead("lead_without_config", created_at=T - days(5))
+    crm.load(database, a)
+    with database.tenant_session(b) as session:
+        theirs = LeadScoringConfig(name="theirs")
+        session.add(theirs)
+        session.flush()
+        their_id = theirs.id
+    with database.tenant_session(a) as session:
+        ours = LeadScoringConfig(name="inbound")
+        session.add(ours)
+        session.flush()
+        leads = list(session.scalars(sa.select(Lead).order_by(Lead.id)))
+        assert len(leads) >= 3
+        leads[0].config_id = ours.id
+        leads[1].config_id = their_id
+        session.flush()
+        loaded = load_leads(session)
+        few = load_leads(session, ids=np.asarray([leads[0].id, leads[1].id], dtype=np.int64))
+    names = dict(zip(loaded.ids.tolist(), loaded.columns["config"].tolist(), strict=True))
+    assert names[leads[0].id] == "inbound"
+    assert names[leads[1].id] is None
+    assert names[leads[2].id] is None
+    assert few.columns["config"].tolist() == ["inbound", None]

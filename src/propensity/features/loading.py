@@ -172,29 +172,39 @@ def _object_frame(names: Sequence[str], values: Sequence[Sequence[Any]]) -> pd.D
 
 _LEAD_TYPED = [name for name in LEAD_COLUMNS if name != "config"]
 _LEAD_TIMES = ("converted_at_us", "lost_at_us")
-_CONFIG_NAMES = sa.select(LeadScoringConfig.id, LeadScoringConfig.name).where(
-    tenant_matches(LeadScoringConfig.tenant_id)
-)
 
 
 @cache
 def _leads_statement(by_ids: bool) -> sa.Select[*tuple[Any, ...]]:
     """load_leads' statement, built once per shape; parameters tenant and ids."""
-    stmt = sa.select(
-        Lead.id,
-        Lead.external_id,
-        Lead.created_at,
-        Lead.converted_at,
-        Lead.lost_at,
-        Lead.converted,
-        Lead.config_id,
-        Lead.email,
-        Lead.company,
-        Lead.title,
-        Lead.phone,
-        Lead.attributes,
-        *[getattr(Lead, name) for name in _LEAD_TYPED],
-    ).where(tenant_matches(Lead.tenant_id))
+    # The scoring configuration's name comes with the lead (a second statement per build
+    # before); the join carries the tenant filter too, so another tenant's name never shows.
+    stmt = (
+        sa.select(
+            Lead.id,
+            Lead.external_id,
+            Lead.created_at,
+            Lead.converted_at,
+            Lead.lost_at,
+            Lead.converted,
+            LeadScoringConfig.name,
+            Lead.email,
+            Lead.company,
+            Lead.title,
+            Lead.phone,
+            Lead.attributes,
+            *[getattr(Lead, name) for name in _LEAD_TYPED],
+        )
+        .select_from(Lead)
+        .outerjoin(
+            LeadScoringConfig,
+            sa.and_(
+                LeadScoringConfig.id == Lead.config_id,
+                tenant_matches(LeadScoringConfig.tenant_id),
+            ),
+        )
+        .where(tenant_matches(Lead.tenant_id))
+    )
     if by_ids:
         stmt = stmt.where(Lead.id.in_(sa.bindparam("ids", expanding=True)))
     return stmt.order_by(Lead.id)
@@ -206,7 +216,6 @@ def load_leads(session: Session, *, ids: IntArray | None = None) -> Entities:
     params: dict[str, Any] = {} if ids is None else {"ids": [int(i) for i in ids]}
     rows = tenant_execute(session, _leads_statement(ids is not None), params).all()
     cols: list[Any] = list(zip(*rows, strict=True)) if rows else [()] * (12 + len(typed))
-    config_names = dict(tenant_execute(session, _CONFIG_NAMES).all())
     converted = to_us(list(cols[3]), fill=NO_END)
     lost = to_us(list(cols[4]), fill=NO_END)
     # The times go in the one object block too (readers take them with to_numpy(int64)):
@@ -215,7 +224,7 @@ def load_leads(session: Session, *, ids: IntArray | None = None) -> Entities:
         [*typed, "config", "converted", "email", "company", "title", "phone", *_LEAD_TIMES],
         [
             *cols[12:],
-            [config_names.get(c) for c in cols[6]],
+            cols[6],
             cols[5],
             cols[7],
             cols[8],
