@@ -83,10 +83,11 @@ def _tenant(session: Session, tenant_id: int) -> Tenant:
 # request reads the configuration every time, and validating it cost more than reading it.
 # Any change of the stored document is seen (it is compared whole), so this never goes stale.
 _validated: LruCache[int, tuple[dict[str, Any], MlConfig]] = LruCache(1024)
+_SETTINGS = sa.select(Tenant.settings).where(Tenant.id == sa.bindparam("tenant_id"))
 
 
 def load_ml_config(session: Session, *, tenant_id: int) -> MlConfig:
-    row = session.execute(_SETTINGS.params(tenant_id=tenant_id)).first()
+    row = session.execute(_SETTINGS, {"tenant_id": tenant_id}).first()
     if row is None:
         raise NotFound(f"Tenant {tenant_id} not found")
     stored = (row[0] or {}).get(SETTINGS_KEY) or {}
@@ -96,9 +97,6 @@ def load_ml_config(session: Session, *, tenant_id: int) -> MlConfig:
     config = _validate(stored)
     _validated.put(tenant_id, (copy.deepcopy(stored), config))
     return config
-
-
-_SETTINGS = sa.select(Tenant.settings).where(Tenant.id == sa.bindparam("tenant_id"))
 
 
 def _validate(stored: dict[str, Any]) -> MlConfig:
