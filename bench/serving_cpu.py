@@ -3,11 +3,11 @@
     .venv/bin/python bench/serving_cpu.py --home /tmp/load-home --baseline 2ae4853 --rounds 3
 
 Each round runs, in fresh processes and alternating between the two sources, `serve()` on
-the same accounts of a demo home one at a time: forced (features from the online state, the
+the same entities of a demo home one at a time: forced (features from the online state, the
 model, its exact explanation, the narrative, stored and committed), cached (the stored
 answer found valid), and lead (a lead's conversion score, forced, as `forced` is for an
 account's churn). Figures are process CPU milliseconds per answer, the median of each
-process's three passes over the accounts; the summary is the median over rounds and the
+process's three passes over the entities; the summary is the median over rounds and the
 ratio this tree / baseline. No HTTP: `bench/load.py` measures the server.
 
 The baseline's `src/` is exported with `git archive` and put first on the path of its
@@ -59,7 +59,7 @@ def one_pass():
                   entity_id=entity, now=datetime.now(UTC), settings=settings,
                   force=mode != "cached", spend=lambda n: None)
 
-one_pass()  # warm: artifacts loaded, caches filled, every account answered once
+one_pass()  # warm: artifacts loaded, caches filled, every entity answered once
 passes = []
 for _ in range(3):
     started = time.process_time()
