@@ -75,8 +75,12 @@ def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
 def _tenant(session: Session, tenant_id: int) -> Tenant:
     tenant = session.scalars(sa.select(Tenant).where(Tenant.id == tenant_id)).first()
     if tenant is None:
-        raise NotFound(f"Tenant {tenant_id} not found")
+        raise _no_tenant(tenant_id)
     return tenant
+
+
+def _no_tenant(tenant_id: int) -> NotFound:
+    return NotFound(f"Tenant {tenant_id} not found")
 
 
 # The validated configuration of each tenant with the stored document it came from: a scoring
@@ -89,7 +93,7 @@ _SETTINGS = sa.select(Tenant.settings).where(Tenant.id == sa.bindparam("tenant_i
 def load_ml_config(session: Session, *, tenant_id: int) -> MlConfig:
     row = session.execute(_SETTINGS, {"tenant_id": tenant_id}).first()
     if row is None:
-        raise NotFound(f"Tenant {tenant_id} not found")
+        raise _no_tenant(tenant_id)
     stored = (row[0] or {}).get(SETTINGS_KEY) or {}
     kept = _validated.get(tenant_id)
     if kept is not None and kept[0] == stored:
