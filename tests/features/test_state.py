@@ -14,12 +14,15 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+import propensity.features.refresh as refresh
 import propensity.features.scoring as scoring
+import propensity.features.state_store as state_store
 from propensity.crm.service import import_frame
 from propensity.db import Database
 from propensity.features import build_scoring_frame
 from propensity.features.refresh import refresh_states
-from propensity.features.state import LOOKBACK_DAYS, decode, encode
+from propensity.features.state import LOOKBACK_DAYS, EntityState
+from propensity.features.state_codec import decode, decode_many, encode
 from propensity.features.state_store import load_states
 from propensity.models import Customer, FeatureState, Lead
 from propensity.simulator import SimulatedData, SimulationConfig, simulate
@@ -38,14 +41,18 @@ TYPES = (
 def loads(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Every load_context call of build_scoring_frame, to see which path a build took."""
     calls: list[dict[str, Any]] = []
-    real = scoring.load_context
 
-    def spy(session: Any, **kwargs: Any) -> Any:
-        context = real(session, **kwargs)
-        calls.append({"as_of_us": kwargs.get("as_of_us"), "online": type(context.streams)})
-        return context
+    def spying(real: Any) -> Any:
+        def spy(session: Any, **kwargs: Any) -> Any:
+            context = real(session, **kwargs)
+            if context is not None:  # a stored context that cannot answer is not a load
+                calls.append({"as_of_us": kwargs.get("as_of_us"), "online": type(context.streams)})
+            return context
 
-    monkeypatch.setattr(scoring, "load_context", spy)
+        return spy
+
+    for name in ("load_context", "load_stored_context"):
+        monkeypatch.setattr(scoring, name, spying(getattr(scoring, name)))
     return calls
 
 
@@ -91,13 +98,38 @@ def assert_online_equals_offline(
                     online.frame, expected, check_exact=False, rtol=1e-9, atol=1e-9
                 )
             compared += len(ids)
+            # The whole population at once, as a portfolio job scores it: from the states too.
+            loads.clear()
+            stored = build_scoring_frame(
+                session,
+                prediction_type=prediction_type,
+                kind=kind,
+                as_of=at,
+                mode="point_in_time",
+                features=list(full.frame.columns),
+            )
+            assert [call["online"].__name__ for call in loads] == ["OnlineStreams"]
+            np.testing.assert_array_equal(stored.entity_ids, full.entity_ids)
+            pd.testing.assert_frame_equal(
+                stored.frame, full.frame, check_exact=False, rtol=1e-9, atol=1e-9
+            )
+            compared += len(full.entity_ids)
     return compared
 
 
+@pytest.mark.parametrize("scan", [False, True], ids=["listed", "scanned"])
 def test_states_built_at_a_time_answer_every_later_time_like_the_history(
-    database: Database, tenant: int, small_sim: SimulatedData, loads: list[dict[str, Any]]
+    database: Database,
+    tenant: int,
+    small_sim: SimulatedData,
+    loads: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    scan: bool,
 ) -> None:
     load_simulation(database, tenant, small_sim)
+    if scan:  # as for a big tenant: one scan of the history, built in several steps
+        monkeypatch.setattr(refresh, "MAX_IN_LIST", 1)
+        monkeypatch.setattr(refresh, "BATCH", 37)
     built = datetime(2025, 3, 1, tzinfo=UTC)
     with database.tenant_session(tenant) as session:
         written = refresh_states(session, subject="customer", built_at=built)
@@ -217,11 +249,18 @@ def test_the_encoding_keeps_every_array_and_summary(
         ).first()
     assert row is not None
     state = decode(bytes(row[0]), built_at_us=int(row[1]))
-    again = decode(encode(state), built_at_us=state.built_at_us)
+    assert_same_state(decode(encode(state), built_at_us=state.built_at_us), state)
+
+
+def assert_same_state(again: EntityState, state: EntityState) -> None:
     assert again.keys == state.keys and again.types == state.types
+    assert again.valued == state.valued and again.built_at_us == state.built_at_us
     assert set(again.streams) == set(state.streams)
-    for key, part in state.streams.items():
-        other = again.streams[key]
+    pairs = [(again.streams[key], part) for key, part in state.streams.items()]
+    assert (again.health is None) == (state.health is None)
+    if state.health is not None and again.health is not None:
+        pairs.append((again.health, state.health))
+    for other, part in pairs:
         np.testing.assert_array_equal(other.time, part.time)
         assert set(other.values) == set(part.values)
         for name, values in part.values.items():
@@ -229,7 +268,8 @@ def test_the_encoding_keeps_every_array_and_summary(
         assert (other.prefix_count, other.prefix_time) == (part.prefix_count, part.prefix_time)
         assert other.prefix_sum == part.prefix_sum
         np.testing.assert_array_equal(
-            list(other.prefix_last.values()), list(part.prefix_last.values())
+            [other.prefix_last[k] for k in sorted(other.prefix_last)],
+            [part.prefix_last[k] for k in sorted(part.prefix_last)],
         )
 
 
@@ -258,4 +298,39 @@ def test_an_unreadable_state_is_read_from_the_history(
             as_of=at,
             mode="point_in_time",
         )
+        # The whole population: one unreadable state sends the build to the history.
+        loads.clear()
+        everyone = build_scoring_frame(
+            session, prediction_type="CHURN", kind=kind, as_of=at, mode="point_in_time"
+        )
+        assert [call["online"].__name__ for call in loads] == ["EventStreams"]
+        assert ids[0] in everyone.entity_ids.tolist()
     assert len(frame.frame) == 1
+
+
+def test_many_states_decode_together_as_each_alone(
+    database: Database,
+    tenant: int,
+    small_sim: SimulatedData,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    load_simulation(database, tenant, small_sim)
+    with database.tenant_session(tenant) as session:
+        rows = session.execute(
+            sa.select(FeatureState.entity_id, FeatureState.built_at_us, FeatureState.payload)
+            .where(FeatureState.subject == "customer")
+            .order_by(FeatureState.entity_id)
+        ).all()
+        ids = [int(row[0]) for row in rows]
+        listed = load_states(session, subject="customer", ids=ids, as_of_us=2**62)
+        # Above MAX_LISTED ids the states are read by one scan of the subject's.
+        monkeypatch.setattr(state_store, "MAX_LISTED", 1)
+        scanned = load_states(session, subject="customer", ids=ids, as_of_us=2**62)
+    assert len(rows) > 100 and listed is not None and scanned is not None
+    together = decode_many(
+        (code, int(built), bytes(payload)) for code, (_, built, payload) in enumerate(rows)
+    )
+    for code, (_, built, payload) in enumerate(rows):
+        alone = decode(bytes(payload), built_at_us=int(built))
+        for columns in (together, listed, scanned):
+            assert_same_state(columns.entity_state(code), alone)

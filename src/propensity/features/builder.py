@@ -118,6 +118,7 @@ def load_context(
     ids: IntArray | None = None,
     online: tuple[ColumnPolicy, bool] | None = None,
     as_of_us: int | None = None,
+    entities: Entities | None = None,
 ) -> Context:
     """The whole entity table always (which columns and attributes exist must not depend on
     which entities are scored), and the events and health of `ids` or of all.
@@ -125,7 +126,8 @@ def load_context(
     `online` = (policy, point_in_time) with `ids`: load only the rows of `ids` and take the
     tenant-wide facts from the cached shape (online.py) instead; the features are the same.
     With `as_of_us` too (the one time the features are wanted at), the entities' events and
-    health come from their stored states (state.py) when those answer that time exactly."""
+    health come from their stored states (state.py) when those answer that time exactly.
+    Without `online`, `entities` is the whole table when the caller has loaded it already."""
     is_lead = prediction_type in (PredictionType.CONVERSION, PredictionType.TIME_TO_CLOSE)
     if online is not None and ids is not None:
         subject = "lead" if is_lead else "customer"
@@ -151,7 +153,8 @@ def load_context(
             if stored is not None:
                 return replace(stored, plan=plan)
     else:
-        entities = load_leads(session) if is_lead else load_customers(session, kind=kind)
+        if entities is None:
+            entities = load_leads(session) if is_lead else load_customers(session, kind=kind)
         plan = present_types = None
         has_health = None
     events = load_events(session, entities, ids=ids, present_types=present_types)
@@ -182,24 +185,31 @@ def _from_states(
     prediction_type: PredictionType,
     kind: str | None,
     entities: Entities,
+    codes: IntArray | None = None,
     present_types: tuple[str, ...] | None,
     has_health: bool,
     as_of_us: int,
 ) -> Context | None:
-    """The context of `entities` from their stored states, None when a state is missing, stale
-    for this time, or does not know a stream the features ask for (then the history is read)."""
+    """The context of the entities `codes` (default: all) from their stored states, None when a
+    state is missing, stale for this time, or does not know a stream the features ask for (then
+    the history is read)."""
+    if codes is None:
+        codes = np.arange(len(entities), dtype=np.int64)
     states = load_states(
-        session, subject=entities.subject, ids=entities.ids.tolist(), as_of_us=as_of_us
+        session,
+        subject=entities.subject,
+        ids=entities.ids[codes],
+        codes=codes,
+        as_of_us=as_of_us,
     )
     if states is None:
         return None
-    by_code = [(int(code), states[int(i)]) for code, i in enumerate(entities.ids.tolist())]
     types = present_types
     if types is None:  # leads: the features do not depend on which types the tenant has
-        types = tuple(sorted(set().union(*(state.types for _, state in by_code))))
+        types = tuple(sorted(set().union(*(schema.types for schema in states.distinct))))
     health: Health | None = None
     if entities.subject != "lead":
-        stored = online_health(by_code, names=HEALTH_SCORES)
+        stored = online_health(states, names=HEALTH_SCORES)
         if prediction_type is PredictionType.HEALTH_TREND or len(stored) or has_health:
             health = stored
     return Context(
@@ -207,9 +217,42 @@ def _from_states(
         kind=kind,
         entities=entities,
         events=no_events(types),
-        streams=OnlineStreams(by_code, present_types=types),
+        streams=OnlineStreams(states, present_types=types),
         health=health,
         history=HealthHistory(health) if health is not None else None,
+    )
+
+
+def load_stored_context(
+    session: Session,
+    *,
+    prediction_type: PredictionType,
+    kind: str | None,
+    entities: Entities,
+    codes: IntArray,
+    policy: ColumnPolicy,
+    as_of_us: int,
+) -> Context | None:
+    """The context of many entities (`codes` of the whole `entities` table) from their stored
+    states, for a point-in-time build at `as_of_us`: the portfolio's and a batch's path, which
+    then reads no event. None when any state cannot answer (the caller reads the history)."""
+    is_lead = prediction_type in (PredictionType.CONVERSION, PredictionType.TIME_TO_CLOSE)
+    shape = tenant_shape(
+        session,
+        subject="lead" if is_lead else "customer",
+        kind=kind,
+        policy=policy,
+        point_in_time=True,
+    )
+    return _from_states(
+        session,
+        prediction_type=prediction_type,
+        kind=kind,
+        entities=entities,
+        codes=codes,
+        present_types=shape.present_types,
+        has_health=shape.has_health,
+        as_of_us=as_of_us,
     )
 
 

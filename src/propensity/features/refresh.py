@@ -20,7 +20,7 @@ from propensity.models import Customer, Lead
 from propensity.vocabulary import PredictionType
 
 SUBJECTS = ("customer", "lead")
-# Entities per build: bounds the memory of one step of a large back-fill.
+# Entities per step of a large build: bounds the memory of the features and states in hand.
 BATCH = 5000
 Progress = Callable[[str, int, int], None]
 
@@ -62,17 +62,18 @@ def refresh_states(
     written = 0
     for kind, entity_ids in _groups(session, subject=subject, ids=ids).items():
         ptype = PredictionType.CONVERSION if subject == "lead" else PredictionType.CHURN
+        # A few entities: read only theirs; more: one scan of the kind (beats long IN lists),
+        # read once for all its batches.
+        few = len(entity_ids) <= MAX_IN_LIST
+        context = load_context(
+            session,
+            prediction_type=ptype,
+            kind=kind,
+            ids=np.asarray(entity_ids, dtype=np.int64) if few else None,
+            online=(ColumnPolicy(), True) if few else None,
+        )
         for start in range(0, len(entity_ids), BATCH):
             batch = np.asarray(entity_ids[start : start + BATCH], dtype=np.int64)
-            # A few entities: read only theirs; more: one scan beats long IN lists.
-            few = len(batch) <= MAX_IN_LIST
-            context = load_context(
-                session,
-                prediction_type=ptype,
-                kind=kind,
-                ids=batch if few else None,
-                online=(ColumnPolicy(), True) if few else None,
-            )
             codes = context.entities.codes_of(batch)
             codes = codes[codes >= 0]
             # Computing the features at the build time makes the streams every feature asks

@@ -16,9 +16,11 @@ from propensity.features.attributes import Rows
 from propensity.features.builder import (
     POINT_IN_TIME,
     STATIC,
+    Context,
     compute_features,
     detect_mode,
     load_context,
+    load_stored_context,
     resolve_kind,
     select_columns,
     stamp,
@@ -95,6 +97,42 @@ def population_ids(
     return entities.ids[codes]
 
 
+def _stored_or_full(
+    session: Session,
+    *,
+    prediction_type: PredictionType,
+    kind: str | None,
+    ids: IntArray | None,
+    t: int | None,
+    policy: ColumnPolicy,
+) -> Context:
+    """Many entities: from their stored states when the build is point in time at `t` (the
+    model's mode, stated) and every state answers that time; otherwise from the whole history.
+    The entities are those `build_scoring_frame` then computes: `ids`, or the population at t."""
+    is_lead = prediction_type in (PredictionType.CONVERSION, PredictionType.TIME_TO_CLOSE)
+    entities = load_leads(session) if is_lead else load_customers(session, kind=kind)
+    if t is not None:
+        if ids is None:
+            codes = _population(entities, POINT_IN_TIME, t, customers_only=kind == "account")
+        else:
+            codes = entities.codes_of(ids)
+            codes = codes[codes >= 0]
+        stored = load_stored_context(
+            session,
+            prediction_type=prediction_type,
+            kind=kind,
+            entities=entities,
+            codes=codes,
+            policy=policy,
+            as_of_us=t,
+        )
+        if stored is not None:
+            return stored
+    return load_context(
+        session, prediction_type=prediction_type, kind=kind, ids=ids, entities=entities
+    )
+
+
 def build_scoring_frame(
     session: Session,
     *,
@@ -119,17 +157,24 @@ def build_scoring_frame(
     # A few entities in point-in-time mode (the model's mode, stated): the online path reads
     # only their rows. Static mode needs the whole data set's end as its "now".
     online = ids is not None and len(ids) <= ONLINE_MAX_IDS and mode == POINT_IN_TIME
-    # The online path knows its time before loading: the stored states answer only times at
-    # or after they were built.
-    online_t = (us_of(as_of) if as_of is not None else us_of(datetime.now(UTC))) if online else None
-    context = load_context(
-        session,
-        prediction_type=ptype,
-        kind=kind,
-        ids=ids,
-        online=(policy, True) if online else None,
-        as_of_us=online_t,
-    )
+    # A point-in-time build knows its time before loading: the stored states answer only
+    # times at or after they were built.
+    known_t = None
+    if mode == POINT_IN_TIME:
+        known_t = us_of(as_of) if as_of is not None else us_of(datetime.now(UTC))
+    if online:
+        context = load_context(
+            session,
+            prediction_type=ptype,
+            kind=kind,
+            ids=ids,
+            online=(policy, True),
+            as_of_us=known_t,
+        )
+    else:
+        context = _stored_or_full(
+            session, prediction_type=ptype, kind=kind, ids=ids, t=known_t, policy=policy
+        )
     mode = mode or detect_mode(context)
     if mode not in (POINT_IN_TIME, STATIC):
         raise InvalidInput(f"Unknown mode {mode!r}; expected point_in_time or static.")
@@ -138,8 +183,8 @@ def build_scoring_frame(
         t = us_of(as_of)
     elif mode == STATIC:
         t = static_time(context, None)
-    elif online_t is not None:
-        t = online_t
+    elif known_t is not None:
+        t = known_t
     else:
         t = us_of(datetime.now(UTC))
     if ids is not None:
@@ -162,7 +207,12 @@ def build_scoring_frame(
         )
     except StateMiss:
         context = load_context(
-            session, prediction_type=ptype, kind=kind, ids=ids, online=(policy, True)
+            session,
+            prediction_type=ptype,
+            kind=kind,
+            ids=ids,
+            online=(policy, True) if online else None,
+            entities=None if online else entities,
         )
         computed, _ = compute_features(
             context, rows, point_in_time=mode == POINT_IN_TIME, policy=policy

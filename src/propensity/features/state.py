@@ -23,14 +23,15 @@ derived (EventStreams caches each: event types, unions of types, activity, ticke
 closures, email responses, sequence steps), so a new feature's stream needs no list kept here.
 A stream the state does not know is empty when the entity has no event of its types (any event
 of the entity rebuilds its state), and otherwise the state is not used (StateMiss).
+
+The stored form, and reading many entities' states at once, is features/state_codec.py.
 """
 
 from __future__ import annotations
 
-import json
-import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -39,12 +40,15 @@ from propensity.features.loading import Events, Health
 from propensity.features.streams import EventStreams
 from propensity.features.windows import NO_START, US_PER_DAY, FloatArray, IntArray, Stream
 
+if TYPE_CHECKING:
+    from propensity.features.state_codec import StateColumns
+
 # The farthest back any windowed feature looks from t (the longest window is 90 days; the
 # margin keeps a new window of up to this length exact without rebuilding every state).
 LOOKBACK_DAYS = 120
-FORMAT = 1
 _KEY_SEP = "\x1f"
-_HEADER = struct.Struct("<I")
+# The health history's part among an entity's stream parts (no stream key is empty).
+HEALTH_KEY = ""
 
 
 class StateMiss(Exception):
@@ -159,90 +163,6 @@ def extract_states(
     ]
 
 
-# Encoding ------------------------------------------------------------------------------------
-
-
-def _part_header(part: Part) -> list[object]:
-    return [
-        len(part.time),
-        sorted(part.values),
-        part.prefix_count,
-        part.prefix_time,
-        part.prefix_sum,
-        part.prefix_last,
-    ]
-
-
-def encode(state: EntityState) -> bytes:
-    """A compact, versioned encoding: a JSON header, then the arrays' raw bytes."""
-    parts = [(key, part) for key, part in sorted(state.streams.items())]
-    if state.health is not None:
-        parts.append(("", state.health))
-    header = {
-        "format": FORMAT,
-        "keys": sorted(state.keys),
-        "valued": sorted(state.valued),
-        "types": sorted(state.types),
-        "streams": [[key, *_part_header(part)] for key, part in parts],
-        "health": state.health is not None,
-    }
-    head = json.dumps(header, separators=(",", ":")).encode()
-    chunks = [_HEADER.pack(len(head)), head]
-    for _, part in parts:
-        chunks.append(np.ascontiguousarray(part.time, dtype="<i8").tobytes())
-        for name in sorted(part.values):
-            chunks.append(np.ascontiguousarray(part.values[name], dtype="<f8").tobytes())
-    return b"".join(chunks)
-
-
-def decode(payload: bytes, *, built_at_us: int) -> EntityState:
-    """The state encoded in `payload`; StateMiss when it is of another format or damaged (the
-    history is then read, and the next import or back-fill rewrites it)."""
-    try:
-        return _decode(payload, built_at_us=built_at_us)
-    except (KeyError, TypeError, ValueError, struct.error) as exc:
-        raise StateMiss(f"unreadable state: {exc}") from exc
-
-
-def _decode(payload: bytes, *, built_at_us: int) -> EntityState:
-    (size,) = _HEADER.unpack_from(payload, 0)
-    header = json.loads(payload[_HEADER.size : _HEADER.size + size])
-    if header.get("format") != FORMAT:
-        raise StateMiss(f"state format {header.get('format')} is not {FORMAT}")
-    offset = _HEADER.size + size
-    streams: dict[str, Part] = {}
-    health: Part | None = None
-    for key, n, names, count, last_time, sums, lasts in header["streams"]:
-        time = np.frombuffer(payload, dtype="<i8", count=n, offset=offset).astype(np.int64)
-        offset += 8 * n
-        values: dict[str, FloatArray] = {}
-        for name in names:
-            values[name] = np.frombuffer(payload, dtype="<f8", count=n, offset=offset).astype(
-                np.float64
-            )
-            offset += 8 * n
-        part = Part(
-            time=time,
-            values=values,
-            prefix_count=int(count),
-            prefix_time=int(last_time),
-            prefix_sum={k: float(v) for k, v in sums.items()},
-            prefix_last={k: float(v) for k, v in lasts.items()},
-        )
-        if key == "" and header["health"]:
-            health = part
-        else:
-            streams[key] = part
-    return EntityState(
-        built_at_us=built_at_us,
-        keys=frozenset(header["keys"]),
-        valued=frozenset(header["valued"]),
-        types=frozenset(header["types"]),
-        streams=streams,
-        health=health,
-    )
-
-
 # Reading -------------------------------------------------------------------------------------
 
 
@@ -273,61 +193,12 @@ class SummarizedStream(Stream):
         return out
 
 
-def _stream_from_parts(
-    parts: Sequence[tuple[int, Part]], n_codes: int, *, with_values: bool
-) -> Stream:
-    codes: list[IntArray] = []
-    times: list[IntArray] = []
-    sums: list[FloatArray] = []
-    lasts: list[FloatArray] = []
-    extra = np.zeros(n_codes, dtype=np.int64)
-    summary_time = np.full(n_codes, np.iinfo(np.int64).max, dtype=np.int64)
-    # By entity, each part's summary item before its kept items (which are sorted): the items
-    # come out sorted by (code, time), so the stream need not sort them.
-    parts = sorted(parts, key=lambda item: item[0])
-    for code, part in parts:
-        n = len(part.time)
-        if part.prefix_count:
-            codes.append(np.array([code], dtype=np.int64))
-            times.append(np.array([part.prefix_time], dtype=np.int64))
-            if with_values:
-                sums.append(np.array([part.prefix_sum.get("v", 0.0)]))
-                lasts.append(np.array([part.prefix_last.get("v", np.nan)]))
-            extra[code] = part.prefix_count - 1
-            summary_time[code] = part.prefix_time
-        codes.append(np.full(n, code, dtype=np.int64))
-        times.append(part.time)
-        if with_values:
-            kept = part.values.get("v", np.full(n, np.nan))
-            sums.append(kept)
-            lasts.append(kept)
-    empty_i = np.zeros(0, dtype=np.int64)
-    code_arr = np.concatenate(codes) if codes else empty_i
-    time_arr = np.concatenate(times) if times else empty_i
-    stream = SummarizedStream(
-        code=code_arr,
-        time=time_arr,
-        value=(np.concatenate(sums) if sums else np.zeros(0)) if with_values else None,
-        extra=extra,
-        summary_time=summary_time,
-        presorted=True,
-    )
-    if with_values:
-        # The summary item carries the summed value for the running sums (built above) and the
-        # last value before the cutoff for "the last value before t".
-        stream.value = np.concatenate(lasts) if lasts else np.zeros(0)
-    return stream
-
-
 class OnlineStreams(EventStreams):
     """EventStreams answered from stored states instead of the events themselves."""
 
-    def __init__(
-        self, states: Sequence[tuple[int, EntityState]], *, present_types: tuple[str, ...]
-    ) -> None:
+    def __init__(self, states: StateColumns, *, present_types: tuple[str, ...]) -> None:
         super().__init__(no_events(present_types))
         self._states = states
-        self._n_codes = 1 + max((code for code, _ in states), default=-1)
         self._empty: dict[bool, Stream] = {}
 
     def _lookup(self, key: tuple[str, ...]) -> Stream:
@@ -335,19 +206,15 @@ class OnlineStreams(EventStreams):
             return self._cache[key]
         name = key_of(key)
         types = [k for k in key if k and not k.startswith("<") and not k.startswith("+")]
-        parts: list[tuple[int, Part]] = []
-        for code, state in self._states:
-            part = state.streams.get(name)
-            if part is not None:
-                parts.append((code, part))
-            elif name not in state.keys and _may_have(state, key, types):
+        for schema in self._states.distinct:
+            if name not in schema.keys and _may_have(schema.types, key, types):
                 raise StateMiss(f"the stored state has no stream {key}")
-        valued = any(name in state.valued for _, state in self._states)
-        if parts:
-            stream = _stream_from_parts(parts, self._n_codes, with_values=valued)
+        if self._states.has_parts(name):
+            stream = self._states.stream(name)
         else:  # a third of a one-entity build's streams: one empty stream serves them all
+            valued = any(name in schema.valued for schema in self._states.distinct)
             if valued not in self._empty:
-                self._empty[valued] = _stream_from_parts((), self._n_codes, with_values=valued)
+                self._empty[valued] = self._states.stream(name)
             stream = self._empty[valued]
         self._cache[key] = stream
         return stream
@@ -371,20 +238,20 @@ class OnlineStreams(EventStreams):
         return self._lookup(("<sequence_steps>",)).last_value_before(code, t)
 
     def types_of(self, codes: IntArray) -> list[frozenset[str]]:
-        by_code = dict(self._states)
-        return [by_code[int(c)].types if int(c) in by_code else frozenset() for c in codes]
+        return self._states.types_of(codes)
 
 
-def _may_have(state: EntityState, key: tuple[str, ...], types: Iterable[str]) -> bool:
-    """Whether the entity could have items in a stream its state does not know."""
-    if not state.types:
+def _may_have(own: frozenset[str], key: tuple[str, ...], types: Iterable[str]) -> bool:
+    """Whether an entity with events of the types `own` could have items in a stream its state
+    does not know."""
+    if not own:
         return False
     derived = [k for k in key if k.startswith("<")]
     if derived:
         if key == ("<activity>",) or key[0].startswith("<activity:"):
-            return bool(state.types - set(OUTBOUND_TYPES))
+            return bool(own - set(OUTBOUND_TYPES))
         return True
-    return bool(state.types.intersection(types))
+    return bool(own.intersection(types))
 
 
 def no_events(present_types: tuple[str, ...]) -> Events:
@@ -401,28 +268,8 @@ def no_events(present_types: tuple[str, ...]) -> Events:
     )
 
 
-def online_health(states: Sequence[tuple[int, EntityState]], *, names: Sequence[str]) -> Health:
-    """The entities' health snapshots as the state keeps them: the summary as one snapshot (the
+def online_health(states: StateColumns, *, names: Sequence[str]) -> Health:
+    """The entities' health snapshots as the states keep them: the summary as one snapshot (the
     last before the cutoff), then the kept ones."""
-    codes: list[IntArray] = []
-    times: list[IntArray] = []
-    scores: dict[str, list[FloatArray]] = {name: [] for name in names}
-    for code, state in states:
-        part = state.health
-        if part is None:
-            continue
-        if part.prefix_count:
-            codes.append(np.array([code], dtype=np.int64))
-            times.append(np.array([part.prefix_time], dtype=np.int64))
-            for name in names:
-                scores[name].append(np.array([part.prefix_last.get(name, np.nan)]))
-        codes.append(np.full(len(part.time), code, dtype=np.int64))
-        times.append(part.time)
-        for name in names:
-            scores[name].append(part.values.get(name, np.full(len(part.time), np.nan)))
-    empty_i = np.zeros(0, dtype=np.int64)
-    return Health(
-        code=np.concatenate(codes) if codes else empty_i,
-        time=np.concatenate(times) if times else empty_i,
-        scores={name: np.concatenate(v) if v else np.zeros(0) for name, v in scores.items()},
-    )
+    code, time, scores = states.health(names)
+    return Health(code=code, time=time, scores=scores)

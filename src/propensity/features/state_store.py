@@ -4,42 +4,76 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from propensity.db import tenant_execute, tenant_matches
 from propensity.features.loading import MAX_IN_LIST, tenant_of
-from propensity.features.state import EntityState, StateMiss, decode, encode
+from propensity.features.state import EntityState, StateMiss
+from propensity.features.state_codec import StateColumns, decode_many, encode
+from propensity.features.windows import IntArray
 from propensity.models import FeatureState
 
-_STATES = sa.select(FeatureState.entity_id, FeatureState.built_at_us, FeatureState.payload).where(
+# Up to this many entities, their states are read by IN lists of MAX_IN_LIST; above it one
+# scan of the subject's states is faster.
+MAX_LISTED = 10 * MAX_IN_LIST
+
+_COLUMNS = (FeatureState.entity_id, FeatureState.built_at_us, FeatureState.payload)
+_SUBJECT = FeatureState.subject == sa.bindparam("subject", type_=sa.String)
+_LISTED = sa.select(*_COLUMNS).where(
     tenant_matches(FeatureState.tenant_id),
-    FeatureState.subject == sa.bindparam("subject", type_=sa.String),
+    _SUBJECT,
     FeatureState.entity_id.in_(sa.bindparam("ids", expanding=True)),
 )
+_ALL = sa.select(*_COLUMNS).where(tenant_matches(FeatureState.tenant_id), _SUBJECT)
 
 
 def load_states(
-    session: Session, *, subject: str, ids: Sequence[int], as_of_us: int
-) -> dict[int, EntityState] | None:
-    """The states of all `ids` when every one has a state built at or before `as_of_us` (the
-    only times it answers exactly); None otherwise (the caller reads the history)."""
-    if not len(ids) or len(ids) > MAX_IN_LIST:
+    session: Session,
+    *,
+    subject: str,
+    ids: Sequence[int] | IntArray,
+    as_of_us: int,
+    codes: Sequence[int] | IntArray | None = None,
+) -> StateColumns | None:
+    """The states of all `ids` (as entity `codes`, by default their positions) when every one
+    has a state built at or before `as_of_us` (the only times it answers exactly); None
+    otherwise (the caller reads the history)."""
+    wanted = [int(i) for i in ids]
+    if not wanted or len(set(wanted)) != len(wanted):
         return None
-    rows = tenant_execute(
-        session, _STATES, {"subject": subject, "ids": [int(i) for i in ids]}
-    ).all()
-    if len(rows) != len(set(int(i) for i in ids)):
+    code_of = dict(
+        zip(wanted, range(len(wanted)) if codes is None else [int(c) for c in codes], strict=True)
+    )
+    if len(wanted) <= MAX_LISTED:
+        rows = [
+            row
+            for start in range(0, len(wanted), MAX_IN_LIST)
+            for row in tenant_execute(
+                session,
+                _LISTED,
+                {"subject": subject, "ids": wanted[start : start + MAX_IN_LIST]},
+            ).all()
+        ]
+    else:
+        rows = [
+            row
+            for row in tenant_execute(session, _ALL, {"subject": subject}).all()
+            if row[0] in code_of
+        ]
+    if len(rows) != len(wanted):
         return None
-    states: dict[int, EntityState] = {}
-    for entity_id, built_at_us, payload in rows:
-        if built_at_us > as_of_us:
-            return None
-        try:
-            states[int(entity_id)] = decode(bytes(payload), built_at_us=int(built_at_us))
-        except StateMiss:
-            return None
-    return states
+    built = np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows))
+    if len(built) and int(built.max()) > as_of_us:
+        return None
+    try:
+        return decode_many(
+            (code_of[int(entity_id)], int(built_at_us), bytes(payload))
+            for entity_id, built_at_us, payload in rows
+        )
+    except StateMiss:
+        return None
 
 
 def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
