@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from propensity.crm.writer import session_tenant
 from propensity.db import tenant_execute, tenant_matches
+from propensity.db_insert import insert_many
 from propensity.models import Prediction, PredictionStatus
 from propensity.predictions.scoring import Scored, ScoringRun, score_entities
 from propensity.settings import Settings, get_settings
@@ -130,10 +131,11 @@ def record_predictions(
     and PRIORITY derived from a CONVERSION prediction (the model that made it). A result's
     own `model_version_id` wins over the run's `model_version_id` (a challenger's rows).
 
-    Rows go in as one executemany per INSERT_CHUNK through the table (Core), not through the
-    ORM's bulk path, which costs more than the database does for a whole portfolio. With
-    `loaded` (a request answering with what it stored), they go in through the ORM with
-    RETURNING instead and the objects are appended to it: one statement, no read back."""
+    Rows go in as one executemany per INSERT_CHUNK (db_insert.py: the values every row shares
+    converted once), not through the ORM's bulk path, which costs more than the database does
+    for a whole portfolio. With `loaded` (a request answering with what it stored), they go
+    in through the ORM with RETURNING instead and the objects are appended to it: one
+    statement, no read back."""
     if not results:
         return 0
     lead = population == Population.LEAD.value
@@ -147,43 +149,53 @@ def record_predictions(
         )
     valid_until = as_of + validity_for(prediction_type, settings)
     tenant_id = session_tenant(session)
-    rows = [
-        {
-            "tenant_id": tenant_id,
-            "prediction_type": prediction_type,
-            subject_key: r.entity_id,
-            "model_version_id": r.model_version_id or model_version_id,
-            "probability": r.probability,
-            "predicted_value": r.predicted_value,
-            "confidence": r.confidence,
-            "outputs": r.outputs,
-            "contributions": {**r.contributions, "values": r.values},
-            "explanation": r.explanation,
-            "predicted_at": as_of,
-            "valid_until": valid_until,
-            "status": PredictionStatus.ACTIVE.value,
-            # "challenger" for rows a running deployment routed to it (ADR 0008), "rules"
-            # for the rule-based scorer's.
-            "served_by": r.served_by,
-            "latency_ms": latency_ms,
-            "job_id": job_id,
-        }
+    shared = {
+        "tenant_id": tenant_id,
+        "prediction_type": prediction_type,
+        "predicted_at": as_of,
+        "valid_until": valid_until,
+        "status": PredictionStatus.ACTIVE.value,
+        "latency_ms": latency_ms,
+        "job_id": job_id,
+    }
+    own = (
+        subject_key,
+        "model_version_id",
+        "probability",
+        "predicted_value",
+        "confidence",
+        "outputs",
+        "contributions",
+        "explanation",
+        # "challenger" for rows a running deployment routed to it (ADR 0008), "rules" for
+        # the rule-based scorer's.
+        "served_by",
+    )
+    values = [
+        (
+            r.entity_id,
+            r.model_version_id or model_version_id,
+            r.probability,
+            r.predicted_value,
+            r.confidence,
+            r.outputs,
+            {**r.contributions, "values": r.values},
+            r.explanation,
+            r.served_by,
+        )
         for r in results
     ]
     table = Prediction.__table__
     assert isinstance(table, sa.Table)
-    insert = (
-        sa.insert(table)
-        if loaded is None
-        else sa.insert(Prediction).returning(Prediction, sort_by_parameter_order=True)
-    )
-    for start in range(0, len(rows), INSERT_CHUNK):
-        chunk = rows[start : start + INSERT_CHUNK]
+    for start in range(0, len(values), INSERT_CHUNK):
+        chunk = values[start : start + INSERT_CHUNK]
         if loaded is None:
-            session.connection().execute(insert, chunk)
+            insert_many(session.connection(), table, shared=shared, columns=own, rows=chunk)
         else:
-            loaded.extend(session.scalars(insert, chunk))
-    return len(rows)
+            rows = [{**shared, **dict(zip(own, row, strict=True))} for row in chunk]
+            insert = sa.insert(Prediction).returning(Prediction, sort_by_parameter_order=True)
+            loaded.extend(session.scalars(insert, rows))
+    return len(values)
 
 
 def latest_predictions(
