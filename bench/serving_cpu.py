@@ -12,7 +12,8 @@ ratio this tree / baseline. No HTTP: `bench/load.py` measures the server.
 
 The baseline's `src/` is exported with `git archive` and put first on the path of its
 processes. Both read the same home (the forced passes write predictions to it, as a server
-would), so give a copy.
+would), so give a copy; or give the baseline its own copy (`--baseline-home`) when the two
+store the online feature states in different formats, each home's states built by its code.
 """
 
 from __future__ import annotations
@@ -92,6 +93,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, required=True, help="a demo home (a copy)")
     parser.add_argument("--baseline", required=True, help="commit to compare against")
+    parser.add_argument(
+        "--baseline-home",
+        type=Path,
+        help="the baseline's own copy of the home, when the stored feature states' format "
+        "changed between the two (default: --home)",
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--accounts", type=int, default=150, help="entities per pass")
     parser.add_argument("--json", type=Path)
@@ -102,11 +109,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         baseline = export(args.baseline, Path(folder))
         sources = {"baseline": baseline, "this tree": ROOT / "src"}
+        homes = {"baseline": args.baseline_home or args.home, "this tree": args.home}
         runs: dict[str, dict[str, list[float]]] = {m: {k: [] for k in sources} for m in args.modes}
         for round_number in range(args.rounds):
             for mode in args.modes:
                 for name, source in sources.items():
-                    ms = measure(source, args.home, mode, args.accounts)
+                    ms = measure(source, homes[name], mode, args.accounts)
                     runs[mode][name].append(ms)
                     print(f"round {round_number + 1} {mode:6s} {name:9s} {ms:6.2f} ms CPU")
     print(f"\n{'answer':8s} {'baseline':>9s} {'this tree':>9s} {'ratio':>6s}")
