@@ -247,6 +247,8 @@ class StateColumns:
         """Every entity's stream `key` as one Stream (empty entities have no part)."""
         sel = self._by_key.get(key, np.zeros(0, dtype=np.int64))
         valued = any(key in s.valued for s in self.distinct)
+        if len(sel) == 1:
+            return self._part_stream(int(sel[0]), valued=valued)
         codes, prefix_at, has, kept, within = self._layout(sel)
         n = self.n[sel]
         time = np.empty(len(codes), dtype=np.int64)
@@ -268,18 +270,33 @@ class StateColumns:
             kept_values = self._values(sel, n, source, 0)
             sums[kept] = kept_values
             lasts[kept] = kept_values
-        stream = SummarizedStream(
-            code=codes,
-            time=time,
-            value=sums,
-            extra=extra,
-            summary_time=summary_time,
-            presorted=True,
-        )
-        # The summary item carries the summed value for the running sums and the last value
-        # before the cutoff for "the last value before t".
-        stream.value = lasts
-        return stream
+        return _summarized(codes, time, sums, lasts, extra, summary_time)
+
+    def _part_stream(self, i: int, *, valued: bool) -> Stream:
+        """The stream of one part (each of a one-entity build's dozen or so): slices where
+        `stream` gathers, which for one part costs several times as many array calls."""
+        n, at, count = int(self.n[i]), int(self.offset[i]), int(self.count[i])
+        code = int(self.part_code[i])
+        pre = 1 if count else 0
+        time = np.empty(n + pre, dtype=np.int64)
+        time[pre:] = self._i8[at : at + n]
+        extra = np.zeros(self.n_codes, dtype=np.int64)
+        summary_time = np.full(self.n_codes, _MAX_INT, dtype=np.int64)
+        sums: FloatArray | None = None
+        lasts: FloatArray | None = None
+        if valued:
+            sums = np.empty(n + pre)
+            sums[pre:] = self._f8[at + n : at + 2 * n] if int(self.n_values[i]) else np.nan
+            lasts = sums.copy()
+        if pre:
+            time[0] = int(self.time[i])
+            extra[code] = count - 1
+            summary_time[code] = time[0]
+            if sums is not None and lasts is not None:
+                sums[0] = self.sum[i]
+                lasts[0] = self.last[i]
+        codes = np.full(n + pre, code, dtype=np.int64)
+        return _summarized(codes, time, sums, lasts, extra, summary_time)
 
     def _values(
         self, sel: IntArray, n: IntArray, source: IntArray, index: IntArray | int
@@ -364,6 +381,28 @@ class StateColumns:
             streams=streams,
             health=health,
         )
+
+
+def _summarized(
+    codes: IntArray,
+    time: IntArray,
+    sums: FloatArray | None,
+    lasts: FloatArray | None,
+    extra: IntArray,
+    summary_time: IntArray,
+) -> Stream:
+    stream = SummarizedStream(
+        code=codes,
+        time=time,
+        value=sums,
+        extra=extra,
+        summary_time=summary_time,
+        presorted=True,
+    )
+    # The summary item carries the summed value for the running sums and the last value
+    # before the cutoff for "the last value before t".
+    stream.value = lasts
+    return stream
 
 
 def decode_many(rows: Iterable[tuple[int, int, bytes]]) -> StateColumns:
