@@ -10,6 +10,7 @@ by pandas in C; PostgreSQL: epoch seconds as a double).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -103,7 +104,21 @@ class Health:
         return len(self.code)
 
 
-def _attributes_frame(values: Sequence[Any]) -> pd.DataFrame:
+def _stored_time(column: Any) -> Any:
+    """A time column as the driver returns it, without the column type's conversion to a
+    datetime per row: SQLite's stored text (to_us parses many at once), PostgreSQL's
+    datetime. to_us reads both, as it reads the converted values."""
+    return sa.type_coerce(column, sa.String())
+
+
+def _attributes_text(column: Any) -> Any:
+    """The JSON attributes as the stored text: `_attributes_frame` parses every row's in one
+    call, five times faster for many rows than the column type's parse per row."""
+    return sa.cast(column, sa.Text)
+
+
+def _attributes_frame(texts: Sequence[str | None]) -> pd.DataFrame:
+    values = json.loads("[" + ",".join(t if t is not None else "null" for t in texts) + "]")
     records = [v if isinstance(v, dict) else {} for v in values]
     frame = pd.DataFrame.from_records(records, index=pd.RangeIndex(len(records)))
     return frame if len(frame.columns) else pd.DataFrame(index=pd.RangeIndex(len(records)))
@@ -144,12 +159,12 @@ def _customers_statement(by_kind: bool, by_ids: bool) -> sa.Select[*tuple[Any, .
         Customer.id,
         Customer.external_id,
         Customer.kind,
-        Customer.created_at,
-        Customer.churned_at,
+        _stored_time(Customer.created_at),
+        _stored_time(Customer.churned_at),
         Customer.churned,
         Customer.account_type,
         Customer.email,
-        Customer.attributes,
+        _attributes_text(Customer.attributes),
         *fields,
     ).where(tenant_matches(Customer.tenant_id))
     if by_kind:
@@ -183,16 +198,16 @@ def _leads_statement(by_ids: bool) -> sa.Select[*tuple[Any, ...]]:
         sa.select(
             Lead.id,
             Lead.external_id,
-            Lead.created_at,
-            Lead.converted_at,
-            Lead.lost_at,
+            _stored_time(Lead.created_at),
+            _stored_time(Lead.converted_at),
+            _stored_time(Lead.lost_at),
             Lead.converted,
             LeadScoringConfig.name,
             Lead.email,
             Lead.company,
             Lead.title,
             Lead.phone,
-            Lead.attributes,
+            _attributes_text(Lead.attributes),
             *[getattr(Lead, name) for name in _LEAD_TYPED],
         )
         .select_from(Lead)
