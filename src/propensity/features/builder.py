@@ -110,6 +110,21 @@ def resolve_kind(session: Session, prediction_type: PredictionType, kind: str | 
     )
 
 
+def _is_lead_type(prediction_type: PredictionType) -> bool:
+    """Whether the features of this trained type describe leads (else customers)."""
+    return prediction_type in (PredictionType.CONVERSION, PredictionType.TIME_TO_CLOSE)
+
+
+def load_entities(
+    session: Session, *, prediction_type: PredictionType, kind: str | None
+) -> Entities:
+    """The whole entity table a build of this type reads: every lead, or every customer of
+    `kind`."""
+    if _is_lead_type(prediction_type):
+        return load_leads(session)
+    return load_customers(session, kind=kind)
+
+
 def load_context(
     session: Session,
     *,
@@ -128,7 +143,7 @@ def load_context(
     With `as_of_us` too (the one time the features are wanted at), the entities' events and
     health come from their stored states (state.py) when those answer that time exactly.
     Without `online`, `entities` is the whole table when the caller has loaded it already."""
-    is_lead = prediction_type in (PredictionType.CONVERSION, PredictionType.TIME_TO_CLOSE)
+    is_lead = _is_lead_type(prediction_type)
     if online is not None and ids is not None:
         subject = "lead" if is_lead else "customer"
         shape = tenant_shape(
@@ -154,7 +169,7 @@ def load_context(
                 return replace(stored, plan=plan)
     else:
         if entities is None:
-            entities = load_leads(session) if is_lead else load_customers(session, kind=kind)
+            entities = load_entities(session, prediction_type=prediction_type, kind=kind)
         plan = present_types = None
         has_health = None
     events = load_events(session, entities, ids=ids, present_types=present_types)
@@ -236,10 +251,9 @@ def load_stored_context(
     """The context of many entities (`codes` of the whole `entities` table) from their stored
     states, for a point-in-time build at `as_of_us`: the portfolio's and a batch's path, which
     then reads no event. None when any state cannot answer (the caller reads the history)."""
-    is_lead = prediction_type in (PredictionType.CONVERSION, PredictionType.TIME_TO_CLOSE)
     shape = tenant_shape(
         session,
-        subject="lead" if is_lead else "customer",
+        subject=entities.subject,
         kind=kind,
         policy=policy,
         point_in_time=True,

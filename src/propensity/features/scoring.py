@@ -20,6 +20,7 @@ from propensity.features.builder import (
     compute_features,
     detect_mode,
     load_context,
+    load_entities,
     load_stored_context,
     resolve_kind,
     select_columns,
@@ -28,7 +29,7 @@ from propensity.features.builder import (
     us_of,
 )
 from propensity.features.definitions import FeatureDefinition
-from propensity.features.loading import MAX_IN_LIST, Entities, load_customers, load_leads
+from propensity.features.loading import MAX_IN_LIST, Entities
 from propensity.features.policy import ColumnPolicy
 from propensity.features.snapshots import alive
 from propensity.features.state import StateMiss
@@ -91,8 +92,7 @@ def population_ids(
     comes from the whole data set, counts every entity not flagged."""
     ptype = PredictionType.parse(prediction_type)
     kind = resolve_kind(session, ptype, kind)
-    is_lead = ptype in (PredictionType.CONVERSION, PredictionType.TIME_TO_CLOSE)
-    entities = load_leads(session) if is_lead else load_customers(session, kind=kind)
+    entities = load_entities(session, prediction_type=ptype, kind=kind)
     codes = _population(entities, mode, us_of(as_of), customers_only=kind == "account")
     return entities.ids[codes]
 
@@ -109,8 +109,7 @@ def _stored_or_full(
     """Many entities: from their stored states when the build is point in time at `t` (the
     model's mode, stated) and every state answers that time; otherwise from the whole history.
     The entities are those `build_scoring_frame` then computes: `ids`, or the population at t."""
-    is_lead = prediction_type in (PredictionType.CONVERSION, PredictionType.TIME_TO_CLOSE)
-    entities = load_leads(session) if is_lead else load_customers(session, kind=kind)
+    entities = load_entities(session, prediction_type=prediction_type, kind=kind)
     if t is not None:
         if ids is None:
             codes = _population(entities, POINT_IN_TIME, t, customers_only=kind == "account")

@@ -63,8 +63,7 @@ class Schema:
 
     @property
     def record_bytes(self) -> int:
-        extras = 2 * len(self.health) if HEALTH_KEY in self.parts else 0
-        return len(self.parts) * _RECORD.itemsize + extras * _WORD
+        return len(self.parts) * _RECORD.itemsize + self.extra_words * _WORD
 
     @property
     def extra_words(self) -> int:
@@ -142,6 +141,19 @@ def encode(state: EntityState) -> bytes:
 
 
 # Decoding ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Layout:
+    """Some parts laid out as one stream (StateColumns._layout)."""
+
+    codes: IntArray  # per item
+    time: IntArray  # per item
+    prefix_at: IntArray  # where the summary items are
+    has: BoolArray  # per part: whether it has a summary item
+    kept: IntArray  # where the kept items are
+    n: IntArray  # per part: its kept items
+    source: IntArray  # per kept item: its time's word in the buffer
 
 
 class StateColumns:
@@ -231,17 +243,26 @@ class StateColumns:
         empty: frozenset[str] = frozenset()
         return [self.distinct[by_code[c]].types if c in by_code else empty for c in codes.tolist()]
 
-    def _layout(self, sel: IntArray) -> tuple[IntArray, IntArray, BoolArray, IntArray, IntArray]:
-        """Where the parts `sel` go in one stream: each part's summary item (when it has one)
-        before its kept items. Returns (codes, prefix positions, has prefix, kept positions,
-        kept item's index within its part)."""
+    def _layout(self, sel: IntArray) -> _Layout:
+        """The parts `sel` as one stream: each part's summary item (when it has one) before
+        its kept items, with their times."""
         n = self.n[sel]
         has = self.count[sel] > 0
         sizes = n + has
         starts = np.cumsum(sizes) - sizes
         within = np.arange(int(n.sum()), dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
-        kept = np.repeat(starts + has, n) + within
-        return np.repeat(self.part_code[sel], sizes), starts[has], has, kept, within
+        layout = _Layout(
+            codes=np.repeat(self.part_code[sel], sizes),
+            time=np.empty(int(sizes.sum()), dtype=np.int64),
+            prefix_at=starts[has],
+            has=has,
+            kept=np.repeat(starts + has, n) + within,
+            n=n,
+            source=np.repeat(self.offset[sel], n) + within,
+        )
+        layout.time[layout.prefix_at] = self.time[sel][has]
+        layout.time[layout.kept] = self._i8[layout.source]
+        return layout
 
     def stream(self, key: str) -> Stream:
         """Every entity's stream `key` as one Stream (empty entities have no part)."""
@@ -249,12 +270,8 @@ class StateColumns:
         valued = any(key in s.valued for s in self.distinct)
         if len(sel) == 1:
             return self._part_stream(int(sel[0]), valued=valued)
-        codes, prefix_at, has, kept, within = self._layout(sel)
-        n = self.n[sel]
-        time = np.empty(len(codes), dtype=np.int64)
-        time[prefix_at] = self.time[sel][has]
-        source = np.repeat(self.offset[sel], n) + within
-        time[kept] = self._i8[source]
+        layout = self._layout(sel)
+        has = layout.has
         extra = np.zeros(self.n_codes, dtype=np.int64)
         summary_time = np.full(self.n_codes, _MAX_INT, dtype=np.int64)
         with_prefix = self.part_code[sel][has]
@@ -263,14 +280,14 @@ class StateColumns:
         sums: FloatArray | None = None
         lasts: FloatArray | None = None
         if valued:
-            sums = np.empty(len(codes))
-            lasts = np.empty(len(codes))
-            sums[prefix_at] = self.sum[sel][has]
-            lasts[prefix_at] = self.last[sel][has]
-            kept_values = self._values(sel, n, source, 0)
-            sums[kept] = kept_values
-            lasts[kept] = kept_values
-        return _summarized(codes, time, sums, lasts, extra, summary_time)
+            sums = np.empty(len(layout.codes))
+            lasts = np.empty(len(layout.codes))
+            sums[layout.prefix_at] = self.sum[sel][has]
+            lasts[layout.prefix_at] = self.last[sel][has]
+            kept_values = self._values(sel, layout, 0)
+            sums[layout.kept] = kept_values
+            lasts[layout.kept] = kept_values
+        return _summarized(layout.codes, layout.time, sums, lasts, extra, summary_time)
 
     def _part_stream(self, i: int, *, valued: bool) -> Stream:
         """The stream of one part (each of a one-entity build's dozen or so): slices where
@@ -298,14 +315,13 @@ class StateColumns:
         codes = np.full(n + pre, code, dtype=np.int64)
         return _summarized(codes, time, sums, lasts, extra, summary_time)
 
-    def _values(
-        self, sel: IntArray, n: IntArray, source: IntArray, index: IntArray | int
-    ) -> FloatArray:
+    def _values(self, sel: IntArray, layout: _Layout, index: IntArray | int) -> FloatArray:
         """The kept items' value array `index` of each part (NaN where a part has none)."""
+        n = layout.n
         index = np.broadcast_to(np.asarray(index, dtype=np.int64), sel.shape)
         present = np.repeat((index >= 0) & (index < self.n_values[sel]), n)
-        at = source + np.repeat(n * (1 + index), n)
-        out = np.full(len(source), np.nan)
+        at = layout.source + np.repeat(n * (1 + index), n)
+        out = np.full(len(layout.source), np.nan)
         out[present] = self._f8[at[present]]
         return out
 
@@ -313,12 +329,8 @@ class StateColumns:
         """(codes, times, values by name) of the health snapshots as the states keep them: the
         summary as one snapshot (the last before the cutoff), then the kept ones."""
         sel = self._by_key.get(HEALTH_KEY, np.zeros(0, dtype=np.int64))
-        codes, prefix_at, has, kept, within = self._layout(sel)
-        n = self.n[sel]
-        time = np.empty(len(codes), dtype=np.int64)
-        time[prefix_at] = self.time[sel][has]
-        source = np.repeat(self.offset[sel], n) + within
-        time[kept] = self._i8[source]
+        layout = self._layout(sel)
+        has = layout.has
         owners = self.schema_of[self._entity_of_part[sel]]
         base = self._extra_base[self._entity_of_part[sel]]
         width = np.asarray([len(s.health) for s in self.distinct], dtype=np.int64)[owners]
@@ -328,15 +340,15 @@ class StateColumns:
                 [s.health.index(name) if name in s.health else -1 for s in self.distinct],
                 dtype=np.int64,
             )[owners]
-            values = np.empty(len(codes))
+            values = np.empty(len(layout.codes))
             last_at = (base + width + index)[has]
             found = index[has] >= 0
             prefix = np.full(int(has.sum()), np.nan)
             prefix[found] = self._f8[last_at[found]]
-            values[prefix_at] = prefix
-            values[kept] = self._values(sel, n, source, index)
+            values[layout.prefix_at] = prefix
+            values[layout.kept] = self._values(sel, layout, index)
             scores[name] = values
-        return codes, time, scores
+        return layout.codes, layout.time, scores
 
     def entity_state(self, code: int) -> EntityState:
         """One entity's state as built (tests and inspection)."""
