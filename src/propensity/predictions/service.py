@@ -49,6 +49,13 @@ def expire_predictions(session: Session, *, now: datetime, leads_only: bool = Fa
 
 
 @cache
+def _returning_insert() -> sa.Insert:
+    """record_predictions' INSERT for a request that answers with the rows it stored, built
+    once."""
+    return sa.insert(Prediction).returning(Prediction, sort_by_parameter_order=True)
+
+
+@cache
 def _supersede_statement(lead: bool) -> sa.Update:
     """record_predictions' UPDATE of the older ACTIVE predictions of these entities, built once
     (it was built per call, which cost more than running it). Loaded Prediction objects are
@@ -193,8 +200,7 @@ def record_predictions(
             insert_many(session.connection(), table, shared=shared, columns=own, rows=chunk)
         else:
             rows = [{**shared, **dict(zip(own, row, strict=True))} for row in chunk]
-            insert = sa.insert(Prediction).returning(Prediction, sort_by_parameter_order=True)
-            loaded.extend(session.scalars(insert, rows))
+            loaded.extend(session.scalars(_returning_insert(), rows))
     return len(values)
 
 
