@@ -15,7 +15,7 @@
 #
 # Environment:
 #   PYTHON       interpreter with pytest installed (default: .venv/bin/python)
-#   PYTEST_ARGS  options for every pass (default: "-q -p no:cacheprovider");
+#   PYTEST_ARGS  options for every pass (default: "-q -p no:cacheprovider -n 2");
 #                shell quoting is honoured, e.g. PYTEST_ARGS='-q -k "a and b"'
 set -euo pipefail
 
@@ -29,7 +29,7 @@ fi
 case "$only" in all | sqlite | pg) ;; *) echo "--only: expected sqlite or pg, got '$only'" >&2; exit 2 ;; esac
 
 PYTHON="${PYTHON:-.venv/bin/python}"
-PYTEST_ARGS="${PYTEST_ARGS--q -p no:cacheprovider}"
+PYTEST_ARGS="${PYTEST_ARGS--q -p no:cacheprovider -n 2}"
 eval "pytest_args=($PYTEST_ARGS)"
 pytest_cmd=("$PYTHON" -m pytest "${pytest_args[@]}" "$@")
 
