@@ -1,6 +1,7 @@
 """How long `POST /api/ml/leads/batch-score` takes for a big batch, as a client sees it.
 
-Issue 5's target: 100,000 leads scored in under 30 s on this machine.
+Issue 5's target was 100,000 leads scored in under 30 s on this machine; issue 12's is
+under 5 s, the first run after a start included.
 
 Data: the simulator makes `--leads` leads with their activity histories (100,000 leads give
 about 1.4M events; docs/simulator.md), imported into a fresh SQLite home, and a CONVERSION
@@ -16,10 +17,16 @@ the first poll that sees it completed: the request, the queue hand-off, the feat
 scoring, explanations and narratives for leads likely to convert, and the writes.
 
 Baseline in the same run, alternating with the API runs: the same scoring in-process
-(`batch.score_portfolio` over the same ids, what the job runs), without HTTP or the queue.
+(`batch.score_portfolio` over the same ids, what the job runs), without HTTP or the queue,
+each run in a fresh process (so that it pays what a first run after a start pays: the model
+loaded, the tenant's shape computed). With `--baseline COMMIT`, that commit's `src/` does the
+same in-process run in its own fresh process after each of this tree's, and the report gives
+the ratio of the medians (this tree / baseline). Both write to the same home; give the
+baseline a commit that reads the home's feature states.
 
     .venv/bin/python bench/batch_score.py --home /tmp/batch-home --repeats 3
     .venv/bin/python bench/batch_score.py --home /tmp/batch-home --leads 5000 --repeats 1
+    .venv/bin/python bench/batch_score.py --home /tmp/batch-home --baseline 4bc90da
 """
 
 from __future__ import annotations
@@ -40,13 +47,20 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from load_server import SERVER_ENV, VENV_BIN, bench_token, free_port, stop_process, wait_ready
+from load_server import (
+    SERVER_ENV,
+    VENV_BIN,
+    bench_token,
+    export_source,
+    free_port,
+    stop_process,
+    wait_ready,
+)
 
 from propensity.crm.service import import_frame
-from propensity.db import Database, utcnow
+from propensity.db import Database
 from propensity.migrate import upgrade
 from propensity.models import Role
-from propensity.predictions.batch import score_portfolio
 from propensity.settings import Settings
 from propensity.simulator import SimulationConfig, simulate
 from propensity.tenancy.service import create_tenant, get_tenant
@@ -161,21 +175,43 @@ def api_run(client: httpx.Client, ids: list[int]) -> dict[str, Any]:
     }
 
 
-def in_process_run(home: Path, tenant_id: int, ids: list[int]) -> dict[str, Any]:
-    settings = Settings(home=home, database_url=None)
-    database = Database(settings.resolved_database_url)
-    try:
-        started = time.perf_counter()
-        run = score_portfolio(
-            lambda: database.tenant_session(tenant_id),
-            prediction_type="CONVERSION",
-            entity_ids=ids,
-            as_of=utcnow(),
-            settings=settings,
-        )
-        return {"seconds": time.perf_counter() - started, "stage_seconds": run.stage_seconds}
-    finally:
-        database.dispose()
+LOCAL = r"""
+import json, sys, time
+from pathlib import Path
+from propensity.db import Database
+from propensity.predictions.batch import score_portfolio
+from propensity.settings import Settings
+
+home, tenant_id = Path(sys.argv[1]), int(sys.argv[2])
+ids = json.loads(Path(sys.argv[3]).read_text())
+settings = Settings(home=home, database_url=None)
+database = Database(settings.resolved_database_url)
+started = time.perf_counter()
+run = score_portfolio(
+    lambda: database.tenant_session(tenant_id),
+    prediction_type="CONVERSION",
+    entity_ids=ids,
+    as_of=utcnow(),
+    settings=settings,
+)
+print(json.dumps({"seconds": time.perf_counter() - started, "stage_seconds": run.stage_seconds}))
+"""
+
+
+def in_process_run(home: Path, tenant_id: int, ids: Path, source: Path | None) -> dict[str, Any]:
+    """One in-process run in a fresh process, of this tree or of `source` (a src/ folder)."""
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
+    done = subprocess.run(
+        [sys.executable, "-c", LOCAL, str(home), str(tenant_id), str(ids)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
 
 
 def main() -> None:
@@ -184,6 +220,7 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, help="write the raw figures here")
+    parser.add_argument("--baseline", help="a commit whose in-process run alternates with ours")
     args = parser.parse_args()
 
     if not (args.home / "propensity.db").exists():
@@ -196,8 +233,12 @@ def main() -> None:
     ids = ids[: args.leads]
     print(f"{len(ids):,} leads; load average {os.getloadavg()[0]:.1f}", flush=True)
 
+    id_file = args.home / "batch-ids.json"
+    id_file.write_text(json.dumps(ids))
+    baseline_src = export_source(args.baseline, args.home / "baseline") if args.baseline else None
     api: list[dict[str, Any]] = []
     local: list[dict[str, Any]] = []
+    baseline: list[dict[str, Any]] = []
     with serving(args.home, args.home / "batch-server.log") as base:
         headers = {"Authorization": f"Bearer {token}", "X-Tenant-ID": str(tenant_id)}
         with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
@@ -207,8 +248,14 @@ def main() -> None:
             for repeat in range(args.repeats):
                 api.append(api_run(client, ids))
                 print(f"  [{repeat + 1}] API {api[-1]['seconds']:.1f} s", flush=True)
-                local.append(in_process_run(args.home, tenant_id, ids))
+                local.append(in_process_run(args.home, tenant_id, id_file, None))
                 print(f"  [{repeat + 1}] in-process {local[-1]['seconds']:.1f} s", flush=True)
+                if baseline_src is not None:
+                    baseline.append(in_process_run(args.home, tenant_id, id_file, baseline_src))
+                    print(
+                        f"  [{repeat + 1}] baseline in-process {baseline[-1]['seconds']:.1f} s",
+                        flush=True,
+                    )
 
     api_median = statistics.median(r["seconds"] for r in api)
     local_median = statistics.median(r["seconds"] for r in local)
@@ -227,9 +274,16 @@ def main() -> None:
         "in_process_median_seconds": round(local_median, 2),
         "api_over_in_process": round(api_median / local_median, 2),
         "leads_per_second_api": round(len(ids) / api_median),
+        "in_process_stage_seconds": [r["stage_seconds"] for r in local],
         "summary": api[-1]["summary"],
-        "target_met": api_median < 30.0,
+        "target_met": api_median < 5.0,
     }
+    if baseline:
+        base_median = statistics.median(r["seconds"] for r in baseline)
+        report["baseline"] = args.baseline
+        report["baseline_in_process_seconds"] = [round(r["seconds"], 2) for r in baseline]
+        report["baseline_stage_seconds"] = [r["stage_seconds"] for r in baseline]
+        report["in_process_over_baseline"] = round(local_median / base_median, 2)
     print(json.dumps(report, indent=2))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))

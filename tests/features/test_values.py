@@ -11,7 +11,8 @@ import pytest
 
 from propensity.db import Database
 from propensity.features import build_scoring_frame, lead_feature_groups
-from propensity.features.lead_columns import title_seniority
+from propensity.features.attributes import per_distinct
+from propensity.features.lead_columns import company_size_estimate, title_seniority
 from propensity.features.lead_profile import PROFILE_KEYS
 from tests.features.helpers import T, account_scenario, lead_scenario
 
@@ -199,4 +200,36 @@ def test_title_seniority() -> None:
         "unknown",
         "unknown",
         "c_level",
+    ]
+
+
+def test_a_value_mapped_once_per_distinct_value_is_mapped_as_each_alone() -> None:
+    calls: list[object] = []
+
+    def kind(value: object) -> str:
+        calls.append(value)
+        return f"{type(value).__name__}:{value}"
+
+    # 1, 1.0 and True are one dictionary key but three values; a list cannot be a key.
+    values: list[object] = [1, True, 1.0, "a", 1, "a", None, ["x"], None, True, ["x"]]
+    mapped = per_distinct(kind, values)
+    assert calls == [1, True, 1.0, "a", None, ["x"], ["x"]]
+    assert mapped == [kind(v) for v in values]
+
+
+def test_company_size_buckets_from_mixed_values() -> None:
+    attributes = pd.DataFrame(
+        {
+            "company_size": [True, 1, "51-200", None, "enterprise", 1.0, "n/a"],
+            "employees": [20, 20000, 5, 1500, None, None, None],
+        }
+    )
+    assert company_size_estimate(attributes).tolist() == [
+        "small",  # True is no size: the next attribute's 20
+        "small",
+        "medium",
+        "large",
+        "enterprise",
+        "small",
+        "unknown",
     ]

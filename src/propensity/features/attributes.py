@@ -8,9 +8,9 @@ mode a date after the snapshot time is unknown then and reads as missing.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -68,6 +68,30 @@ class Rows:
         return len(self.code)
 
 
+T = TypeVar("T")
+_UNSEEN: Any = object()
+
+
+def per_distinct(f: Callable[[Any], T], values: Iterable[Any]) -> list[T]:
+    """`[f(v) for v in values]`, with f called once per distinct value: for an f that costs
+    more than a lookup (regular expressions, parsing) over values that repeat (titles,
+    domains, sizes). Keyed by type as well, because 1, 1.0 and True are one key to a dict
+    but not one value to f."""
+    seen: dict[tuple[type, Any], T] = {}
+    out: list[T] = []
+    for value in values:
+        key = (value.__class__, value)
+        try:
+            result = seen.get(key, _UNSEEN)
+        except TypeError:  # unhashable: a list or an object in an attribute
+            result = f(value)
+        else:
+            if result is _UNSEEN:
+                result = seen[key] = f(value)
+        out.append(result)
+    return out
+
+
 def email_domain(value: object) -> str | None:
     """The lower-cased domain after '@', None when there is no usable one."""
     if not isinstance(value, str) or "@" not in value:
@@ -96,8 +120,8 @@ def email_domain_types(domains: pd.Series) -> pd.Series:
 
 
 def add_email_domain_type(out: FeatureSet, entities: Entities, rows: Rows, *, api: bool) -> None:
-    emails = entities.columns["email"].tolist()
-    types = np.array([email_domain_type(email_domain(v)) for v in emails], dtype=object)
+    domains = [email_domain(v) for v in entities.columns["email"].tolist()]
+    types = np.array(per_distinct(email_domain_type, domains), dtype=object)
     out.add(
         categorical(
             "email_domain_type",

@@ -257,6 +257,7 @@ def load_stored_context(
         kind=kind,
         policy=policy,
         point_in_time=True,
+        entities=entities,
     )
     return _from_states(
         session,

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from propensity.features.attributes import Rows, add_email_domain_type
+from propensity.features.attributes import Rows, add_email_domain_type, per_distinct
 from propensity.features.definitions import (
     FeatureGroup,
     FeatureSet,
@@ -50,7 +50,7 @@ def _level(title: object) -> str:
 # Plain loops over the values rather than pandas' map and where: the same work, without the
 # fixed cost per call that dominated a one-lead build.
 def title_seniority(titles: Iterable[object]) -> ObjectArray:
-    return np.array([_level(title) for title in titles], dtype=object)
+    return np.array(per_distinct(_level, titles), dtype=object)
 
 
 def _bucket(value: object) -> str | None:
@@ -74,9 +74,9 @@ def company_size_estimate(attributes: pd.DataFrame) -> ObjectArray:
     out: list[str | None] = [None] * len(attributes)
     for name in COMPANY_SIZE_ATTRIBUTES:
         if name in attributes.columns:
-            for i, value in enumerate(attributes[name].tolist()):
+            for i, bucket in enumerate(per_distinct(_bucket, attributes[name].tolist())):
                 if out[i] is None:
-                    out[i] = _bucket(value)
+                    out[i] = bucket
     return np.array(["unknown" if v is None else v for v in out], dtype=object)
 
 

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from propensity.db import tenant_execute, tenant_matches
 from propensity.features.attributes import ColumnPlan, plan_columns
 from propensity.features.loading import (
+    Entities,
     health_present,
     load_customers,
     load_leads,
@@ -111,9 +112,17 @@ def _stamp_statement(lead: bool) -> sa.Select[Any]:
 
 
 def tenant_shape(
-    session: Session, *, subject: str, kind: str | None, policy: ColumnPolicy, point_in_time: bool
+    session: Session,
+    *,
+    subject: str,
+    kind: str | None,
+    policy: ColumnPolicy,
+    point_in_time: bool,
+    entities: Entities | None = None,
 ) -> TenantShape:
-    """The cached shape of this tenant's `subject`/`kind` data, recomputed when stale."""
+    """The cached shape of this tenant's `subject`/`kind` data, recomputed when stale.
+    `entities`: the whole entity table, when the caller has loaded it already (a portfolio
+    build), so that a stale shape does not load it a second time."""
     bind = session.get_bind()
     stamp = data_stamp(session, subject=subject, kind=kind)
     key = (
@@ -129,7 +138,8 @@ def tenant_shape(
     cached = shape_cache.get(key)
     if cached is not None:
         return cached
-    entities = load_leads(session) if subject == "lead" else load_customers(session, kind=kind)
+    if entities is None:
+        entities = load_leads(session) if subject == "lead" else load_customers(session, kind=kind)
     shape = TenantShape(
         plan=plan_columns(entities, policy=policy, point_in_time=point_in_time),
         present_types=None if subject == "lead" else present_event_types(session, entities),

@@ -8,8 +8,8 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.db import tenant_execute, tenant_matches
-from propensity.features.loading import MAX_IN_LIST, tenant_of
+from propensity.db import tenant_matches
+from propensity.features.loading import MAX_IN_LIST, tenant_columns, tenant_of
 from propensity.features.state import EntityState, StateMiss
 from propensity.features.state_codec import StateColumns, decode_many, encode
 from propensity.features.windows import IntArray
@@ -47,30 +47,30 @@ def load_states(
         zip(wanted, range(len(wanted)) if codes is None else [int(c) for c in codes], strict=True)
     )
     if len(wanted) <= MAX_LISTED:
-        rows = [
-            row
+        found = [
+            tenant_columns(
+                session, _LISTED, {"subject": subject, "ids": wanted[start : start + MAX_IN_LIST]}
+            )
             for start in range(0, len(wanted), MAX_IN_LIST)
-            for row in tenant_execute(
-                session,
-                _LISTED,
-                {"subject": subject, "ids": wanted[start : start + MAX_IN_LIST]},
-            ).all()
         ]
+        entity_ids = [i for part in found for i in part[0]]
+        built_at = [t for part in found for t in part[1]]
+        payloads = [b for part in found for b in part[2]]
     else:
-        rows = [
-            row
-            for row in tenant_execute(session, _ALL, {"subject": subject}).all()
-            if row[0] in code_of
-        ]
-    if len(rows) != len(wanted):
+        every = tenant_columns(session, _ALL, {"subject": subject})
+        kept = [k for k, i in enumerate(every[0]) if i in code_of]
+        entity_ids = [every[0][k] for k in kept]
+        built_at = [every[1][k] for k in kept]
+        payloads = [every[2][k] for k in kept]
+    if len(entity_ids) != len(wanted):
         return None
-    built = np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows))
+    built = np.fromiter(built_at, dtype=np.int64, count=len(built_at))
     if len(built) and int(built.max()) > as_of_us:
         return None
     try:
         return decode_many(
             (code_of[int(entity_id)], int(built_at_us), bytes(payload))
-            for entity_id, built_at_us, payload in rows
+            for entity_id, built_at_us, payload in zip(entity_ids, built_at, payloads, strict=True)
         )
     except StateMiss:
         return None
