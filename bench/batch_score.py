@@ -178,7 +178,7 @@ def api_run(client: httpx.Client, ids: list[int]) -> dict[str, Any]:
 LOCAL = r"""
 import json, sys, time
 from pathlib import Path
-from propensity.db import Database
+from propensity.db import Database, utcnow
 from propensity.predictions.batch import score_portfolio
 from propensity.settings import Settings
 

@@ -18,6 +18,11 @@ class PredictionStatus(enum.StrEnum):
     SUPERSEDED = "SUPERSEDED"
 
 
+# The partial indexes' condition. A statement uses them only when it names the value itself
+# (`status = 'ACTIVE'`, not a bound parameter, which SQLite cannot match to the condition).
+ONLY_ACTIVE = sa.text(f"status = '{PredictionStatus.ACTIVE.value}'")
+
+
 class Prediction(TenantOwned, Base):
     __tablename__ = "predictions"
     __table_args__ = (
@@ -28,6 +33,25 @@ class Prediction(TenantOwned, Base):
         sa.Index("ix_predictions_lead", "tenant_id", "prediction_type", "lead_id", "predicted_at"),
         sa.Index("ix_predictions_status", "tenant_id", "prediction_type", "status"),
         sa.Index("ix_predictions_job", "tenant_id", "job_id"),
+        # Each entity's one ACTIVE prediction per type, found without walking its history: a
+        # new prediction supersedes the ACTIVE one, and with the indexes above that walked
+        # every earlier prediction of the entity (8 s for 100,000 leads scored 28 times).
+        sa.Index(
+            "ix_predictions_active_customer",
+            "tenant_id",
+            "prediction_type",
+            "customer_id",
+            sqlite_where=ONLY_ACTIVE,
+            postgresql_where=ONLY_ACTIVE,
+        ),
+        sa.Index(
+            "ix_predictions_active_lead",
+            "tenant_id",
+            "prediction_type",
+            "lead_id",
+            sqlite_where=ONLY_ACTIVE,
+            postgresql_where=ONLY_ACTIVE,
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
