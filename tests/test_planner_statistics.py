@@ -51,15 +51,20 @@ def test_superseding_one_prediction_uses_the_customer_index(
         score_and_record(
             session, prediction_type="CHURN", kind="account", entity_ids=[int(account or 0)]
         )
+        # And every live account at once: an IN list of many ids, for which SQLite's planner
+        # without statistics would take the (tenant, type, status) index.
+        score_and_record(session, prediction_type="CHURN", kind="account")
     seen = [
         (statement, params)
         for statement, params in statements
         if statement.lstrip().upper().startswith("UPDATE PREDICTIONS")
     ]
-    assert seen, "scoring superseded the older prediction with an UPDATE"
-    statement, params = seen[0]
-    with database.engine.connect() as conn:
-        plan = " ".join(
-            str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
-        )
-    assert "ix_predictions_active_customer" in plan, plan
+    assert len(seen) == 2, "scoring superseded the older predictions with an UPDATE each time"
+    assert len(seen[1][1]) > 100  # the ids of the live portfolio, and tenant and type
+    for statement, params in seen:
+        with database.engine.connect() as conn:
+            plan = " ".join(
+                str(row[-1])
+                for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
+            )
+        assert "ix_predictions_active_customer" in plan, plan

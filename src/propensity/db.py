@@ -187,7 +187,7 @@ def tenant_execute(
 ) -> sa.CursorResult[*Ts]: ...
 @overload
 def tenant_execute(
-    session: Session, statement: sa.Update, params: dict[str, Any] | None = None
+    session: Session, statement: sa.Update | sa.TextClause, params: dict[str, Any] | None = None
 ) -> sa.CursorResult[*tuple[Any, ...]]: ...
 def tenant_execute(
     session: Session, statement: Any, params: dict[str, Any] | None = None

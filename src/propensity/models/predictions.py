@@ -18,9 +18,12 @@ class PredictionStatus(enum.StrEnum):
     SUPERSEDED = "SUPERSEDED"
 
 
-# The partial indexes' condition. A statement uses them only when it names the value itself
-# (`status = 'ACTIVE'`, not a bound parameter, which SQLite cannot match to the condition).
-ONLY_ACTIVE = sa.text(f"status = '{PredictionStatus.ACTIVE.value}'")
+def only_active(subject: str) -> sa.TextClause:
+    """The condition of a partial index of ACTIVE predictions of one subject (`customer_id`
+    or `lead_id`). A statement uses such an index only when it names the status itself
+    (`status = 'ACTIVE'`: SQLite cannot match a bound parameter to the condition); its
+    comparison on the subject implies the NOT NULL."""
+    return sa.text(f"status = '{PredictionStatus.ACTIVE.value}' AND {subject} IS NOT NULL")
 
 
 class Prediction(TenantOwned, Base):
@@ -41,16 +44,16 @@ class Prediction(TenantOwned, Base):
             "tenant_id",
             "prediction_type",
             "customer_id",
-            sqlite_where=ONLY_ACTIVE,
-            postgresql_where=ONLY_ACTIVE,
+            sqlite_where=only_active("customer_id"),
+            postgresql_where=only_active("customer_id"),
         ),
         sa.Index(
             "ix_predictions_active_lead",
             "tenant_id",
             "prediction_type",
             "lead_id",
-            sqlite_where=ONLY_ACTIVE,
-            postgresql_where=ONLY_ACTIVE,
+            sqlite_where=only_active("lead_id"),
+            postgresql_where=only_active("lead_id"),
         ),
     )
 

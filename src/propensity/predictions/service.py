@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from propensity.crm.writer import session_tenant
-from propensity.db import tenant_execute, tenant_matches
+from propensity.db import TENANT_PARAM, tenant_execute, tenant_matches
 from propensity.db_insert import insert_many
 from propensity.models import Prediction, PredictionStatus
 from propensity.predictions.scoring import Scored, ScoringRun, score_entities
@@ -56,10 +56,30 @@ def _returning_insert() -> sa.Insert:
 
 
 @cache
-def _supersede_statement(lead: bool) -> sa.Update:
+def _supersede_statement(lead: bool, sqlite: bool) -> sa.Update | sa.TextClause:
     """record_predictions' UPDATE of the older ACTIVE predictions of these entities, built once
     (it was built per call, which cost more than running it). Loaded Prediction objects are
-    not synchronised, as with the ORM's synchronize_session=False before."""
+    not synchronised, as with the ORM's synchronize_session=False before.
+
+    It finds each entity's ACTIVE row by the partial index of ACTIVE predictions (models/
+    predictions.py), so neither the entity's whole history nor every active prediction of the
+    tenant is walked. The condition is spelled out (`status = 'ACTIVE'`, not a parameter) so
+    that the index applies. SQLite's planner, without statistics, still prefers the (tenant,
+    type, status) index for an IN list of many ids, so there the statement names the index."""
+    name = "lead" if lead else "customer"
+    active, superseded = PredictionStatus.ACTIVE.value, PredictionStatus.SUPERSEDED.value
+    if sqlite:
+        # The WHERE repeats the index's condition word for word, as INDEXED BY requires.
+        return sa.text(
+            f"UPDATE predictions INDEXED BY ix_predictions_active_{name} "
+            f"SET status = '{superseded}' "
+            f"WHERE tenant_id = :{TENANT_PARAM} AND prediction_type = :of_type "
+            f"AND {name}_id IN :ids AND status = '{active}' AND {name}_id IS NOT NULL"
+        ).bindparams(
+            sa.bindparam(TENANT_PARAM, type_=sa.Integer),
+            sa.bindparam("of_type", type_=sa.String),
+            sa.bindparam("ids", expanding=True),
+        )
     subject = Prediction.lead_id if lead else Prediction.customer_id
     return (
         sa.update(Prediction)
@@ -67,13 +87,10 @@ def _supersede_statement(lead: bool) -> sa.Update:
             tenant_matches(Prediction.tenant_id),
             Prediction.prediction_type == sa.bindparam("of_type", type_=sa.String),
             subject.in_(sa.bindparam("ids", expanding=True)),
-            # The value itself, not a parameter: then the partial index of ACTIVE predictions
-            # by entity applies (models/predictions.py), and neither the entity's whole
-            # history nor the (tenant, type, status) index of every active prediction of the
-            # tenant is walked, with or without planner statistics.
-            Prediction.status == sa.literal_column(f"'{PredictionStatus.ACTIVE.value}'"),
+            Prediction.status == sa.literal_column(f"'{active}'"),
+            subject.is_not(None),
         )
-        .values(status=PredictionStatus.SUPERSEDED.value)
+        .values(status=superseded)
     )
 
 
@@ -151,7 +168,7 @@ def record_predictions(
     for start in range(0, len(ids), INSERT_CHUNK):
         tenant_execute(
             session,
-            _supersede_statement(lead),
+            _supersede_statement(lead, session.get_bind().dialect.name == "sqlite"),
             {"of_type": prediction_type, "ids": ids[start : start + INSERT_CHUNK]},
         )
     valid_until = as_of + validity_for(prediction_type, settings)

@@ -19,17 +19,17 @@ down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-ONLY_ACTIVE = "status = 'ACTIVE'"
-
 
 def upgrade() -> None:
     for subject in ("customer", "lead"):
+        # Only the subject's own rows: a lead's prediction has no customer to index.
+        only_active = sa.text(f"status = 'ACTIVE' AND {subject}_id IS NOT NULL")
         op.create_index(
             f"ix_predictions_active_{subject}",
             "predictions",
             ["tenant_id", "prediction_type", f"{subject}_id"],
-            sqlite_where=sa.text(ONLY_ACTIVE),
-            postgresql_where=sa.text(ONLY_ACTIVE),
+            sqlite_where=only_active,
+            postgresql_where=only_active,
         )
 
 
