@@ -32,7 +32,7 @@ INDEXES = {
 }
 UPDATES = {
     "before": "coalesce(status, '') = 'ACTIVE'",
-    "partial": "status = 'ACTIVE' AND lead_id IS NOT NULL",
+    "partial": "status = 'ACTIVE'",
     "full": "status = ?",
 }
 CHUNK = 2000
