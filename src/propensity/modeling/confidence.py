@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from propensity.modeling.memo import IdentityMemo
 from propensity.modeling.preprocessing import Decoded, Preprocessor
 
 COMMON_VALUE_SHARE = 0.01
@@ -138,10 +139,7 @@ def _familiarity_rows(
     arithmetic."""
     n = len(decoded[0]) if decoded else 0
     columns = [values.tolist() for values in decoded]
-    rules = [
-        (ref, set(plan.levels), set(ref.common))
-        for plan, ref in zip(preprocessor.plans, references, strict=True)
-    ]
+    rules = _rules.get(references, lambda refs: _build_rules(preprocessor, refs))
     out = np.empty(n, dtype=np.float64)
     for i in range(n):
         total = 0.0
@@ -163,6 +161,19 @@ def _familiarity_rows(
             total += ref.weight * surprise
         out[i] = min(max(1.0 - total, 0.0), 1.0)
     return out
+
+
+# Per model's references (with its preprocessor's plans): the sets a row is checked against.
+_rules = IdentityMemo()
+
+
+def _build_rules(
+    preprocessor: Preprocessor, references: Sequence[FeatureReference]
+) -> list[tuple[FeatureReference, set[Any], set[Any]]]:
+    return [
+        (ref, set(plan.levels), set(ref.common))
+        for plan, ref in zip(preprocessor.plans, references, strict=True)
+    ]
 
 
 def quality_from_score(score: float | None, *, kind: str) -> float:

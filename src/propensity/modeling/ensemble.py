@@ -20,7 +20,13 @@ from propensity.modeling.linear import LinearModel
 from propensity.modeling.preprocessing import Preprocessor
 from propensity.modeling.table import Table
 from propensity.modeling.threads import single_threaded_blas
-from propensity.modeling.trees import booster_from_bytes, tree_contributions, tree_margin
+from propensity.modeling.trees import (
+    SHARED_DMATRIX_ROWS,
+    booster_from_bytes,
+    plain_matrix,
+    tree_contributions,
+    tree_margin,
+)
 
 
 @dataclass(kw_only=True, eq=False)
@@ -82,11 +88,18 @@ class MarginModel:
     def matrix(self, frame: pd.DataFrame | Table) -> np.ndarray:
         return self.preprocessor.transform(frame)
 
+    def shared_dmatrix(self, x: np.ndarray) -> xgb.DMatrix | None:
+        """A DMatrix of `x` for `margin` and `contributions` to share, when `x` has few rows
+        and this model has XGBoost trees (trees.SHARED_DMATRIX_ROWS); else None."""
+        if self.tree_weight > 0 and len(x) <= SHARED_DMATRIX_ROWS:
+            return plain_matrix(x, self.n_threads)
+        return None
+
     @single_threaded_blas
-    def margin(self, x: np.ndarray) -> np.ndarray:
+    def margin(self, x: np.ndarray, dmatrix: xgb.DMatrix | None = None) -> np.ndarray:
         total = np.zeros(len(x), dtype=np.float64)
         if self.tree_weight > 0:
-            total += self.tree_weight * tree_margin(self.booster, x)
+            total += self.tree_weight * tree_margin(self.booster, x, dmatrix)
         if self.catboost_weight > 0:
             total += self.catboost_weight * catboost_margin(self.catboost_model, x, self.n_threads)
         if self.linear_weight > 0 and self.linear is not None:
@@ -95,7 +108,10 @@ class MarginModel:
 
     @single_threaded_blas
     def contributions(
-        self, x: np.ndarray, margin: np.ndarray | None = None
+        self,
+        x: np.ndarray,
+        margin: np.ndarray | None = None,
+        dmatrix: xgb.DMatrix | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(per-feature contributions (n, F), bias (n,), margin (n,)) with
         bias + contributions.sum(axis=1) == margin.
@@ -107,7 +123,7 @@ class MarginModel:
         owner = self.preprocessor.column_feature
         per_feature = np.zeros((len(x), n_features), dtype=np.float64)
         if self.tree_weight > 0:
-            shap = tree_contributions(self.booster, x, self.n_threads)[:, :-1]
+            shap = tree_contributions(self.booster, x, self.n_threads, dmatrix)[:, :-1]
             per_feature += self.tree_weight * _sum_by_owner(shap, owner, n_features)
         if self.catboost_weight > 0:
             shap = catboost_contributions(self.catboost_model, x, self.n_threads)[:, :-1]
@@ -119,7 +135,7 @@ class MarginModel:
         # `margin`: this engine's margin of `x` when the caller already has it (scoring asks for
         # the prediction first): one tree pass fewer, and the bias then makes the contributions
         # add up to exactly the margin the prediction was computed from.
-        margin = self.margin(x) if margin is None else margin
+        margin = self.margin(x, dmatrix) if margin is None else margin
         bias = margin - per_feature.sum(axis=1)
         return per_feature, bias, margin
 

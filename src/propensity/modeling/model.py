@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
+import xgboost as xgb
 
 from propensity.errors import InvalidInput
 from propensity.modeling.artifacts import (
@@ -39,6 +40,9 @@ class Prepared:
     decoded: list[Decoded]
     x: np.ndarray
     margin: np.ndarray | None = None
+    # The trees' DMatrix of `x`, shared by the margin and the contributions of a few rows
+    # (MarginModel.shared_dmatrix); None until the first call, False when there is none.
+    dmatrix: xgb.DMatrix | bool | None = None
 
     def take(self, rows: np.ndarray) -> Prepared:
         """These rows only (positions), e.g. to explain the few a person will read."""
@@ -108,13 +112,22 @@ class TrainedModel:
             return self.engine.margin(self.engine.matrix(_frame(frame)))
         prepared = self._prepared(frame)
         if prepared.margin is None:
-            prepared.margin = self.engine.margin(prepared.x)
+            prepared.margin = self.engine.margin(prepared.x, self._dmatrix(prepared))
         return prepared.margin
 
+    def _dmatrix(self, prepared: Prepared) -> xgb.DMatrix | None:
+        if prepared.dmatrix is None:
+            shared = self.engine.shared_dmatrix(prepared.x)
+            prepared.dmatrix = False if shared is None else shared
+        return prepared.dmatrix if isinstance(prepared.dmatrix, xgb.DMatrix) else None
+
     def _contributions(self, inputs: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """engine.contributions of `inputs`, reusing a prepared margin."""
+        """engine.contributions of `inputs`, reusing a prepared margin and DMatrix."""
         if isinstance(inputs, Prepared):
-            return self.engine.contributions(self._prepared(inputs).x, self.margin(inputs))
+            prepared = self._prepared(inputs)
+            return self.engine.contributions(
+                prepared.x, self.margin(prepared), self._dmatrix(prepared)
+            )
         return self.engine.contributions(self.matrix(inputs))
 
     def confidence(self, frame: Inputs) -> np.ndarray:

@@ -166,15 +166,28 @@ def booster_from_bytes(raw: bytes, n_threads: int) -> xgb.Booster:
     return booster
 
 
-def tree_margin(booster: xgb.Booster, x: np.ndarray) -> np.ndarray:
-    """The trees' raw output. Predicted in place: the same floats as through a DMatrix
-    (tests/modeling/test_trees.py), without building one, which for the one row of a
-    request cost twice the prediction. It runs on the booster's own threads (set on load)."""
+# Up to this many rows, a prepared input builds one DMatrix that its margin and its TreeSHAP
+# contributions share (model.Prepared). Measured for one row: building the DMatrix 170 us,
+# the margin through it 90 us, in place 250 us; so a request that is explained saves one
+# build. Many rows are predicted in place, without the copy a DMatrix makes.
+SHARED_DMATRIX_ROWS = 64
+
+
+def tree_margin(
+    booster: xgb.Booster, x: np.ndarray, dmatrix: xgb.DMatrix | None = None
+) -> np.ndarray:
+    """The trees' raw output, through `dmatrix` (a DMatrix of `x`) when given, else predicted
+    in place: the same floats either way (tests/modeling/test_trees.py). It runs on the
+    booster's own threads (set on load)."""
+    if dmatrix is not None:
+        return np.asarray(booster.predict(dmatrix, output_margin=True), dtype=np.float64)
     return np.asarray(booster.inplace_predict(x, predict_type="margin"), dtype=np.float64)
 
 
-def tree_contributions(booster: xgb.Booster, x: np.ndarray, n_threads: int) -> np.ndarray:
-    """TreeSHAP per design column (last column is XGBoost's bias), as float64."""
-    return np.asarray(
-        booster.predict(plain_matrix(x, n_threads), pred_contribs=True), dtype=np.float64
-    )
+def tree_contributions(
+    booster: xgb.Booster, x: np.ndarray, n_threads: int, dmatrix: xgb.DMatrix | None = None
+) -> np.ndarray:
+    """TreeSHAP per design column (last column is XGBoost's bias), as float64. `dmatrix`: a
+    DMatrix of `x` already built."""
+    matrix = dmatrix if dmatrix is not None else plain_matrix(x, n_threads)
+    return np.asarray(booster.predict(matrix, pred_contribs=True), dtype=np.float64)
