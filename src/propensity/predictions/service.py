@@ -7,9 +7,10 @@ import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from propensity.crm.writer import session_tenant
 from propensity.db import TENANT_PARAM, tenant_execute, tenant_matches
@@ -48,11 +49,32 @@ def expire_predictions(session: Session, *, now: datetime, leads_only: bool = Fa
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-@cache
-def _returning_insert() -> sa.Insert:
-    """record_predictions' INSERT for a request that answers with the rows it stored, built
-    once."""
-    return sa.insert(Prediction).returning(Prediction, sort_by_parameter_order=True)
+_TABLE = cast(sa.Table, Prediction.__table__)
+# Each mapped attribute and the column it reads, in the table's order.
+_ATTRIBUTES = tuple(
+    (attribute.key, attribute.columns[0].name) for attribute in sa.inspect(Prediction).column_attrs
+)
+_RETURNING_INSERT = sa.insert(_TABLE).returning(*_TABLE.c, sort_by_parameter_order=True)
+
+
+def adopt_prediction(session: Session, values: dict[str, Any]) -> Prediction:
+    """A stored row (its values by attribute) as a loaded object of `session`: no statement,
+    and nothing marked as changed, as if a query had read it."""
+    prediction = Prediction(**values)
+    make_transient_to_detached(prediction)
+    session.add(prediction)
+    return prediction
+
+
+def _insert_returning(session: Session, rows: list[dict[str, Any]]) -> list[Prediction]:
+    """Inserts `rows` and returns them as loaded objects, with the values as stored (the
+    columns' own conversions both ways, as a query would give). A Core INSERT ... RETURNING:
+    the ORM's own returning insert cost a one-row request 0.46 ms against 0.28 ms."""
+    result = session.execute(_RETURNING_INSERT, rows)
+    return [
+        adopt_prediction(session, {key: row._mapping[name] for key, name in _ATTRIBUTES})
+        for row in result
+    ]
 
 
 @cache
@@ -211,15 +233,13 @@ def record_predictions(
         )
         for r in results
     ]
-    table = Prediction.__table__
-    assert isinstance(table, sa.Table)
     for start in range(0, len(values), INSERT_CHUNK):
         chunk = values[start : start + INSERT_CHUNK]
         if loaded is None:
-            insert_many(session.connection(), table, shared=shared, columns=own, rows=chunk)
+            insert_many(session.connection(), _TABLE, shared=shared, columns=own, rows=chunk)
         else:
             rows = [{**shared, **dict(zip(own, row, strict=True))} for row in chunk]
-            loaded.extend(session.scalars(_returning_insert(), rows))
+            loaded.extend(_insert_returning(session, rows))
     return len(values)
 
 

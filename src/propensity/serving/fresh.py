@@ -15,14 +15,14 @@ from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from propensity.db import TENANT_KEY
 from propensity.errors import PropensityError
 from propensity.modeling import load_model
 from propensity.models import ModelVersion, Prediction
 from propensity.predictions.scoring import ScoringRun, model_frame, score_frame
-from propensity.predictions.service import record_run
+from propensity.predictions.service import adopt_prediction, record_run
 from propensity.registry.service import artifact_cache
 from propensity.serving.gate import scoring_lane
 from propensity.settings import Settings
@@ -168,7 +168,4 @@ def _hand(answer: Fresh) -> tuple[dict[str, Any], float]:
 def _adopt(session: Session, handed: tuple[dict[str, Any], float]) -> Fresh:
     """The row another request stored, as this session's own loaded object (no statement)."""
     values, share = handed
-    prediction = Prediction(**values)
-    make_transient_to_detached(prediction)
-    session.add(prediction)
-    return Fresh(prediction, share)
+    return Fresh(adopt_prediction(session, values), share)
