@@ -12,6 +12,7 @@ import pytest
 from propensity.db import Database
 from propensity.features import build_scoring_frame, lead_feature_groups
 from propensity.features.attributes import per_distinct
+from propensity.features.columns import Columns, object_array
 from propensity.features.lead_columns import company_size_estimate, title_seniority
 from propensity.features.lead_profile import PROFILE_KEYS
 from tests.features.helpers import T, account_scenario, lead_scenario
@@ -218,11 +219,12 @@ def test_a_value_mapped_once_per_distinct_value_is_mapped_as_each_alone() -> Non
 
 
 def test_company_size_buckets_from_mixed_values() -> None:
-    attributes = pd.DataFrame(
+    attributes = Columns(
         {
-            "company_size": [True, 1, "51-200", None, "enterprise", 1.0, "n/a"],
-            "employees": [20, 20000, 5, 1500, None, None, None],
-        }
+            "company_size": object_array([True, 1, "51-200", None, "enterprise", 1.0, "n/a"], 7),
+            "employees": object_array([20, 20000, 5, 1500, None, None, None], 7),
+        },
+        length=7,
     )
     assert company_size_estimate(attributes).tolist() == [
         "small",  # True is no size: the next attribute's 20

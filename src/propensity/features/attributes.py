@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from propensity.features.columns import Array, missing
 from propensity.features.definitions import (
     FeatureDefinition,
     FeatureGroup,
@@ -136,10 +137,14 @@ def add_email_domain_type(out: FeatureSet, entities: Entities, rows: Rows, *, ap
     )
 
 
-def _mapped(raw: pd.Series, f: Callable[[Any], Any], dtype: Any) -> np.ndarray:
-    """`raw.map(f).to_numpy(dtype)` as a list comprehension: the same values without the
-    Series round trip, which dominates for the single row of an online build."""
+def _mapped(raw: Array, f: Callable[[Any], Any], dtype: Any) -> np.ndarray:
+    """f of each value, as an array of `dtype`."""
     return np.array([f(v) for v in raw.tolist()], dtype=dtype)
+
+
+def _numbers(raw: Array) -> np.ndarray:
+    """The values as float64, NaN where one is no number (pandas' to_numeric)."""
+    return np.asarray(pd.to_numeric(raw, errors="coerce"), dtype=np.float64)
 
 
 def _days_since(stamps: IntArray, rows: Rows, *, point_in_time: bool) -> np.ndarray:
@@ -157,7 +162,7 @@ def _text(value: Any) -> str | None:
 
 
 def _typed_values(
-    name: str, column: TypedColumn, raw: pd.Series, rows: Rows, *, point_in_time: bool
+    name: str, column: TypedColumn, raw: Array, rows: Rows, *, point_in_time: bool
 ) -> tuple[str, FeatureKind, np.ndarray, str]:
     """Feature name, kind, values and computation text of one typed column."""
     if column.type == "time":
@@ -169,8 +174,7 @@ def _typed_values(
             (f"days from {name} to the snapshot time (negative when {name} is later)"),
         )
     if column.type == "number":
-        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        return name, FeatureKind.NUMERIC, values[rows.code], f"the {name} column"
+        return name, FeatureKind.NUMERIC, _numbers(raw)[rows.code], f"the {name} column"
     if column.type == "bool":
         values = _mapped(raw, lambda v: np.nan if v is None else float(bool(v)), float)
         return name, FeatureKind.BOOLEAN, values[rows.code], f"the {name} column (1 = true)"
@@ -197,16 +201,16 @@ def plan_columns(entities: Entities, *, policy: ColumnPolicy, point_in_time: boo
     used: list[str] = []
     left_out: list[str] = []
     for name, column in typed.items():
-        raw = entities.columns[name]
+        present = not missing(entities.columns[name]).all()
         if not policy.usable(name, column.role, point_in_time=point_in_time):
-            if raw.notna().any():
+            if present:
                 left_out.append(name)
             continue
-        if raw.notna().any():
+        if present:
             used.append(name)
     outcomes = CUSTOMER_OUTCOMES if entities.subject == "customer" else LEAD_OUTCOMES
     attributes: list[tuple[str, str]] = []
-    for name in sorted(str(c) for c in entities.attributes.columns):
+    for name in sorted(entities.attributes.names):
         role = attribute_role(name, outcomes=outcomes)
         if role is ColumnRole.OUTCOME or not policy.usable(name, role, point_in_time=point_in_time):
             left_out.append(name)
@@ -217,20 +221,20 @@ def plan_columns(entities: Entities, *, policy: ColumnPolicy, point_in_time: boo
     return ColumnPlan(typed=tuple(used), attributes=tuple(attributes), left_out=tuple(left_out))
 
 
-def _attribute_reading(raw: pd.Series) -> str | None:
-    """How an attribute is read, from all its values; None when it is no feature (never set,
-    or a text with a distinct value on every row: an identifier)."""
-    present = raw.dropna()
-    if present.empty:
+def _attribute_reading(raw: Array) -> str | None:
+    """How an attribute is read, from all its raw JSON values; None when it is no feature
+    (never set, or a text with a distinct value on every row: an identifier)."""
+    present = raw[~missing(raw)].tolist()
+    if not present:
         return None
-    if present.map(lambda v: isinstance(v, bool)).all():
+    if all(isinstance(v, bool) for v in present):
         return "bool"
-    if present.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool)).all():
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
         return "number"
-    text = present.map(str)
-    if text.map(lambda v: bool(_ISO_DATE.match(v))).mean() >= 0.95:
+    text = [str(v) for v in present]
+    if sum(1 for v in text if _ISO_DATE.match(v)) / len(text) >= 0.95:
         return "date"
-    if len(present) > IDENTIFIER_MIN_ROWS and text.nunique() == len(present):
+    if len(present) > IDENTIFIER_MIN_ROWS and len(set(text)) == len(present):
         return None
     return "text"
 
@@ -267,18 +271,18 @@ def add_column_features(
             ),
             values,
         )
+    attributes = entities.attributes
     for name, how in plan.attributes:
+        # A few rows (online) may have none of an attribute the whole table has.
         raw = (
-            entities.attributes[name]
-            if name in entities.attributes.columns
-            else pd.Series([None] * len(entities), dtype=object)
+            attributes[name] if name in attributes else np.full(len(attributes), None, dtype=object)
         )
         _add_attribute(out, name, how, raw, rows, point_in_time=point_in_time)
     return list(plan.left_out)
 
 
 def _add_attribute(
-    out: FeatureSet, name: str, how_read: str, raw: pd.Series, rows: Rows, *, point_in_time: bool
+    out: FeatureSet, name: str, how_read: str, raw: Array, rows: Rows, *, point_in_time: bool
 ) -> None:
     feature = safe_name(name)
     if feature in out:
@@ -290,12 +294,10 @@ def _add_attribute(
         array = values[rows.code]
     elif how_read == "number":
         kind, group, how = FeatureKind.NUMERIC, FeatureGroup.DEMOGRAPHIC, base
-        array = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)[
-            rows.code
-        ]
+        array = _numbers(raw)[rows.code]
     elif how_read == "date":
         stamps = to_us(
-            raw.map(lambda v: v if isinstance(v, str) and _ISO_DATE.match(v) else None),
+            [v if isinstance(v, str) and _ISO_DATE.match(v) else None for v in raw.tolist()],
             fill=NO_START,
         )
         feature = f"days_since_{feature}" if f"days_since_{feature}" not in out else feature

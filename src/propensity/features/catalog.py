@@ -8,10 +8,10 @@ they cannot be listed in advance.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from propensity.features.attributes import Rows
 from propensity.features.builder import Context, compute_features
+from propensity.features.columns import Columns, object_array
 from propensity.features.definitions import KNOWN_EVENT_TYPES, FeatureDefinition
 from propensity.features.health import HealthHistory
 from propensity.features.loading import HEALTH_DIMENSIONS, Entities, Events, Health
@@ -44,11 +44,16 @@ def declared_features(
     if ptype is PredictionType.HEALTH_TREND:
         kind = "account"
     typed = LEAD_COLUMNS if is_lead else CUSTOMER_COLUMNS
-    columns = pd.DataFrame({name: [_SAMPLE[c.type]] for name, c in typed.items()}, dtype=object)
-    for name in ("email", "churned", "account_type", "converted", "company", "title", "phone"):
-        columns[name] = pd.Series([None], dtype=object)
-    columns["converted_at_us"] = np.zeros(1, dtype=np.int64)
-    columns["lost_at_us"] = np.zeros(1, dtype=np.int64)
+    unset = ("email", "churned", "account_type", "converted", "company", "title", "phone")
+    columns = Columns(
+        {
+            **{name: object_array([_SAMPLE[c.type]], 1) for name, c in typed.items()},
+            **{name: object_array([None], 1) for name in unset},
+            "converted_at_us": np.zeros(1, dtype=np.int64),
+            "lost_at_us": np.zeros(1, dtype=np.int64),
+        },
+        length=1,
+    )
     entities = Entities(
         subject="lead" if is_lead else "customer",
         kind=None if is_lead else kind,
@@ -57,7 +62,7 @@ def declared_features(
         created=np.zeros(1, dtype=np.int64),
         ended=np.zeros(1, dtype=np.int64),
         columns=columns,
-        attributes=pd.DataFrame(index=pd.RangeIndex(1)),
+        attributes=Columns({}, length=1),
     )
     present = event_types or TYPICAL_EVENT_TYPES[None if is_lead else kind]
     empty = np.zeros(0, dtype=np.int64)

@@ -10,9 +10,9 @@ from collections.abc import Iterable
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from propensity.features.attributes import Rows, add_email_domain_type, per_distinct
+from propensity.features.columns import Array, Columns
 from propensity.features.definitions import (
     FeatureGroup,
     FeatureSet,
@@ -69,18 +69,18 @@ def _bucket(value: object) -> str | None:
     return next((name for limit, name in SIZE_BUCKETS if number < limit), "enterprise")
 
 
-def company_size_estimate(attributes: pd.DataFrame) -> ObjectArray:
+def company_size_estimate(attributes: Columns) -> ObjectArray:
     """From the first of COMPANY_SIZE_ATTRIBUTES that gives a size, else "unknown"."""
     out: list[str | None] = [None] * len(attributes)
     for name in COMPANY_SIZE_ATTRIBUTES:
-        if name in attributes.columns:
+        if name in attributes:
             for i, bucket in enumerate(per_distinct(_bucket, attributes[name].tolist())):
                 if out[i] is None:
                     out[i] = bucket
     return np.array(["unknown" if v is None else v for v in out], dtype=object)
 
 
-def _present(values: pd.Series) -> FloatArray:
+def _present(values: Array) -> FloatArray:
     return np.array([isinstance(v, str) and bool(v.strip()) for v in values.tolist()], dtype=float)
 
 

@@ -1,19 +1,22 @@
 """One query per table into numpy/pandas: entities, their events, health snapshots.
 
-Entities (thousands of rows, JSON attributes) go through the tenant-scoped ORM session. Events
-and health snapshots (up to millions of rows) are read straight from the DBAPI cursor with an
-explicit `tenant_id` filter on every table in the statement (`fetch_raw`), since that path
-bypasses the session's automatic scoping. Event timestamps come in a form that converts
-without a Python object per row where the backend allows (SQLite: the stored ISO text, parsed
-by pandas in C; PostgreSQL: epoch seconds as a double).
+Entities (thousands of rows, JSON attributes) go through the tenant-scoped ORM session into
+numpy columns (columns.py). Events and health snapshots (up to millions of rows) are read
+straight from the DBAPI cursor with an explicit `tenant_id` filter on every table in the
+statement (`fetch_raw`), since that path bypasses the session's automatic scoping. Event
+timestamps come in a form that converts without a Python object per row where the backend
+allows (SQLite: the stored ISO text, parsed by pandas in C; PostgreSQL: epoch seconds as a
+double).
 """
 
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -23,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from propensity.db import TENANT_KEY, TenantScopeError, tenant_execute, tenant_matches
+from propensity.features.columns import Columns, object_array
 from propensity.features.policy import CUSTOMER_COLUMNS, LEAD_COLUMNS
 from propensity.features.times import small_to_us, to_us
 from propensity.features.windows import NO_END, NO_START, FloatArray, IntArray
@@ -56,9 +60,12 @@ class Entities:
     # The time the entity left the population (churned_at; the earlier of converted_at and
     # lost_at), NO_END when it has not.
     ended: IntArray
-    # Typed columns (raw values), outcome columns and derived inputs, positional index.
-    columns: pd.DataFrame
-    attributes: pd.DataFrame
+    # Typed columns, outcome columns and derived inputs: raw values in object arrays, except
+    # the int64 times of leads (converted_at_us, lost_at_us; NO_END when none).
+    columns: Columns
+    # The JSON attributes: one object array of raw JSON values per key of any row (None where
+    # a row has no such key or a null), keys in first-seen order. No type inference.
+    attributes: Columns
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -143,16 +150,25 @@ def _stored_time(column: Any) -> Any:
 
 
 def _attributes_text(column: Any) -> Any:
-    """The JSON attributes as the stored text: `_attributes_frame` parses every row's in one
+    """The JSON attributes as the stored text: `_attribute_columns` parses every row's in one
     call, five times faster for many rows than the column type's parse per row."""
     return sa.cast(column, sa.Text)
 
 
-def _attributes_frame(texts: Sequence[str | None]) -> pd.DataFrame:
+_NO_KEYS: dict[str, Any] = {}
+
+
+def _attribute_columns(texts: Sequence[str | None]) -> Columns:
+    """A column per key of any row (first-seen order, as pandas' from_records had it), each
+    value as JSON gave it; None for a missing key, a null, or a row that is not an object."""
     values = json.loads("[" + ",".join(t if t is not None else "null" for t in texts) + "]")
-    records = [v if isinstance(v, dict) else {} for v in values]
-    frame = pd.DataFrame.from_records(records, index=pd.RangeIndex(len(records)))
-    return frame if len(frame.columns) else pd.DataFrame(index=pd.RangeIndex(len(records)))
+    records = [v if isinstance(v, dict) else _NO_KEYS for v in values]
+    names = dict.fromkeys(chain.from_iterable(records))
+    n = len(records)
+    return Columns(
+        {name: object_array(map(operator.methodcaller("get", name), records), n) for name in names},
+        length=n,
+    )
 
 
 def load_customers(session: Session, *, kind: str | None, ids: IntArray | None = None) -> Entities:
@@ -162,7 +178,7 @@ def load_customers(session: Session, *, kind: str | None, ids: IntArray | None =
     if ids is not None:
         params["ids"] = [int(i) for i in ids]
     cols = tenant_columns(session, _customers_statement(kind is not None, ids is not None), params)
-    columns = _object_frame(
+    columns = _object_columns(
         [*CUSTOMER_COLUMNS, "kind", "churned", "account_type", "email"],
         [*cols[9:], cols[2], cols[5], cols[6], cols[7]],
     )
@@ -174,7 +190,7 @@ def load_customers(session: Session, *, kind: str | None, ids: IntArray | None =
         created=to_us(list(cols[3]), fill=NO_START),
         ended=to_us(list(cols[4]), fill=NO_END),
         columns=columns,
-        attributes=_attributes_frame(cols[8]),
+        attributes=_attribute_columns(cols[8]),
     )
 
 
@@ -202,19 +218,17 @@ def _customers_statement(by_kind: bool, by_ids: bool) -> sa.Select[*tuple[Any, .
     return stmt.order_by(Customer.id)
 
 
-def _object_frame(names: Sequence[str], values: Sequence[Sequence[Any]]) -> pd.DataFrame:
-    """Raw column values as object columns (no type inference: a column of text stays Python
-    str, as the feature code expects), built as one block: one Series per column costs more
-    than the query when a build reads a single entity."""
+def _object_columns(
+    names: Sequence[str], values: Sequence[Sequence[Any]], **typed: IntArray
+) -> Columns:
+    """Raw column values as object arrays (no type inference: a column of text stays Python
+    str, as the feature code expects), and `typed` columns as they are."""
     n = len(values[0]) if values else 0
-    block = np.empty((n, len(names)), dtype=object)
-    for j, column in enumerate(values):
-        block[:, j] = np.fromiter(column, dtype=object, count=n)
-    return pd.DataFrame(block, columns=list(names), dtype=object)
+    arrays = {name: object_array(column, n) for name, column in zip(names, values, strict=True)}
+    return Columns({**arrays, **typed}, length=n)
 
 
 _LEAD_TYPED = [name for name in LEAD_COLUMNS if name != "config"]
-_LEAD_TIMES = ("converted_at_us", "lost_at_us")
 
 
 @cache
@@ -260,21 +274,11 @@ def load_leads(session: Session, *, ids: IntArray | None = None) -> Entities:
     cols = tenant_columns(session, _leads_statement(ids is not None), params)
     converted = to_us(list(cols[3]), fill=NO_END)
     lost = to_us(list(cols[4]), fill=NO_END)
-    # The times go in the one object block too (readers take them with to_numpy(int64)):
-    # adding two int64 columns afterwards cost a one-lead build more than the rest of the frame.
-    columns = _object_frame(
-        [*typed, "config", "converted", "email", "company", "title", "phone", *_LEAD_TIMES],
-        [
-            *cols[12:],
-            cols[6],
-            cols[5],
-            cols[7],
-            cols[8],
-            cols[9],
-            cols[10],
-            converted.tolist(),
-            lost.tolist(),
-        ],
+    columns = _object_columns(
+        [*typed, "config", "converted", "email", "company", "title", "phone"],
+        [*cols[12:], cols[6], cols[5], cols[7], cols[8], cols[9], cols[10]],
+        converted_at_us=converted,
+        lost_at_us=lost,
     )
     return Entities(
         subject="lead",
@@ -284,7 +288,7 @@ def load_leads(session: Session, *, ids: IntArray | None = None) -> Entities:
         created=to_us(list(cols[2]), fill=NO_START),
         ended=np.minimum(converted, lost),
         columns=columns,
-        attributes=_attributes_frame(cols[11]),
+        attributes=_attribute_columns(cols[11]),
     )
 
 

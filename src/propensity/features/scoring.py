@@ -31,7 +31,7 @@ from propensity.features.builder import (
 from propensity.features.definitions import FeatureDefinition
 from propensity.features.loading import MAX_IN_LIST, Entities
 from propensity.features.policy import ColumnPolicy
-from propensity.features.snapshots import alive
+from propensity.features.snapshots import alive, not_prospects
 from propensity.features.state import StateMiss
 from propensity.features.windows import FloatArray, IntArray
 from propensity.modeling.table import Table
@@ -70,11 +70,9 @@ def _population(entities: Entities, mode: str, t: int, *, customers_only: bool) 
     flagged as churned/converted (static)."""
     if mode == STATIC:
         flag = "churned" if entities.subject == "customer" else "converted"
-        still = entities.columns[flag].map(lambda v: v is not True).to_numpy(dtype=bool)
+        still = np.array([v is not True for v in entities.columns[flag].tolist()], dtype=bool)
         if customers_only:
-            still &= (
-                entities.columns["account_type"].map(lambda v: v != "PROSPECT").to_numpy(dtype=bool)
-            )
+            still &= not_prospects(entities)
         return np.flatnonzero(still).astype(np.int64)
     return alive(entities, t, customers_only=customers_only)
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from propensity.errors import InsufficientData
 from propensity.features.attributes import Rows
+from propensity.features.columns import missing
 from propensity.features.loading import Entities, Events, Health
 from propensity.features.windows import NO_END, NO_START, US_PER_DAY, FloatArray, IntArray, days
 
@@ -29,7 +30,7 @@ class DataRange:
         everything = [*activity, created, ended]
         if entities.subject == "lead":
             for name in ("converted_at_us", "lost_at_us"):
-                values = entities.columns[name].to_numpy(dtype=np.int64)
+                values = np.asarray(entities.columns[name], dtype=np.int64)
                 everything.append(values[values != NO_END])
         stamps = [a for a in everything if len(a)]
         if not stamps:
@@ -73,13 +74,18 @@ def alive(entities: Entities, t: int, *, customers_only: bool) -> np.ndarray:
     churned without a date is left out: when it left is unknown."""
     ok = (entities.created < t) & (entities.ended > t)
     if entities.subject == "customer":
-        flagged = entities.columns["churned"].map(lambda v: v is True).to_numpy(dtype=bool)
+        flagged = np.array([v is True for v in entities.columns["churned"].tolist()], dtype=bool)
         ok &= ~(flagged & (entities.ended == NO_END))
         if customers_only:
-            ok &= (entities.columns["account_type"].map(lambda v: v != "PROSPECT")).to_numpy(
-                dtype=bool
-            )
+            ok &= not_prospects(entities)
     return np.flatnonzero(ok).astype(np.int64)
+
+
+def not_prospects(entities: Entities) -> np.ndarray:
+    """Customers whose account_type is not PROSPECT (a trial, not a paying customer)."""
+    return np.array(
+        [v != "PROSPECT" for v in entities.columns["account_type"].tolist()], dtype=bool
+    )
 
 
 def population(entities: Entities, grid: IntArray, *, customers_only: bool) -> Rows:
@@ -107,7 +113,7 @@ def churn_labels(entities: Entities, rows: Rows, horizon_days: int) -> np.ndarra
 
 
 def conversion_labels(entities: Entities, rows: Rows, horizon_days: int) -> np.ndarray:
-    converted = entities.columns["converted_at_us"].to_numpy(dtype=np.int64)
+    converted = np.asarray(entities.columns["converted_at_us"], dtype=np.int64)
     return event_in_horizon(converted, rows, horizon_days)
 
 
@@ -120,8 +126,8 @@ def time_to_close(
     the data will not close (it is no longer at risk of closing), while an open lead may still
     close later. The time-to-close model (modeling/cure.py) needs the difference: counted alike,
     lost leads read as "closes later" and stretch every interval."""
-    converted = entities.columns["converted_at_us"].to_numpy(dtype=np.int64)[rows.code]
-    lost_at = entities.columns["lost_at_us"].to_numpy(dtype=np.int64)[rows.code]
+    converted = np.asarray(entities.columns["converted_at_us"], dtype=np.int64)[rows.code]
+    lost_at = np.asarray(entities.columns["lost_at_us"], dtype=np.int64)[rows.code]
     observed = (converted != NO_END) & (converted <= data_end)
     lost = ~observed & (lost_at != NO_END) & (lost_at <= data_end)
     censor = np.minimum(lost_at, data_end)
@@ -132,16 +138,16 @@ def time_to_close(
 
 def static_labels(entities: Entities, codes: IntArray) -> np.ndarray:
     flag = "churned" if entities.subject == "customer" else "converted"
-    return entities.columns[flag].to_numpy(dtype=object)[codes].astype(bool).astype(np.int8)
+    return np.asarray(entities.columns[flag], dtype=object)[codes].astype(bool).astype(np.int8)
 
 
 def has_dated_outcomes(entities: Entities) -> bool:
     if entities.subject == "customer":
         return bool((entities.ended != NO_END).any())
-    converted = entities.columns["converted_at_us"].to_numpy(dtype=np.int64)
+    converted = np.asarray(entities.columns["converted_at_us"], dtype=np.int64)
     return bool((converted != NO_END).any())
 
 
 def has_flag_outcomes(entities: Entities) -> bool:
     flag = "churned" if entities.subject == "customer" else "converted"
-    return bool(entities.columns[flag].notna().any())
+    return not missing(entities.columns[flag]).all()

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from propensity.features.windows import NO_START, IntArray
@@ -16,7 +17,10 @@ from propensity.features.windows import NO_START, IntArray
 SMALL_TIMES = 64
 
 
-def to_us(values: Sequence[Any] | pd.Series, *, fill: int) -> IntArray:
+Values = Sequence[Any] | pd.Series | npt.NDArray[Any]
+
+
+def to_us(values: Values, *, fill: int) -> IntArray:
     """Datetimes (aware, naive = UTC, dates, ISO text) to epoch microseconds; missing -> fill."""
     if len(values) <= SMALL_TIMES:
         exact = small_to_us(values, fill=fill)
@@ -41,7 +45,7 @@ _STORED_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2}(\.\d{1,6})?)?$
 _ONE_US = timedelta(microseconds=1)
 
 
-def small_to_us(values: Sequence[Any] | pd.Series, *, fill: int) -> IntArray | None:
+def small_to_us(values: Values, *, fill: int) -> IntArray | None:
     """to_us for a few datetimes, dates or missing values in integer arithmetic (exact, as
     pandas is for microsecond datetimes); None when any value needs pandas' parser (text)."""
     out = np.empty(len(values), dtype=np.int64)

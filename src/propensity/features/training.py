@@ -26,6 +26,7 @@ from propensity.features.builder import (
     times_series,
     us_of,
 )
+from propensity.features.columns import missing
 from propensity.features.definitions import FeatureDefinition
 from propensity.features.health import TARGET_TOLERANCE_DAYS, HealthHistory
 from propensity.features.loading import Health
@@ -34,6 +35,7 @@ from propensity.features.snapshots import (
     DataRange,
     churn_labels,
     conversion_labels,
+    not_prospects,
     population,
     snapshot_grid,
     static_labels,
@@ -226,11 +228,9 @@ def _static_set(
         )
     entities = context.entities
     flag = "churned" if entities.subject == "customer" else "converted"
-    labelled = entities.columns[flag].notna().to_numpy(dtype=bool)
+    labelled = ~missing(entities.columns[flag])
     if context.customers_only:
-        labelled &= (
-            entities.columns["account_type"].map(lambda v: v != "PROSPECT").to_numpy(dtype=bool)
-        )
+        labelled &= not_prospects(entities)
     codes = np.flatnonzero(labelled).astype(np.int64)
     t = static_time(context, data_end)
     rows = Rows(code=codes, t=np.full(len(codes), t, dtype=np.int64))
