@@ -234,7 +234,8 @@ def _from_states(
         events=no_events(types),
         streams=OnlineStreams(states, present_types=types),
         health=health,
-        history=HealthHistory(health) if health is not None else None,
+        # The states keep each entity's snapshots in time order, and the entities in order.
+        history=HealthHistory(health, presorted=True) if health is not None else None,
     )
 
 

@@ -185,6 +185,10 @@ CHANNELS: dict[str, str] = {
     "purchase": "product",
     "ticket_opened": "support",
 }
+# The activity types of each channel.
+CHANNEL_TYPES: dict[str, tuple[str, ...]] = {
+    channel: tuple(n for n, c in CHANNELS.items() if c == channel) for channel in CHANNELS.values()
+}
 # Actions that take deliberate effort from the customer or lead.
 HIGH_VALUE_TYPES = frozenset({"form_submit", "meeting", "demo", "email_reply", "executive_meeting"})
 ENGAGEMENT_TYPES = frozenset(

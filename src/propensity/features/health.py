@@ -8,6 +8,8 @@ describes, so a snapshot dated on the snapshot day itself is never used for that
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 
 from propensity.features.attributes import Rows
@@ -18,6 +20,7 @@ from propensity.features.windows import (
     FloatArray,
     IntArray,
     Stream,
+    ago,
     days,
     entity_cumsum,
     window_sum,
@@ -33,27 +36,44 @@ _H = Source.HEALTH
 
 
 class HealthHistory:
-    """Health snapshots sorted by (entity, time), with the values aligned to the stream."""
+    """Health snapshots sorted by (entity, time), with the values aligned to the stream.
 
-    def __init__(self, health: Health) -> None:
-        self.stream = Stream(code=health.code, time=health.time)
-        order = np.lexsort((health.time, health.code))
-        self.scores = {name: values[order] for name, values in health.scores.items()}
-        # Days since the entity's first snapshot: small numbers, and the same whichever other
-        # entities were loaded.
-        first = self.stream.time[self.stream.start(self.stream.code)] if len(health) else 0
-        x = (self.stream.time - first) / US_PER_DAY
-        # Running sums per entity for least-squares slopes over any window, per score.
-        self._sums = {name: _running(self.stream.code, x, y) for name, y in self.scores.items()}
+    The queries answer every score at once (one search of the snapshots serves them all)."""
+
+    def __init__(self, health: Health, *, presorted: bool = False) -> None:
+        """`presorted`: the snapshots already come sorted by (entity, time), as a stored
+        state's do (features/state_codec.py)."""
+        self.stream = Stream(code=health.code, time=health.time, presorted=presorted)
+        order = None if presorted else np.lexsort((health.time, health.code))
+        self.scores = {
+            name: values if order is None else values[order]
+            for name, values in health.scores.items()
+        }
 
     def __len__(self) -> int:
         return len(self.stream)
 
-    def value_before(self, name: str, code: IntArray, t: IntArray) -> FloatArray:
-        idx, found = self.stream.last_before(code, t)
+    @cached_property
+    def _sums(self) -> FloatArray:
+        """Running sums per entity of (n, x, y, x², xy) per score, shaped (5, scores, items),
+        for least-squares slopes over any window; x is the days since the entity's first
+        snapshot: small numbers, and the same whichever other entities were loaded."""
+        stream = self.stream
+        first = stream.time[stream.start(stream.code)] if len(stream) else 0
+        x = (stream.time - first) / US_PER_DAY
+        y = np.asarray(list(self.scores.values()), dtype=np.float64)
+        y = y.reshape(len(self.scores), len(stream))
+        ok = ~np.isnan(y)
+        xs, ys = np.where(ok, x, 0.0), np.where(ok, y, 0.0)
+        return entity_cumsum(stream.code, np.stack([ok.astype(float), xs, ys, xs * xs, xs * ys]))
+
+    def values_before(self, code: IntArray, t: IntArray) -> dict[str, FloatArray]:
+        """Every score of the latest snapshot before t (NaN where there is none)."""
         if not len(self):
-            return np.full(len(code), np.nan)
-        return np.where(found, self.scores[name][idx], np.nan)
+            shape = np.broadcast(code, t).shape
+            return {name: np.full(shape, np.nan) for name in self.scores}
+        idx, found = self.stream.last_before(code, t)
+        return {name: np.where(found, values[idx], np.nan) for name, values in self.scores.items()}
 
     def min_between(self, name: str, code: IntArray, lo: IntArray, hi: IntArray) -> FloatArray:
         a, b = self.stream.position(code, lo), self.stream.position(code, hi)
@@ -63,16 +83,19 @@ class HealthHistory:
         mins = np.fmin.reduceat(values, np.minimum(bounds, len(values) - 1))[::2]
         return np.where(b > a, mins, np.nan)
 
-    def slope_between(self, name: str, code: IntArray, lo: IntArray, hi: IntArray) -> FloatArray:
-        """Least-squares slope of the score per 30 days over snapshots in [lo, hi); NaN with
+    def slopes_between(self, code: IntArray, lo: IntArray, hi: IntArray) -> dict[str, FloatArray]:
+        """Least-squares slope of each score per 30 days over snapshots in [lo, hi); NaN with
         fewer than 3 snapshots."""
         start = self.stream.start(code)
         a, b = self.stream.position(code, lo), self.stream.position(code, hi)
-        n, sx, sy, sxx, sxy = (window_sum(s, start, a, b) for s in self._sums[name])
+        # One (scores, rows) array per sum; the arithmetic is element-wise, so each score's
+        # slope is what it would be alone.
+        n, sx, sy, sxx, sxy = window_sum(self._sums, start, a, b)
         with np.errstate(divide="ignore", invalid="ignore"):
             var = sxx - sx * sx / n
             slope = (sxy - sx * sy / n) / var
-        return np.where((n >= 3) & (var > 1e-9), slope * 30.0, np.nan)
+        slopes = np.where((n >= 3) & (var > 1e-9), slope * 30.0, np.nan)
+        return dict(zip(self.scores, slopes, strict=True))
 
     def nearest(self, name: str, code: IntArray, target: IntArray, tolerance: int) -> FloatArray:
         """The score of the snapshot nearest to `target` within `tolerance` microseconds; ties
@@ -89,15 +112,11 @@ class HealthHistory:
         return np.where(gap <= tolerance, value, np.nan)
 
 
-def _running(code: IntArray, x: FloatArray, y: FloatArray) -> tuple[FloatArray, ...]:
-    ok = ~np.isnan(y)
-    xs, ys = np.where(ok, x, 0.0), np.where(ok, y, 0.0)
-    return tuple(entity_cumsum(code, v) for v in (ok.astype(float), xs, ys, xs * xs, xs * ys))
-
-
 def add_health_features(out: FeatureSet, history: HealthHistory, rows: Rows) -> None:
     code, t = rows.code, rows.t
-    current = history.value_before("overall", code, t)
+    # The latest snapshot before t and before t - 30, 60 and 90 days, in one search.
+    latest = history.values_before(code, ago(t, 0, *CHANGE_DAYS))
+    current = latest["overall"][0]
     out.add(
         numeric(
             "health_score_current",
@@ -108,7 +127,7 @@ def add_health_features(out: FeatureSet, history: HealthHistory, rows: Rows) -> 
         ),
         current,
     )
-    for d in CHANGE_DAYS:
+    for d, earlier in zip(CHANGE_DAYS, latest["overall"][1:], strict=True):
         out.add(
             numeric(
                 f"health_change_{d}d",
@@ -117,7 +136,7 @@ def add_health_features(out: FeatureSet, history: HealthHistory, rows: Rows) -> 
                 f"latest overall_score before t minus the latest before t - {d}d",
                 _H,
             ),
-            current - history.value_before("overall", code, t - days(d)),
+            current - earlier,
         )
     out.add(
         numeric(
@@ -129,6 +148,7 @@ def add_health_features(out: FeatureSet, history: HealthHistory, rows: Rows) -> 
         ),
         history.min_between("overall", code, t - days(90), t),
     )
+    slopes = history.slopes_between(code, t - days(SLOPE_DAYS), t)
     out.add(
         numeric(
             f"health_slope_{SLOPE_DAYS}d",
@@ -138,7 +158,7 @@ def add_health_features(out: FeatureSet, history: HealthHistory, rows: Rows) -> 
             "per 30 days; needs 3 snapshots",
             _H,
         ),
-        history.slope_between("overall", code, t - days(SLOPE_DAYS), t),
+        slopes["overall"],
     )
     for dim in HEALTH_DIMENSIONS:
         label = dim.replace("_", " ")
@@ -150,7 +170,7 @@ def add_health_features(out: FeatureSet, history: HealthHistory, rows: Rows) -> 
                 f"{dim} of the latest health snapshot dated before t",
                 _H,
             ),
-            history.value_before(dim, code, t),
+            latest[dim][0],
         )
         out.add(
             numeric(
@@ -160,7 +180,7 @@ def add_health_features(out: FeatureSet, history: HealthHistory, rows: Rows) -> 
                 f"least-squares slope of {dim} over snapshots in [t - {SLOPE_DAYS}d, t)",
                 _H,
             ),
-            history.slope_between(dim, code, t - days(SLOPE_DAYS), t),
+            slopes[dim],
         )
     last = history.stream.last_time_before(code, t)
     age = np.where(last != np.iinfo(np.int64).min, (t - last) / US_PER_DAY, np.nan)

@@ -29,8 +29,9 @@ The stored form, and reading many entities' states at once, is features/state_co
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -177,19 +178,17 @@ class SummarizedStream(Stream):
         time: IntArray,
         value: FloatArray | None,
         extra: IntArray,
-        summary_time: IntArray,
         presorted: bool = False,
     ) -> None:
         super().__init__(code=code, time=time, value=value, presorted=presorted)
-        # Per entity code: how many items the summary item stands for beyond itself, and when
-        # it is (the largest time where the entity has no summary item).
+        # Per entity code: how many items the summary item stands for beyond itself (0 for an
+        # entity without one).
         self._extra = extra
-        self._summary_time = summary_time
 
     def count_before(self, code: IntArray, t: IntArray) -> IntArray:
         base = super().count_before(code, t)
-        extra = np.where(t > self._summary_time[code], self._extra[code], 0)
-        out: IntArray = base + extra
+        # The summary item is the entity's first, so it is before t when any item is.
+        out: IntArray = base + np.where(base > 0, self._extra[code], 0)
         return out
 
 
@@ -205,9 +204,8 @@ class OnlineStreams(EventStreams):
         if key in self._cache:
             return self._cache[key]
         name = key_of(key)
-        types = [k for k in key if k and not k.startswith("<") and not k.startswith("+")]
         for schema in self._states.distinct:
-            if name not in schema.keys and _may_have(schema.types, key, types):
+            if name not in schema.keys and _may_have(schema.types, key):
                 raise StateMiss(f"the stored state has no stream {key}")
         if self._states.has_parts(name):
             stream = self._states.stream(name)
@@ -241,7 +239,7 @@ class OnlineStreams(EventStreams):
         return self._states.types_of(codes)
 
 
-def _may_have(own: frozenset[str], key: tuple[str, ...], types: Iterable[str]) -> bool:
+def _may_have(own: frozenset[str], key: tuple[str, ...]) -> bool:
     """Whether an entity with events of the types `own` could have items in a stream its state
     does not know."""
     if not own:
@@ -251,10 +249,12 @@ def _may_have(own: frozenset[str], key: tuple[str, ...], types: Iterable[str]) -
         if key == ("<activity>",) or key[0].startswith("<activity:"):
             return bool(own - set(OUTBOUND_TYPES))
         return True
-    return bool(own.intersection(types))
+    return bool(own.intersection(k for k in key if k and not k.startswith("+")))
 
 
+@lru_cache(maxsize=256)
 def no_events(present_types: tuple[str, ...]) -> Events:
+    """An empty event table (immutable, so one per set of types serves every build)."""
     empty_i = np.zeros(0, dtype=np.int64)
     return Events(
         code=empty_i,

@@ -39,7 +39,6 @@ _RECORD = np.dtype(
 )
 _WORD = 8
 _RECORD_WORDS = _RECORD.itemsize // _WORD
-_MAX_INT = np.iinfo(np.int64).max
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,11 +181,11 @@ class StateColumns:
         self._f8 = np.frombuffer(buffer, dtype="<f8").astype(np.float64, copy=False)
         # Per distinct schema: its parts, their value counts, where its parts' rows start.
         n_parts = np.asarray([len(s.parts) for s in self.distinct], dtype=np.int64)
-        schema_row = np.cumsum(n_parts) - n_parts
+        schema_row = n_parts.cumsum() - n_parts
         per_entity = n_parts[schema_of]
-        self._entity_of_part = np.repeat(np.arange(len(codes)), per_entity)
+        self._entity_of_part = np.arange(len(codes)).repeat(per_entity)
         self.part_code = codes[self._entity_of_part]
-        first_part = np.cumsum(per_entity) - per_entity
+        first_part = per_entity.cumsum() - per_entity
         within = np.arange(len(self._entity_of_part)) - first_part[self._entity_of_part]
         record = records_at[self._entity_of_part] + _RECORD_WORDS * within
         self.n = self._i8[record]
@@ -209,14 +208,14 @@ class StateColumns:
         sizes = self.n * (1 + self.n_values)
         if len(sizes) and int(sizes.min()) < 0:
             raise StateMiss("a stored state's record is damaged")
-        ends = np.cumsum(sizes)
+        ends = sizes.cumsum()
         self.offset = (
             items_at[self._entity_of_part]
             + (ends - sizes)
             - (ends - sizes)[first_part[self._entity_of_part]]
         )
         used = np.bincount(self._entity_of_part, weights=sizes, minlength=len(codes))
-        if not np.array_equal(items_at + used.astype(np.int64), ends_at):
+        if not bool((items_at + used.astype(np.int64) == ends_at).all()):
             raise StateMiss("a stored state's items do not match its records")
 
     def __len__(self) -> int:
@@ -264,19 +263,26 @@ class StateColumns:
         layout.time[layout.kept] = self._i8[layout.source]
         return layout
 
+    @cached_property
+    def _valued(self) -> frozenset[str]:
+        """The keys whose streams carry values (in any entity's state)."""
+        return frozenset().union(*(s.valued for s in self.distinct))
+
     def stream(self, key: str) -> Stream:
         """Every entity's stream `key` as one Stream (empty entities have no part)."""
-        sel = self._by_key.get(key, np.zeros(0, dtype=np.int64))
-        valued = any(key in s.valued for s in self.distinct)
+        sel = self._by_key.get(key)
+        valued = key in self._valued
+        if sel is None:  # no entity has items: no summary either
+            empty = np.zeros(0, dtype=np.int64)
+            return Stream(
+                code=empty, time=empty, value=np.zeros(0) if valued else None, presorted=True
+            )
         if len(sel) == 1:
             return self._part_stream(int(sel[0]), valued=valued)
         layout = self._layout(sel)
         has = layout.has
         extra = np.zeros(self.n_codes, dtype=np.int64)
-        summary_time = np.full(self.n_codes, _MAX_INT, dtype=np.int64)
-        with_prefix = self.part_code[sel][has]
-        extra[with_prefix] = self.count[sel][has] - 1
-        summary_time[with_prefix] = self.time[sel][has]
+        extra[self.part_code[sel][has]] = self.count[sel][has] - 1
         sums: FloatArray | None = None
         lasts: FloatArray | None = None
         if valued:
@@ -287,68 +293,70 @@ class StateColumns:
             kept_values = self._values(sel, layout, 0)
             sums[layout.kept] = kept_values
             lasts[layout.kept] = kept_values
-        return _summarized(layout.codes, layout.time, sums, lasts, extra, summary_time)
+        return _summarized(layout.codes, layout.time, sums, lasts, extra)
 
     def _part_stream(self, i: int, *, valued: bool) -> Stream:
         """The stream of one part (each of a one-entity build's dozen or so): slices where
         `stream` gathers, which for one part costs several times as many array calls."""
         n, at, count = int(self.n[i]), int(self.offset[i]), int(self.count[i])
         code = int(self.part_code[i])
-        pre = 1 if count else 0
-        time = np.empty(n + pre, dtype=np.int64)
-        time[pre:] = self._i8[at : at + n]
+        kept = self._i8[at : at + n]
+        values: FloatArray | None = None
+        if valued:
+            values = self._f8[at + n : at + 2 * n] if int(self.n_values[i]) else np.full(n, np.nan)
+        if not count:
+            # No summary item: the kept items are the whole stream (a SummarizedStream
+            # without summaries counts the same).
+            codes = np.full(n, code, dtype=np.int64)
+            return Stream(code=codes, time=kept, value=values, presorted=True)
+        time = np.concatenate((self.time[i : i + 1], kept))
         extra = np.zeros(self.n_codes, dtype=np.int64)
-        summary_time = np.full(self.n_codes, _MAX_INT, dtype=np.int64)
+        extra[code] = count - 1
         sums: FloatArray | None = None
         lasts: FloatArray | None = None
-        if valued:
-            sums = np.empty(n + pre)
-            sums[pre:] = self._f8[at + n : at + 2 * n] if int(self.n_values[i]) else np.nan
-            lasts = sums.copy()
-        if pre:
-            time[0] = int(self.time[i])
-            extra[code] = count - 1
-            summary_time[code] = time[0]
-            if sums is not None and lasts is not None:
-                sums[0] = self.sum[i]
-                lasts[0] = self.last[i]
-        codes = np.full(n + pre, code, dtype=np.int64)
-        return _summarized(codes, time, sums, lasts, extra, summary_time)
+        if values is not None:
+            sums = np.concatenate((self.sum[i : i + 1], values))
+            lasts = np.concatenate((self.last[i : i + 1], values))
+        codes = np.full(n + 1, code, dtype=np.int64)
+        return _summarized(codes, time, sums, lasts, extra)
 
     def _values(self, sel: IntArray, layout: _Layout, index: IntArray | int) -> FloatArray:
-        """The kept items' value array `index` of each part (NaN where a part has none)."""
+        """The kept items' value array `index` of each part (NaN where a part has none); an
+        `index` of shape (k, parts) gives k rows, one per value array asked for."""
         n = layout.n
-        index = np.broadcast_to(np.asarray(index, dtype=np.int64), sel.shape)
-        present = np.repeat((index >= 0) & (index < self.n_values[sel]), n)
-        at = layout.source + np.repeat(n * (1 + index), n)
-        out = np.full(len(layout.source), np.nan)
+        index = np.broadcast_to(np.asarray(index, dtype=np.int64), np.shape(index)[:-1] + sel.shape)
+        present = np.repeat((index >= 0) & (index < self.n_values[sel]), n, axis=-1)
+        at = layout.source + np.repeat(n * (1 + index), n, axis=-1)
+        out = np.full(present.shape, np.nan)
         out[present] = self._f8[at[present]]
         return out
 
     def health(self, names: Sequence[str]) -> tuple[IntArray, IntArray, dict[str, FloatArray]]:
         """(codes, times, values by name) of the health snapshots as the states keep them: the
-        summary as one snapshot (the last before the cutoff), then the kept ones."""
+        summary as one snapshot (the last before the cutoff), then the kept ones. Every name
+        is read at once: one row per name of each index array."""
         sel = self._by_key.get(HEALTH_KEY, np.zeros(0, dtype=np.int64))
         layout = self._layout(sel)
         has = layout.has
         owners = self.schema_of[self._entity_of_part[sel]]
         base = self._extra_base[self._entity_of_part[sel]]
         width = np.asarray([len(s.health) for s in self.distinct], dtype=np.int64)[owners]
-        scores: dict[str, FloatArray] = {}
-        for name in names:
-            index = np.asarray(
-                [s.health.index(name) if name in s.health else -1 for s in self.distinct],
-                dtype=np.int64,
-            )[owners]
-            values = np.empty(len(layout.codes))
-            last_at = (base + width + index)[has]
-            found = index[has] >= 0
-            prefix = np.full(int(has.sum()), np.nan)
-            prefix[found] = self._f8[last_at[found]]
-            values[layout.prefix_at] = prefix
-            values[layout.kept] = self._values(sel, layout, index)
-            scores[name] = values
-        return layout.codes, layout.time, scores
+        # Per name and part: the name's position among the part's health values, -1 without.
+        index = np.asarray(
+            [
+                [s.health.index(name) if name in s.health else -1 for s in self.distinct]
+                for name in names
+            ],
+            dtype=np.int64,
+        ).reshape(len(names), len(self.distinct))[:, owners]
+        last_at = (base + width + index)[:, has]
+        found = index[:, has] >= 0
+        prefix = np.full(found.shape, np.nan)
+        prefix[found] = self._f8[last_at[found]]
+        values = np.empty((len(names), len(layout.codes)))
+        values[:, layout.prefix_at] = prefix
+        values[:, layout.kept] = self._values(sel, layout, index)
+        return layout.codes, layout.time, dict(zip(names, values, strict=True))
 
     def entity_state(self, code: int) -> EntityState:
         """One entity's state as built (tests and inspection)."""
@@ -401,16 +409,8 @@ def _summarized(
     sums: FloatArray | None,
     lasts: FloatArray | None,
     extra: IntArray,
-    summary_time: IntArray,
 ) -> Stream:
-    stream = SummarizedStream(
-        code=codes,
-        time=time,
-        value=sums,
-        extra=extra,
-        summary_time=summary_time,
-        presorted=True,
-    )
+    stream = SummarizedStream(code=codes, time=time, value=sums, extra=extra, presorted=True)
     # The summary item carries the summed value for the running sums and the last value
     # before the cutoff for "the last value before t".
     stream.value = lasts
@@ -428,17 +428,19 @@ def decode_many(rows: Iterable[tuple[int, int, bytes]]) -> StateColumns:
 
 
 def _decode_many(rows: Sequence[tuple[int, int, bytes]]) -> StateColumns:
+    # (The arrays' own methods rather than the np.* functions throughout: the functions'
+    # wrappers cost a microsecond or two each, which adds up for one entity's state.)
     payloads = [row[2] for row in rows]
     lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=len(payloads))
-    if len(lengths) and (int(lengths.min()) < _HEAD.size or bool(np.any(lengths % _WORD))):
+    if len(lengths) and (int(lengths.min()) < _HEAD.size or bool((lengths % _WORD).any())):
         raise StateMiss("a stored state is cut short")
     buffer = b"".join(payloads)
-    starts = (np.cumsum(lengths) - lengths) // _WORD
+    starts = (lengths.cumsum() - lengths) // _WORD
     heads = np.frombuffer(buffer, dtype="<u4").reshape(-1, 2)[starts] if len(starts) else None
     sizes = heads[:, 1].astype(np.int64) if heads is not None else np.zeros(0, np.int64)
-    if heads is not None and bool(np.any(heads[:, 0] != FORMAT)):
+    if heads is not None and bool((heads[:, 0] != FORMAT).any()):
         raise StateMiss(f"a stored state is not of format {FORMAT}")
-    if bool(np.any(sizes % _WORD)) or bool(np.any(_HEAD.size + sizes > lengths)):
+    if bool((sizes % _WORD).any()) or bool((_HEAD.size + sizes > lengths).any()):
         raise StateMiss("a stored state's schema is damaged")
     # The one step per entity: its schema, parsed once per distinct text.
     known: dict[bytes, int] = {}
@@ -453,13 +455,13 @@ def _decode_many(rows: Sequence[tuple[int, int, bytes]]) -> StateColumns:
             distinct.append(_schema_of(text))
         schema_of.append(index)
     codes = np.asarray([row[0] for row in rows], dtype=np.int64)
-    if len(codes) > 1 and not bool(np.all(codes[1:] > codes[:-1])):
+    if len(codes) > 1 and not bool((codes[1:] > codes[:-1]).all()):
         raise StateMiss("two states for one entity")
     which = np.asarray(schema_of, dtype=np.int64)
     records_at = starts + (head + sizes) // _WORD
     ends_at = starts + lengths // _WORD
     fixed = np.asarray([s.record_bytes for s in distinct], dtype=np.int64) // _WORD
-    if len(which) and bool(np.any(records_at + fixed[which] > ends_at)):
+    if len(which) and bool((records_at + fixed[which] > ends_at).any()):
         raise StateMiss("a stored state is cut short")
     return StateColumns(
         codes=codes,

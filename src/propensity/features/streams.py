@@ -22,13 +22,14 @@ class EventStreams:
     def __init__(self, events: Events) -> None:
         self.events = events
         self._cache: dict[tuple[str, ...], Stream] = {}
+        self._present = frozenset(events.present_types)
 
     @property
     def present(self) -> tuple[str, ...]:
         return self.events.present_types
 
     def has(self, *types: str) -> bool:
-        return any(t in self.events.present_types for t in types)
+        return not self._present.isdisjoint(types)
 
     def of(self, *types: str, with_values: bool = False) -> Stream:
         key = (*sorted(types), "+values" if with_values else "")
