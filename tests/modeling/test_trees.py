@@ -14,17 +14,24 @@ from propensity.modeling.trees import (
 )
 
 
+def _booster(x: np.ndarray, label_column: int, rounds: int) -> xgb.Booster:
+    """A small binary booster on `x` (NaN where missing), loaded back as the service loads
+    one."""
+    rng = np.random.default_rng(label_column)
+    y = (np.nan_to_num(x[:, label_column]) + rng.normal(size=len(x)) > 0).astype(float)
+    trained = xgb.train(
+        {"objective": "binary:logistic", "max_depth": 3, "nthread": 1},
+        plain_matrix(x, 1, label=y),
+        num_boost_round=rounds,
+    )
+    return booster_from_bytes(bytes(trained.save_raw()), 1)
+
+
 def test_in_place_margin_is_the_dmatrix_margin_bit_for_bit() -> None:
     rng = np.random.default_rng(3)
     x = rng.normal(size=(400, 6)) * rng.choice([0.0, 1.0, 50.0], size=(400, 6))
     x[rng.random(x.shape) < 0.2] = np.nan
-    y = (np.nan_to_num(x[:, 0]) + rng.normal(size=400) > 0).astype(float)
-    trained = xgb.train(
-        {"objective": "binary:logistic", "max_depth": 3, "nthread": 1},
-        plain_matrix(x, 1, label=y),
-        num_boost_round=30,
-    )
-    booster = booster_from_bytes(bytes(trained.save_raw()), 1)
+    booster = _booster(x, 0, 30)
     through_matrix = np.asarray(
         booster.predict(plain_matrix(x, 1), output_margin=True), dtype=np.float64
     )
@@ -37,13 +44,7 @@ def test_a_shared_dmatrix_gives_the_same_margin_and_contributions() -> None:
     rng = np.random.default_rng(5)
     x = rng.normal(size=(200, 4))
     x[rng.random(x.shape) < 0.2] = np.nan
-    y = (np.nan_to_num(x[:, 1]) + rng.normal(size=200) > 0).astype(float)
-    trained = xgb.train(
-        {"objective": "binary:logistic", "max_depth": 3, "nthread": 1},
-        plain_matrix(x, 1, label=y),
-        num_boost_round=20,
-    )
-    booster = booster_from_bytes(bytes(trained.save_raw()), 1)
+    booster = _booster(x, 1, 20)
     for row in range(5):
         one = x[row : row + 1]
         shared = plain_matrix(one, 1)
