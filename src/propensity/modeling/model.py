@@ -40,9 +40,9 @@ class Prepared:
     decoded: list[Decoded]
     x: np.ndarray
     margin: np.ndarray | None = None
-    # The trees' DMatrix of `x`, shared by the margin and the contributions of a few rows
-    # (MarginModel.shared_dmatrix); None until the first call, False when there is none.
-    dmatrix: xgb.DMatrix | bool | None = None
+    # The trees' DMatrix of `x`, shared by the margin and the contributions when `x` has few
+    # rows (MarginModel.shared_dmatrix); None otherwise: the trees predict in place.
+    dmatrix: xgb.DMatrix | None = None
 
     def take(self, rows: np.ndarray) -> Prepared:
         """These rows only (positions), e.g. to explain the few a person will read."""
@@ -91,7 +91,8 @@ class TrainedModel:
         """`frame` decoded once, to pass to several of this model's methods."""
         preprocessor = self.engine.preprocessor
         decoded = preprocessor.decode(_frame(frame))
-        return Prepared(owner=self, decoded=decoded, x=preprocessor.matrix(decoded))
+        x = preprocessor.matrix(decoded)
+        return Prepared(owner=self, decoded=decoded, x=x, dmatrix=self.engine.shared_dmatrix(x))
 
     def _prepared(self, inputs: Inputs) -> Prepared:
         if isinstance(inputs, Prepared):
@@ -112,22 +113,14 @@ class TrainedModel:
             return self.engine.margin(self.engine.matrix(_frame(frame)))
         prepared = self._prepared(frame)
         if prepared.margin is None:
-            prepared.margin = self.engine.margin(prepared.x, self._dmatrix(prepared))
+            prepared.margin = self.engine.margin(prepared.x, prepared.dmatrix)
         return prepared.margin
-
-    def _dmatrix(self, prepared: Prepared) -> xgb.DMatrix | None:
-        if prepared.dmatrix is None:
-            shared = self.engine.shared_dmatrix(prepared.x)
-            prepared.dmatrix = False if shared is None else shared
-        return prepared.dmatrix if isinstance(prepared.dmatrix, xgb.DMatrix) else None
 
     def _contributions(self, inputs: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """engine.contributions of `inputs`, reusing a prepared margin and DMatrix."""
         if isinstance(inputs, Prepared):
             prepared = self._prepared(inputs)
-            return self.engine.contributions(
-                prepared.x, self.margin(prepared), self._dmatrix(prepared)
-            )
+            return self.engine.contributions(prepared.x, self.margin(prepared), prepared.dmatrix)
         return self.engine.contributions(self.matrix(inputs))
 
     def confidence(self, frame: Inputs) -> np.ndarray:
