@@ -11,6 +11,7 @@ run through `tenant_execute`, which binds it (ADR 0001, amendment "prebuilt stat
 from __future__ import annotations
 
 import functools
+import secrets
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -52,6 +53,11 @@ Ts = TypeVarTuple("Ts")
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def new_stamp() -> int:
+    """A fresh random version stamp (never an increment: two writers cannot agree on one)."""
+    return secrets.randbits(62)
 
 
 def committing(call: Callable[Concatenate[Session, P], T]) -> Callable[Concatenate[Session, P], T]:

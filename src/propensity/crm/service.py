@@ -33,6 +33,7 @@ from propensity.crm.writer import (
     upsert,
 )
 from propensity.db import refresh_planner_statistics, utcnow
+from propensity.features.history_cache import renew_history_stamp
 from propensity.features.refresh import refresh_states
 from propensity.models import Customer, Event, HealthSnapshot, Lead, PropertySale
 
@@ -103,6 +104,9 @@ def import_table(
             # Nothing to write; an input without columns has no values for the writers.
             return ImportResult(kind=spec.kind, total=prepared.total, inserted=0, updated=0)
         _check_stored_types(session, spec.kind, prepared)
+        # Before the first row: no reader may keep what it reads of the new rows under the
+        # stamp of the old ones (features/history_cache.py).
+        renew_history_stamp(session)
         written = _WRITERS[spec.kind](session, prepared, chunk_size, progress)
     # An import can change a table's size by orders of magnitude; plan with fresh numbers.
     if analyze:

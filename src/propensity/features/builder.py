@@ -28,19 +28,17 @@ from propensity.features.attributes import (
 from propensity.features.customers import add_event_features, add_time_features
 from propensity.features.definitions import FeatureDefinition, FeatureKind, FeatureSet
 from propensity.features.health import HealthHistory, add_health_features
-from propensity.features.lead_columns import add_lead_demographics
-from propensity.features.leads import add_lead_activity
-from propensity.features.loading import (
+from propensity.features.history import (
     HEALTH_DIMENSIONS,
-    Entities,
     Events,
     Health,
     health_present,
-    load_customers,
     load_events,
     load_health,
-    load_leads,
 )
+from propensity.features.lead_columns import add_lead_demographics
+from propensity.features.leads import add_lead_activity
+from propensity.features.loading import Entities, load_customers, load_leads
 from propensity.features.online import tenant_shape
 from propensity.features.policy import ColumnPolicy
 from propensity.features.snapshots import DataRange, has_dated_outcomes, has_flag_outcomes

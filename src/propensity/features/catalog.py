@@ -14,7 +14,8 @@ from propensity.features.builder import Context, compute_features
 from propensity.features.columns import Columns, object_array
 from propensity.features.definitions import KNOWN_EVENT_TYPES, FeatureDefinition
 from propensity.features.health import HealthHistory
-from propensity.features.loading import HEALTH_DIMENSIONS, Entities, Events, Health
+from propensity.features.history import HEALTH_DIMENSIONS, Events, Health
+from propensity.features.loading import Entities
 from propensity.features.policy import CUSTOMER_COLUMNS, LEAD_COLUMNS, ColumnPolicy
 from propensity.features.streams import EventStreams
 from propensity.vocabulary import PredictionType

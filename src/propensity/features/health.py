@@ -14,7 +14,7 @@ import numpy as np
 
 from propensity.features.attributes import Rows
 from propensity.features.definitions import FeatureGroup, FeatureSet, Source, numeric
-from propensity.features.loading import HEALTH_DIMENSIONS, Health
+from propensity.features.history import HEALTH_DIMENSIONS, Health
 from propensity.features.windows import (
     US_PER_DAY,
     FloatArray,

@@ -1,12 +1,8 @@
-"""One query per table into numpy/pandas: entities, their events, health snapshots.
+"""One query per table into numpy: the entities (customers of a kind, or leads).
 
 Entities (thousands of rows, JSON attributes) go through the tenant-scoped ORM session into
-numpy columns (columns.py). Events and health snapshots (up to millions of rows) are read
-straight from the DBAPI cursor with an explicit `tenant_id` filter on every table in the
-statement (`fetch_raw`), since that path bypasses the session's automatic scoping. Event
-timestamps come in a form that converts without a Python object per row where the backend
-allows (SQLite: the stored ISO text, parsed by pandas in C; PostgreSQL: epoch seconds as a
-double).
+numpy columns (columns.py). Their events and health snapshots are read by history.py, with
+`fetch_raw` from here.
 """
 
 from __future__ import annotations
@@ -21,31 +17,21 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from propensity.db import TENANT_KEY, TenantScopeError, tenant_execute, tenant_matches
 from propensity.features.columns import Columns, object_array
 from propensity.features.policy import CUSTOMER_COLUMNS, LEAD_COLUMNS
-from propensity.features.times import small_to_us, to_us
-from propensity.features.windows import NO_END, NO_START, FloatArray, IntArray
-from propensity.models import Customer, Event, HealthSnapshot, Lead, LeadScoringConfig
+from propensity.features.times import to_us
+from propensity.features.windows import NO_END, NO_START, IntArray
+from propensity.models import Customer, Lead, LeadScoringConfig
 
 # Above this many requested ids, load the whole kind and filter in memory: one big IN list
 # is slower than a scan and may exceed a backend's parameter limit.
 MAX_IN_LIST = 2000
 # Up to this many requested ids, raw queries keep their parameters bound (see fetch_raw).
 SMALL_IDS = 64
-# Up to this many stored timestamps, text is parsed in Python (pandas' parser has a fixed cost).
-SMALL_TEXT_TIMES = 512
-TICKET_TYPES = ("ticket_opened", "ticket_resolved")
-HEALTH_DIMENSIONS = (
-    "engagement",
-    "product_adoption",
-    "support_satisfaction",
-    "executive_relationship",
-)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,38 +63,6 @@ class Entities:
             return np.full(len(wanted), -1, dtype=np.int64)
         pos = np.minimum(np.searchsorted(self.ids, wanted), len(self.ids) - 1)
         return np.where(self.ids[pos] == wanted, pos, -1).astype(np.int64)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Events:
-    """Events of the loaded entities, unsorted; `code` indexes the Entities table."""
-
-    code: IntArray
-    time: IntArray
-    type_code: npt.NDArray[np.int32]
-    type_names: tuple[str, ...]
-    value: FloatArray
-    ticket: npt.NDArray[np.object_]  # ticket_id of ticket events, else None
-    sequence_step: FloatArray  # properties.sequence_step of email_sent, else NaN
-    # Event types that exist for this kind of entity in the tenant (not just the loaded ones).
-    present_types: tuple[str, ...]
-
-    def __len__(self) -> int:
-        return len(self.code)
-
-    def mask(self, *types: str) -> npt.NDArray[np.bool_]:
-        wanted = [i for i, name in enumerate(self.type_names) if name in types]
-        return np.isin(self.type_code, wanted)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Health:
-    code: IntArray
-    time: IntArray  # the snapshot date's midnight (UTC)
-    scores: dict[str, FloatArray]  # overall + the four dimensions
-
-    def __len__(self) -> int:
-        return len(self.code)
 
 
 Processors = tuple[Any, ...]
@@ -292,30 +246,6 @@ def load_leads(session: Session, *, ids: IntArray | None = None) -> Entities:
     )
 
 
-def _time_expression(session: Session) -> tuple[Any, str]:
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        return Event.occurred_at, "text"  # the stored 'YYYY-MM-DD HH:MM:SS.ffffff'
-    if dialect == "postgresql":
-        return sa.cast(sa.extract("epoch", Event.occurred_at), sa.Float), "epoch"
-    return Event.occurred_at, "datetime"
-
-
-def _times_to_us(values: npt.NDArray[np.object_], form: str) -> IntArray:
-    if not len(values):
-        return np.zeros(0, dtype=np.int64)
-    if form == "epoch":
-        return np.rint(values.astype(np.float64) * 1e6).astype(np.int64)
-    if form == "text":
-        if len(values) <= SMALL_TEXT_TIMES:
-            exact = small_to_us(values.tolist(), fill=NO_START)
-            if exact is not None:
-                return exact
-        parsed = pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601", utc=True)
-        return pd.DatetimeIndex(parsed).as_unit("us").asi8.astype(np.int64)
-    return to_us(list(values), fill=NO_START)
-
-
 def tenant_of(session: Session) -> int:
     tenant = session.info.get(TENANT_KEY)
     if tenant is None:
@@ -344,136 +274,3 @@ def fetch_raw(
     if not rows:
         return np.empty((0, width), dtype=object)
     return np.array(rows, dtype=object).reshape(len(rows), width)
-
-
-def _subject_filter(entities: Entities, ids: IntArray | None) -> tuple[Any, list[Any]]:
-    """The event column naming the subject, and the WHERE clauses selecting these entities."""
-    if entities.subject == "lead":
-        column: Any = Event.lead_id
-        clauses: list[Any] = [Event.lead_id.is_not(None)]
-    else:
-        column = Event.customer_id
-        clauses = [Event.customer_id.is_not(None)]
-    if ids is not None:
-        clauses.append(column.in_([int(i) for i in ids]))
-    return column, clauses
-
-
-def load_events(
-    session: Session,
-    entities: Entities,
-    *,
-    ids: IntArray | None = None,
-    present_types: tuple[str, ...] | None = None,
-) -> Events:
-    """Events of `entities`, or of the entities with these database ids, in one query. A few ids
-    are selected with an IN list; otherwise every event of the entity kind is read with one scan
-    and matched in memory. `present_types` always describes the whole kind, so a build for one
-    entity has the same columns as a build for all; a caller that knows them (cached, see
-    online.py) passes them in, which spares a scan of the tenant's events."""
-    tenant = tenant_of(session)
-    subset = ids is not None and len(ids) <= MAX_IN_LIST
-    column, clauses = _subject_filter(entities, ids if subset else None)
-    time_expr, form = _time_expression(session)
-    # ticket_id of ticket events, sequence_step of sent emails: one column, read by type.
-    prop = sa.case(
-        (Event.type.in_(TICKET_TYPES), Event.properties["ticket_id"].as_string()),
-        (Event.type == "email_sent", Event.properties["sequence_step"].as_string()),
-        else_=None,
-    )
-    stmt = sa.select(column, Event.type, time_expr, Event.value, prop).where(
-        Event.tenant_id == tenant
-    )
-    if entities.subject == "customer" and entities.kind is not None and not subset:
-        # The join alone selects customer events; adding "customer_id IS NOT NULL" would make
-        # SQLite walk the (customer, time) index and fetch each row out of table order, which
-        # is twice as slow as a scan in storage order.
-        stmt = stmt.join(Customer, Customer.id == Event.customer_id).where(
-            Customer.tenant_id == tenant, Customer.kind == entities.kind
-        )
-    else:
-        stmt = stmt.where(*clauses)
-    raw = fetch_raw(session, stmt, 5, small=ids is not None and len(ids) <= SMALL_IDS)
-    codes = entities.codes_of(raw[:, 0].astype(np.int64))
-    keep = codes >= 0
-    if ids is not None:
-        keep &= np.isin(codes, entities.codes_of(ids))
-    type_codes, uniques = pd.factorize(raw[:, 1], sort=True)
-    type_names = tuple(str(name) for name in uniques)
-    if present_types is not None:
-        present = present_types
-    elif ids is not None and entities.subject == "customer":
-        # Customer features exist per event type present; lead features are fixed.
-        present = present_event_types(session, entities)
-    else:
-        present = tuple(sorted(type_names[i] for i in np.unique(type_codes[keep]).tolist()))
-    # Properties are read only where they mean something: a few percent of the rows.
-    tickets = np.full(len(raw), None, dtype=object)
-    steps = np.full(len(raw), np.nan)
-    props = raw[:, 4]
-    has_prop = np.flatnonzero(pd.notna(props))
-    is_ticket = np.isin(raw[has_prop, 1], TICKET_TYPES)
-    tickets[has_prop[is_ticket]] = [str(v) for v in props[has_prop[is_ticket]]]
-    steps[has_prop[~is_ticket]] = pd.to_numeric(
-        pd.Series(props[has_prop[~is_ticket]], dtype=object), errors="coerce"
-    ).to_numpy(dtype=np.float64, na_value=np.nan)
-    return Events(
-        code=codes[keep],
-        time=_times_to_us(raw[:, 2], form)[keep],
-        type_code=type_codes.astype(np.int32)[keep],
-        type_names=type_names,
-        value=np.array(raw[:, 3], dtype=np.float64)[keep],
-        ticket=tickets[keep],
-        sequence_step=steps[keep],
-        present_types=present,
-    )
-
-
-def present_event_types(session: Session, entities: Entities) -> tuple[str, ...]:
-    """Event types recorded for this kind of entity anywhere in the tenant."""
-    column, clauses = _subject_filter(entities, None)
-    stmt = sa.select(Event.type).where(*clauses).distinct()
-    if entities.subject == "customer" and entities.kind is not None:
-        stmt = stmt.join(Customer, Customer.id == column).where(Customer.kind == entities.kind)
-    return tuple(sorted(str(t) for t in session.execute(stmt).scalars()))
-
-
-def health_present(session: Session, entities: Entities) -> bool:
-    """Whether any customer of this kind has a health snapshot."""
-    stmt = sa.select(HealthSnapshot.id).limit(1)
-    if entities.kind is not None:
-        stmt = stmt.join(Customer, Customer.id == HealthSnapshot.customer_id).where(
-            Customer.kind == entities.kind
-        )
-    return session.execute(stmt).first() is not None
-
-
-def load_health(session: Session, entities: Entities, *, ids: IntArray | None = None) -> Health:
-    """Health snapshots of `entities` (or of `ids`), in one query (raw, like the events)."""
-    tenant = tenant_of(session)
-    names = ("overall_score", *HEALTH_DIMENSIONS)
-    stmt = sa.select(
-        HealthSnapshot.customer_id,
-        HealthSnapshot.snapshot_date,
-        *[getattr(HealthSnapshot, n) for n in names],
-    ).where(HealthSnapshot.tenant_id == tenant)
-    if ids is not None and len(ids) <= MAX_IN_LIST:
-        stmt = stmt.where(HealthSnapshot.customer_id.in_([int(i) for i in ids]))
-    elif entities.kind is not None:
-        stmt = stmt.join(Customer, Customer.id == HealthSnapshot.customer_id).where(
-            Customer.tenant_id == tenant, Customer.kind == entities.kind
-        )
-    raw = fetch_raw(session, stmt, 2 + len(names), small=ids is not None and len(ids) <= SMALL_IDS)
-    codes = entities.codes_of(raw[:, 0].astype(np.int64))
-    keep = codes >= 0
-    if ids is not None:
-        keep &= np.isin(codes, entities.codes_of(ids))
-    scores = {
-        ("overall" if n == "overall_score" else n): np.array(raw[:, 2 + i], dtype=np.float64)[keep]
-        for i, n in enumerate(names)
-    }
-    return Health(
-        code=codes[keep],
-        time=to_us(pd.Series(raw[:, 1], dtype=object), fill=NO_START)[keep],
-        scores=scores,
-    )

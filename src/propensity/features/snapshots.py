@@ -9,7 +9,8 @@ import numpy as np
 from propensity.errors import InsufficientData
 from propensity.features.attributes import Rows
 from propensity.features.columns import missing
-from propensity.features.loading import Entities, Events, Health
+from propensity.features.history import Events, Health
+from propensity.features.loading import Entities
 from propensity.features.windows import NO_END, NO_START, US_PER_DAY, FloatArray, IntArray, days
 
 # Window features look back 90 days; earlier snapshots would see truncated histories.

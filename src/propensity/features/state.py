@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from propensity.features.definitions import OUTBOUND_TYPES
-from propensity.features.loading import Events, Health
+from propensity.features.history import Events, Health
 from propensity.features.streams import EventStreams
 from propensity.features.windows import NO_START, US_PER_DAY, FloatArray, IntArray, Stream
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from propensity.features.definitions import KNOWN_EVENT_TYPES, OUTBOUND_TYPES
-from propensity.features.loading import Events
+from propensity.features.history import Events
 from propensity.features.windows import NO_END, US_PER_DAY, FloatArray, IntArray, Stream
 
 # Up to this many ticket events, tickets are paired in a plain loop (one entity's history):

@@ -29,7 +29,7 @@ from propensity.features.builder import (
 from propensity.features.columns import missing
 from propensity.features.definitions import FeatureDefinition
 from propensity.features.health import TARGET_TOLERANCE_DAYS, HealthHistory
-from propensity.features.loading import Health
+from propensity.features.history import Health
 from propensity.features.policy import ColumnPolicy
 from propensity.features.snapshots import (
     DataRange,

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import enum
-import secrets
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from propensity.db import Base, JSONType, TenantOwned, UTCDateTime, utcnow
+from propensity.db import Base, JSONType, TenantOwned, UTCDateTime, new_stamp, utcnow
 
 
 class ModelStatus(enum.StrEnum):
@@ -19,10 +18,6 @@ class ModelStatus(enum.StrEnum):
     INACTIVE = "inactive"
     RETIRED = "retired"
     FAILED = "failed"
-
-
-def new_stamp() -> int:
-    return secrets.randbits(62)
 
 
 class ModelVersion(TenantOwned, Base):

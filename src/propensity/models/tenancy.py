@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from propensity.db import Base, JSONType, TenantOwned, UTCDateTime, utcnow
+from propensity.db import Base, JSONType, TenantOwned, UTCDateTime, new_stamp, utcnow
 
 
 class Role(enum.StrEnum):
@@ -35,6 +35,11 @@ class Tenant(Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Renewed by every change to the tenant's CRM history (features/history_cache.py), so a process
+    # may keep what it read of that history while the stamp reads the same. 0: unknown.
+    history_stamp: Mapped[int] = mapped_column(
+        sa.BigInteger, default=new_stamp, server_default=sa.text("0")
+    )
 
 
 class User(TenantOwned, Base):
