@@ -17,18 +17,17 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request, Response
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 from propensity.errors import RateLimited
-from propensity.ratelimit_store import SharedFileStorage
+from propensity.ratelimit_store import LocalStorage, SharedFileStorage
 
 KeyFunction = Callable[[Request], str]
 LimitSource = str | Callable[[Request], str]
@@ -43,16 +42,11 @@ DEFAULT_MESSAGE = "Too many requests, please try again later."
 class AppLimiter:
     limiter: FixedWindowRateLimiter
     namespace: str
-    # The in-memory storage restarts its expiry timer without a lock: two threads hitting at
-    # once can start the same timer twice (RuntimeError, seen as a 500 under load). Hits on
-    # memory storage are serialised here; Redis needs no lock.
-    lock: threading.Lock | None = None
 
     def hit(self, item: RateLimitItem, *identifiers: str) -> tuple[bool, int, float]:
         """(allowed, remaining, reset time) after counting one hit."""
-        with self.lock or nullcontext():
-            allowed = self.limiter.hit(item, *identifiers)
-            stats = self.limiter.get_window_stats(item, *identifiers)
+        allowed = self.limiter.hit(item, *identifiers)
+        stats = self.limiter.get_window_stats(item, *identifiers)
         return allowed, max(0, int(stats.remaining)), stats.reset_time
 
 
@@ -70,7 +64,7 @@ def _storage(redis_url: str | None, shared_path: Path | None) -> Storage:
         return storage
     if shared_path is not None:
         return SharedFileStorage(shared_path)
-    return MemoryStorage()
+    return LocalStorage()
 
 
 _CREATION = threading.Lock()
@@ -97,8 +91,7 @@ def _create_limiter(state: Any) -> AppLimiter:
     if settings.environment == "test":
         namespace = f"propensity-{uuid.uuid4().hex[:12]}"
     storage = _storage(settings.redis_url, settings.ratelimit_shared_path)
-    lock = threading.Lock() if isinstance(storage, MemoryStorage) else None
-    created = AppLimiter(FixedWindowRateLimiter(storage), namespace, lock)
+    created = AppLimiter(FixedWindowRateLimiter(storage), namespace)
     state.rate_limiter = created
     return created
 
