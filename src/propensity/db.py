@@ -292,7 +292,8 @@ def create_db_engine(url: str) -> Engine:
         engine = sa.create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
-            pool_pre_ping=True,
+            # No pre-ping: a SQLite connection is a handle on a local file and never goes
+            # stale the way a server's connection does; the ping was a SELECT 1 per checkout.
             **pool,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
