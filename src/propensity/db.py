@@ -180,6 +180,13 @@ def _tenant_criteria(tenant_id: int) -> Any:
 TENANT_PARAM = "tenant"
 
 
+def cache_scope(session: Session) -> tuple[Any, ...]:
+    """The database and tenant a per-process cache keys an entry by: the URL and the engine
+    itself, so two databases behind one URL in a process (tests) never share an entry."""
+    bind = session.get_bind()
+    return (str(bind.engine.url), id(bind.engine), session.info.get(TENANT_KEY))
+
+
 def tenant_matches(column: Any) -> sa.ColumnElement[bool]:
     """`column = :tenant`: the filter every statement run through tenant_execute or
     tenant_scalars carries on each tenant-owned table it reads."""

@@ -30,7 +30,8 @@ from typing import Protocol, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.db import TENANT_KEY, TenantScopeError, new_stamp, tenant_execute, tenant_matches
+from propensity.db import cache_scope, new_stamp, tenant_execute, tenant_matches
+from propensity.features.loading import tenant_of
 from propensity.models import Tenant
 
 # What one process keeps at most. The demo's three kinds take about 60 MB; a kind larger than
@@ -46,13 +47,6 @@ class Sized(Protocol):
 T = TypeVar("T", bound=Sized)
 
 
-def _tenant(session: Session) -> int:
-    tenant = session.info.get(TENANT_KEY)
-    if tenant is None:
-        raise TenantScopeError("the CRM history belongs to a tenant: bind the session to one")
-    return int(tenant)
-
-
 # Built once and run on the session's connection: the serving path reads it per answer, and
 # the ORM's execution of a freshly built select cost 0.2 ms against 0.06 ms this way.
 _STAMP = sa.select(Tenant.history_stamp).where(tenant_matches(Tenant.id))
@@ -60,7 +54,6 @@ _STAMP = sa.select(Tenant.history_stamp).where(tenant_matches(Tenant.id))
 
 def history_stamp(session: Session) -> int:
     """The tenant's history stamp as this session sees it (0: unknown)."""
-    _tenant(session)
     stamp = tenant_execute(session, _STAMP).scalar()
     return int(stamp or 0)
 
@@ -69,7 +62,7 @@ def renew_history_stamp(session: Session) -> None:
     """The tenant's CRM history is about to change in this transaction: whatever was kept of it
     no longer holds for any reader that sees this transaction's writes."""
     session.execute(
-        sa.update(Tenant).where(Tenant.id == _tenant(session)).values(history_stamp=new_stamp())
+        sa.update(Tenant).where(Tenant.id == tenant_of(session)).values(history_stamp=new_stamp())
     )
 
 
@@ -88,8 +81,7 @@ class HistoryCache:
         stamp = history_stamp(session)
         if not stamp:
             return load()
-        bind = session.get_bind()
-        key = (str(bind.engine.url), id(bind.engine), _tenant(session), what)
+        key = (*cache_scope(session), what)
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None and entry[0] == stamp:

@@ -26,10 +26,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from propensity.db import cache_scope
 from propensity.features.attributes import ColumnPlan, plan_columns
 from propensity.features.history import health_present, present_event_types
 from propensity.features.history_cache import history_stamp
-from propensity.features.loading import Entities, load_customers, load_leads, tenant_of
+from propensity.features.loading import Entities, load_customers, load_leads
 from propensity.features.policy import ColumnPolicy
 from propensity.lru import LruCache
 
@@ -81,18 +82,8 @@ def tenant_shape(
     """The cached shape of this tenant's `subject`/`kind` data, recomputed when stale.
     `entities`: the whole entity table, when the caller has loaded it already (a portfolio
     build), so that a stale shape does not load it a second time."""
-    bind = session.get_bind()
     stamp = history_stamp(session)
-    key = (
-        str(bind.engine.url),
-        id(bind.engine),
-        tenant_of(session),
-        subject,
-        kind,
-        policy,
-        point_in_time,
-        stamp,
-    )
+    key = (*cache_scope(session), subject, kind, policy, point_in_time, stamp)
     cached = shape_cache.get(key) if stamp else None
     if cached is not None:
         return cached

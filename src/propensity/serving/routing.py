@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased, defer, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from propensity.db import TENANT_KEY, tenant_execute, tenant_matches
+from propensity.db import cache_scope, tenant_execute, tenant_matches
 from propensity.errors import Unavailable
 from propensity.lru import LruCache
 from propensity.models import Deployment, DeploymentStatus, ModelStatus, ModelVersion
@@ -149,14 +149,7 @@ class _VersionCopies:
         self._copies: LruCache[tuple[Any, ...], ModelVersion] = LruCache(limit)
 
     def attach(self, session: Session, *, version_id: int, stamp: int) -> ModelVersion | None:
-        bind = session.get_bind()
-        key = (
-            str(bind.engine.url),
-            id(bind.engine),
-            session.info.get(TENANT_KEY),
-            version_id,
-            stamp,
-        )
+        key = (*cache_scope(session), version_id, stamp)
         copy = self._copies.get(key)
         if copy is not None:
             return session.merge(copy, load=False)
