@@ -16,7 +16,7 @@ from propensity.db import Database
 from propensity.features.builder import load_entities
 from propensity.features.history import Events, Health, load_events, load_health
 from propensity.features.history_cache import HistoryCache, history_cache, history_stamp
-from propensity.models import Tenant
+from propensity.models import Customer, Tenant
 from propensity.vocabulary import PredictionType
 from tests.features.helpers import T, account_scenario, days, new_tenant
 from tests.statements import captured_statements
@@ -134,8 +134,8 @@ def test_the_read_after_an_import_holds_the_imported_rows(
 
 def _first_account(database: Database, tenant: int) -> str:
     with database.tenant_session(tenant) as session:
-        rows = session.execute(sa.text("SELECT external_id FROM customers ORDER BY id LIMIT 1"))
-        return str(rows.scalar_one())
+        first = session.scalars(sa.select(Customer.external_id).order_by(Customer.id).limit(1))
+        return str(first.one())
 
 
 def test_what_a_rolled_back_import_read_is_never_served(database: Database, accounts: int) -> None:
