@@ -5,7 +5,8 @@ added by a `do_orm_execute` hook, and every new tenant-owned row is stamped with
 session's tenant in `before_flush`. A session without a tenant may not touch tenant data
 unless it was opened explicitly as a system session (CLI administration, job recovery).
 The hot serving path's prebuilt Core statements filter by a `tenant` parameter themselves and
-run through `tenant_execute`, which binds it (ADR 0001, amendment "prebuilt statements").
+run through `tenant_execute` (writes) or `db_read.tenant_read` (reads), which bind it (ADR 0001,
+amendments "prebuilt statements" and "the prebuilt reads on the driver's cursor").
 """
 
 from __future__ import annotations
@@ -212,7 +213,7 @@ def tenant_execute(
     what a primary-key lookup costs SQLite; a request makes half a dozen of them. These
     statements therefore filter by tenant themselves, and a statement without a `tenant`
     parameter is refused. Pending ORM changes are flushed first, as session.execute would."""
-    tenant_id = _statement_tenant(session, statement)
+    tenant_id = statement_tenant(session, statement)
     if session.autoflush:
         session.flush()
     return session.connection().execute(statement, {**(params or {}), TENANT_PARAM: tenant_id})
@@ -224,7 +225,7 @@ def tenant_scalars(
     """tenant_execute for a prebuilt statement that loads ORM objects (they need the session):
     the same check and binding, through the session with the hook skipped (the statement
     filters by its `tenant` parameter itself)."""
-    tenant_id = _statement_tenant(session, statement)
+    tenant_id = statement_tenant(session, statement)
     return session.scalars(
         statement, {**(params or {}), TENANT_PARAM: tenant_id}, execution_options=_SKIP_HOOK
     )
@@ -233,7 +234,7 @@ def tenant_scalars(
 _SKIP_HOOK = {"skip_tenant_scope": True}
 
 
-def _statement_tenant(session: Session, statement: Any) -> int:
+def statement_tenant(session: Session, statement: Any) -> int:
     """The session's tenant, for a statement that filters by a `tenant` parameter."""
     tenant_id = session.info.get(TENANT_KEY)
     if tenant_id is None:

@@ -30,7 +30,8 @@ from typing import Protocol, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.db import cache_scope, new_stamp, tenant_execute, tenant_matches
+from propensity.db import cache_scope, new_stamp, tenant_matches
+from propensity.db_read import tenant_read
 from propensity.features.loading import tenant_of
 from propensity.models import Tenant
 
@@ -54,7 +55,7 @@ _STAMP = sa.select(Tenant.history_stamp).where(tenant_matches(Tenant.id))
 
 def history_stamp(session: Session) -> int:
     """The tenant's history stamp as this session sees it (0: unknown)."""
-    stamp = tenant_execute(session, _STAMP).scalar()
+    stamp = tenant_read(session, _STAMP).scalar()
     return int(stamp or 0)
 
 

@@ -20,7 +20,8 @@ import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from propensity.db import TENANT_KEY, TenantScopeError, tenant_execute, tenant_matches
+from propensity.db import TENANT_KEY, TenantScopeError, tenant_matches
+from propensity.db_read import tenant_read
 from propensity.features.columns import Columns, object_array
 from propensity.features.policy import CUSTOMER_COLUMNS, LEAD_COLUMNS
 from propensity.features.times import to_us
@@ -65,35 +66,12 @@ class Entities:
         return np.where(self.ids[pos] == wanted, pos, -1).astype(np.int64)
 
 
-Processors = tuple[Any, ...]
-_PROCESSORS: dict[tuple[Any, str, tuple[Any, ...]], Processors] = {}
-
-
 def tenant_columns(
     session: Session, statement: sa.Select[*tuple[Any, ...]], params: dict[str, Any]
 ) -> list[Sequence[Any]]:
-    """The rows of a prebuilt statement (tenant_execute) as columns, each value converted as
-    SQLAlchemy's Row would have it: its column type's result processor for the type code the
-    cursor reports. Without a Row object per row, which for a whole entity table cost more
-    than the query."""
-    result = tenant_execute(session, statement, params)
-    cursor = result.cursor
-    codes = tuple(field[1] for field in cursor.description)
-    rows = cursor.fetchall()
-    width = len(codes)
-    columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * width
-    dialect = result.dialect
-    key = (statement, dialect.name, codes)
-    processors = _PROCESSORS.get(key)
-    if processors is None:
-        processors = _PROCESSORS[key] = tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, code)
-            for column, code in zip(statement.selected_columns, codes, strict=True)
-        )
-    for j, process in enumerate(processors):
-        if process is not None:
-            columns[j] = [process(value) for value in columns[j]]
-    return columns
+    """The rows of a prebuilt statement (db_read.tenant_read) as columns, each value converted
+    as Core would have it."""
+    return tenant_read(session, statement, params).columns()
 
 
 def _stored_time(column: Any) -> Any:

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased, defer, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from propensity.db import cache_scope, tenant_execute, tenant_matches
+from propensity.db import cache_scope, tenant_matches
+from propensity.db_read import tenant_read
 from propensity.errors import Unavailable
 from propensity.lru import LruCache
 from propensity.models import Deployment, DeploymentStatus, ModelStatus, ModelVersion
@@ -69,7 +70,7 @@ def serving_models_or_none(
     the versions' rows come from this process's copies while their stamps match (see
     `_VersionCopies`), so a request does not load and decode them again."""
     source = prediction_type.source
-    row = tenant_execute(
+    row = tenant_read(
         session, _SERVING, {"prediction_type": source.value, "population": population}
     ).first()
     if row is None:

@@ -19,7 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, SessionTransaction
 
-from propensity.db import TENANT_KEY, tenant_execute, tenant_matches, utcnow
+from propensity.db import TENANT_KEY, tenant_matches, utcnow
+from propensity.db_read import tenant_read
 from propensity.errors import InvalidInput
 from propensity.jobs import enqueue_job
 from propensity.logs import get_logger
@@ -87,7 +88,7 @@ def _active_subscriptions(session: Session) -> list[tuple[int, list[str]]]:
     )
     if cached is not None and transaction is not None and cached[0] is transaction:
         return cached[1]
-    rows = tenant_execute(session, _ACTIVE_SUBSCRIPTIONS).all()
+    rows = tenant_read(session, _ACTIVE_SUBSCRIPTIONS).all()
     found = [(int(i), list(events or [])) for i, events in rows]
     session.info[_CACHE] = (session.get_transaction(), found)
     return found
