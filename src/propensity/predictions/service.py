@@ -69,8 +69,12 @@ def adopt_prediction(session: Session, values: dict[str, Any]) -> Prediction:
 def _insert_returning(session: Session, rows: list[dict[str, Any]]) -> list[Prediction]:
     """Inserts `rows` and returns them as loaded objects, with the values as stored (the
     columns' own conversions both ways, as a query would give). A Core INSERT ... RETURNING:
-    the ORM's own returning insert cost a one-row request 0.46 ms against 0.28 ms."""
-    result = session.execute(_RETURNING_INSERT, rows)
+    the ORM's own returning insert cost a one-row request 0.46 ms against 0.28 ms. It runs on
+    the session's connection, not through session.execute: the rows carry their tenant, and
+    the ORM's execution of a Core statement cost about 0.2 ms more than Core's."""
+    if session.autoflush:
+        session.flush()
+    result = session.connection().execute(_RETURNING_INSERT, rows)
     return [
         adopt_prediction(session, {key: row._mapping[name] for key, name in _ATTRIBUTES})
         for row in result
