@@ -25,7 +25,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from propensity.db import TENANT_PARAM, statement_tenant
-from propensity.lru import LruCache
 
 Processor = Callable[[Any], Any] | None
 Select = sa.Select[*tuple[Any, ...]]
@@ -50,9 +49,20 @@ class _Plan:
     sources: tuple[tuple[str | None, int, Any, Processor], ...]
 
 
-_COMPILED: LruCache[tuple[Any, ...], _Compiled] = LruCache(1024)
-_PLANS: LruCache[tuple[Any, ...], _Plan] = LruCache(4096)
-_RESULTS: LruCache[tuple[Any, ...], tuple[Processor, ...]] = LruCache(1024)
+# Plain dicts, read without a lock: every request reads them several times, a dict's get and
+# set are atomic, and two threads building the same entry build equal ones. The statements are
+# module-level and IN lists have at most MAX_IN_LIST lengths, so they stay small; the bound
+# only guards against a caller building statements per call.
+_LIMIT = 4096
+_COMPILED: dict[tuple[Any, ...], _Compiled] = {}
+_PLANS: dict[tuple[Any, ...], _Plan] = {}
+_RESULTS: dict[tuple[Any, ...], tuple[Processor, ...]] = {}
+
+
+def _keep(cache: dict[tuple[Any, ...], Any], key: tuple[Any, ...], value: Any) -> None:
+    if len(cache) >= _LIMIT:
+        cache.clear()
+    cache[key] = value
 
 
 def _compiled(statement: Select, dialect: sa.Dialect) -> _Compiled:
@@ -62,7 +72,7 @@ def _compiled(statement: Select, dialect: sa.Dialect) -> _Compiled:
         compiled = statement.compile(dialect=dialect)
         expanding = tuple(name for name, bind in compiled.binds.items() if bind.expanding)
         found = _Compiled(compiled=compiled, expanding=expanding)
-        _COMPILED.put(key, found)
+        _keep(_COMPILED, key, found)
     return found
 
 
@@ -95,7 +105,7 @@ def _plan(statement: Select, dialect: sa.Dialect, params: dict[str, Any]) -> _Pl
         names=None if state.positiontup is not None else order,
         sources=tuple(sources),
     )
-    _PLANS.put(key, plan)
+    _keep(_PLANS, key, plan)
     return plan
 
 
@@ -124,7 +134,7 @@ def _result_processors(
             column.type.dialect_impl(dialect).result_processor(dialect, code)
             for column, code in zip(statement.selected_columns, codes, strict=True)
         )
-        _RESULTS.put(key, found)
+        _keep(_RESULTS, key, found)
     return found
 
 
