@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from propensity.features.history_cache import history_cache
 from propensity.features.loading import MAX_IN_LIST, SMALL_IDS, Entities, fetch_raw, tenant_of
 from propensity.features.times import small_to_us, to_us
-from propensity.features.windows import NO_START, FloatArray, IntArray
+from propensity.features.windows import NO_START, BoolArray, FloatArray, IntArray
 from propensity.models import Customer, Event, HealthSnapshot
 
 # Up to this many stored timestamps, text is parsed in Python (pandas' parser has a fixed cost).
@@ -105,10 +105,27 @@ def _subject_filter(entities: Entities, ids: IntArray | None) -> tuple[Any, list
     return column, clauses
 
 
+class _Scan:
+    """Rows as read, before they are matched to an entity table. A whole-kind scan is kept by
+    history_cache.py and shared by every build of the process, so its arrays are made
+    read-only as it is made."""
+
+    @property
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        raise NotImplementedError
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self.arrays)
+
+    def __post_init__(self) -> None:
+        for array in self.arrays:
+            array.flags.writeable = False
+
+
 @dataclass(frozen=True, kw_only=True)
-class _EventScan:
-    """Events as read, before they are matched to an entity table: `entity` holds database ids.
-    A whole-kind scan is kept by history_cache.py, so its arrays are read-only."""
+class _EventScan(_Scan):
+    """Events as read: `entity` holds database ids."""
 
     entity: IntArray
     time: IntArray
@@ -119,16 +136,20 @@ class _EventScan:
     sequence_step: FloatArray
 
     @property
-    def nbytes(self) -> int:
-        arrays = (
-            self.entity,
-            self.time,
-            self.type_code,
-            self.value,
-            self.ticket,
-            self.sequence_step,
-        )
-        return sum(a.nbytes for a in arrays)
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        return (self.entity, self.time, self.type_code, self.value, self.ticket, self.sequence_step)
+
+
+def _matched(
+    entities: Entities, read: IntArray, ids: IntArray | None
+) -> tuple[IntArray, BoolArray]:
+    """The entity codes of a scan's database ids `read`, and which rows belong to `entities`
+    (and to `ids`, when given)."""
+    codes = entities.codes_of(read)
+    keep = codes >= 0
+    if ids is not None:
+        keep &= np.isin(codes, entities.codes_of(ids))
+    return codes, keep
 
 
 def _scan_events(session: Session, entities: Entities, ids: IntArray | None) -> _EventScan:
@@ -166,7 +187,7 @@ def _scan_events(session: Session, entities: Entities, ids: IntArray | None) -> 
     steps[has_prop[~is_ticket]] = pd.to_numeric(
         pd.Series(props[has_prop[~is_ticket]], dtype=object), errors="coerce"
     ).to_numpy(dtype=np.float64, na_value=np.nan)
-    scan = _EventScan(
+    return _EventScan(
         entity=raw[:, 0].astype(np.int64),
         time=_times_to_us(raw[:, 2], form),
         type_code=type_codes.astype(np.int32),
@@ -175,16 +196,6 @@ def _scan_events(session: Session, entities: Entities, ids: IntArray | None) -> 
         ticket=tickets,
         sequence_step=steps,
     )
-    for array in (
-        scan.entity,
-        scan.time,
-        scan.type_code,
-        scan.value,
-        scan.ticket,
-        scan.sequence_step,
-    ):
-        array.flags.writeable = False
-    return scan
 
 
 def load_events(
@@ -209,10 +220,7 @@ def load_events(
             ("events", entities.subject, entities.kind),
             lambda: _scan_events(session, entities, None),
         )
-    codes = entities.codes_of(scan.entity)
-    keep = codes >= 0
-    if ids is not None:
-        keep &= np.isin(codes, entities.codes_of(ids))
+    codes, keep = _matched(entities, scan.entity, ids)
     if present_types is not None:
         present = present_types
     elif ids is not None and entities.subject == "customer":
@@ -254,16 +262,16 @@ def health_present(session: Session, entities: Entities) -> bool:
 
 
 @dataclass(frozen=True, kw_only=True)
-class _HealthScan:
-    """Health snapshots as read (`customer`: database ids); read-only, like _EventScan."""
+class _HealthScan(_Scan):
+    """Health snapshots as read: `customer` holds database ids."""
 
     customer: IntArray
     time: IntArray
     scores: dict[str, FloatArray]
 
     @property
-    def nbytes(self) -> int:
-        return self.customer.nbytes + self.time.nbytes + sum(a.nbytes for a in self.scores.values())
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        return (self.customer, self.time, *self.scores.values())
 
 
 def _scan_health(session: Session, entities: Entities, ids: IntArray | None) -> _HealthScan:
@@ -282,7 +290,7 @@ def _scan_health(session: Session, entities: Entities, ids: IntArray | None) -> 
             Customer.tenant_id == tenant, Customer.kind == entities.kind
         )
     raw = fetch_raw(session, stmt, 2 + len(names), small=ids is not None and len(ids) <= SMALL_IDS)
-    scan = _HealthScan(
+    return _HealthScan(
         customer=raw[:, 0].astype(np.int64),
         time=to_us(pd.Series(raw[:, 1], dtype=object), fill=NO_START),
         scores={
@@ -290,9 +298,6 @@ def _scan_health(session: Session, entities: Entities, ids: IntArray | None) -> 
             for i, n in enumerate(names)
         },
     )
-    for array in (scan.customer, scan.time, *scan.scores.values()):
-        array.flags.writeable = False
-    return scan
 
 
 def load_health(session: Session, entities: Entities, *, ids: IntArray | None = None) -> Health:
@@ -304,10 +309,7 @@ def load_health(session: Session, entities: Entities, *, ids: IntArray | None = 
         scan = history_cache.read(
             session, ("health", entities.kind), lambda: _scan_health(session, entities, None)
         )
-    codes = entities.codes_of(scan.customer)
-    keep = codes >= 0
-    if ids is not None:
-        keep &= np.isin(codes, entities.codes_of(ids))
+    codes, keep = _matched(entities, scan.customer, ids)
     return Health(
         code=codes[keep],
         time=scan.time[keep],

@@ -66,6 +66,13 @@ def adopt_prediction(session: Session, values: dict[str, Any]) -> Prediction:
     return prediction
 
 
+def prediction_values(prediction: Prediction) -> dict[str, Any]:
+    """A loaded prediction's column values by attribute, for `adopt_prediction` in another
+    session (a waiting request's, serving/gate.py)."""
+    state = prediction.__dict__
+    return {key: state[key] for key, _ in _ATTRIBUTES if key in state}
+
+
 def _insert_returning(session: Session, rows: list[dict[str, Any]]) -> list[Prediction]:
     """Inserts `rows` and returns them as loaded objects, with the values as stored (the
     columns' own conversions both ways, as a query would give). A Core INSERT ... RETURNING:

@@ -14,7 +14,6 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from propensity.db import TENANT_KEY
@@ -22,7 +21,7 @@ from propensity.errors import PropensityError
 from propensity.modeling import load_model
 from propensity.models import ModelVersion, Prediction
 from propensity.predictions.scoring import ScoringRun, model_frame, score_frame
-from propensity.predictions.service import adopt_prediction, record_run
+from propensity.predictions.service import adopt_prediction, prediction_values, record_run
 from propensity.registry.service import artifact_cache
 from propensity.serving.gate import scoring_lane
 from propensity.settings import Settings
@@ -156,13 +155,9 @@ def _in_time(session: Session, *, elapsed_ms: float, timeout_ms: float, model_id
         raise
 
 
-_COLUMNS = tuple(column.key for column in sa.inspect(Prediction).column_attrs)
-
-
 def _hand(answer: Fresh) -> tuple[dict[str, Any], float]:
     """A stored prediction as values another request's session can adopt."""
-    state = answer.prediction.__dict__
-    return {key: state[key] for key in _COLUMNS if key in state}, answer.share
+    return prediction_values(answer.prediction), answer.share
 
 
 def _adopt(session: Session, handed: tuple[dict[str, Any], float]) -> Fresh:
