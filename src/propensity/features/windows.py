@@ -212,6 +212,8 @@ def _kahan_cumsum(code: IntArray, series: FloatArray) -> FloatArray:
     series in one call (the health slopes' 25 running sums of one entity take half the time
     they took one call each). NaN values are not expected (the callers pass zeros for
     missing) and are passed through like pandas does with skipna."""
+    if len(series) >= _VECTOR_SERIES and not np.isnan(series).any():
+        return _kahan_cumsum_across(code, series)
     codes = code.tolist()
     out: list[list[float]] = []
     for values in series.tolist():
@@ -231,6 +233,30 @@ def _kahan_cumsum(code: IntArray, series: FloatArray) -> FloatArray:
             sums.append(t)
         out.append(sums)
     return np.array(out, dtype=np.float64).reshape(series.shape)
+
+
+# From this many series on, _kahan_cumsum steps through the items once with a vector of all
+# the series (the health slopes' 25 sums of one entity: 43 us against 88).
+_VECTOR_SERIES = 4
+
+
+def _kahan_cumsum_across(code: IntArray, series: FloatArray) -> FloatArray:
+    """_kahan_cumsum of NaN-free series, each step applied to every series at once: the same
+    IEEE double operations in the same order, so the same bits."""
+    k, n = series.shape
+    out = np.empty((k, n), dtype=np.float64)
+    columns = np.ascontiguousarray(series.T, dtype=np.float64)
+    total = comp = np.zeros(k)
+    entity = None
+    for j, key in enumerate(code.tolist()):
+        if key != entity:
+            entity, total, comp = key, np.zeros(k), np.zeros(k)
+        y = columns[j] - comp
+        t = total + y
+        comp = (t - total) - y
+        total = t
+        out[:, j] = t
+    return out
 
 
 def window_sum(cumsum: FloatArray, start: IntArray, a: IntArray, b: IntArray) -> FloatArray:
