@@ -196,15 +196,17 @@ def tenant_read(session: Session, statement: Select, params: dict[str, Any] | No
     if dbapi_connection is None:  # invalidated: let Core reconnect and raise or run it
         result = connection.execute(statement, params)
         return Read(rows=[tuple(row) for row in result], processors=(None,) * len(result.keys()))
-    cursor = dbapi_connection.cursor()
+    cursor = None
     try:
+        cursor = dbapi_connection.cursor()
         cursor.execute(plan.sql, values)
         rows = list(cursor.fetchall())
         codes = tuple(field[1] for field in cursor.description)
     except dialect.loaded_dbapi.Error as exc:
         _raise_as_core(connection, exc, plan.sql, values, cursor)
     finally:
-        cursor.close()
+        if cursor is not None:
+            cursor.close()
     return Read(rows=rows, processors=_result_processors(statement, dialect, codes))
 
 
