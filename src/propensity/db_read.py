@@ -145,23 +145,19 @@ class Read:
     rows: list[tuple[Any, ...]]
     processors: tuple[Processor, ...]
 
-    def all(self) -> list[tuple[Any, ...]]:
-        if not any(self.processors):
-            return self.rows
-        pairs = list(enumerate(self.processors))
-        return [
-            tuple(row[j] if process is None else process(row[j]) for j, process in pairs)
-            for row in self.rows
-        ]
-
-    def first(self) -> tuple[Any, ...] | None:
-        if not self.rows:
-            return None
-        row = self.rows[0]
+    def _converted(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
         return tuple(
             value if process is None else process(value)
             for value, process in zip(row, self.processors, strict=True)
         )
+
+    def all(self) -> list[tuple[Any, ...]]:
+        if not any(self.processors):
+            return self.rows
+        return [self._converted(row) for row in self.rows]
+
+    def first(self) -> tuple[Any, ...] | None:
+        return self._converted(self.rows[0]) if self.rows else None
 
     def scalar(self) -> Any:
         row = self.first()

@@ -66,14 +66,6 @@ class Entities:
         return np.where(self.ids[pos] == wanted, pos, -1).astype(np.int64)
 
 
-def tenant_columns(
-    session: Session, statement: sa.Select[*tuple[Any, ...]], params: dict[str, Any]
-) -> list[Sequence[Any]]:
-    """The rows of a prebuilt statement (db_read.tenant_read) as columns, each value converted
-    as Core would have it."""
-    return tenant_read(session, statement, params).columns()
-
-
 def _stored_time(column: Any) -> Any:
     """A time column as the driver returns it, without the column type's conversion to a
     datetime per row: SQLite's stored text (to_us parses many at once), PostgreSQL's
@@ -109,7 +101,8 @@ def load_customers(session: Session, *, kind: str | None, ids: IntArray | None =
     params: dict[str, Any] = {"kind": kind}
     if ids is not None:
         params["ids"] = [int(i) for i in ids]
-    cols = tenant_columns(session, _customers_statement(kind is not None, ids is not None), params)
+    statement = _customers_statement(kind is not None, ids is not None)
+    cols = tenant_read(session, statement, params).columns()
     columns = _object_columns(
         [*CUSTOMER_COLUMNS, "kind", "churned", "account_type", "email"],
         [*cols[9:], cols[2], cols[5], cols[6], cols[7]],
@@ -203,7 +196,7 @@ def load_leads(session: Session, *, ids: IntArray | None = None) -> Entities:
     """Every lead, or only those with these database ids."""
     typed = _LEAD_TYPED
     params: dict[str, Any] = {} if ids is None else {"ids": [int(i) for i in ids]}
-    cols = tenant_columns(session, _leads_statement(ids is not None), params)
+    cols = tenant_read(session, _leads_statement(ids is not None), params).columns()
     converted = to_us(list(cols[3]), fill=NO_END)
     lost = to_us(list(cols[4]), fill=NO_END)
     columns = _object_columns(

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from propensity.db import tenant_matches
-from propensity.features.loading import MAX_IN_LIST, tenant_columns, tenant_of
+from propensity.db_read import tenant_read
+from propensity.features.loading import MAX_IN_LIST, tenant_of
 from propensity.features.state import EntityState, StateMiss
 from propensity.features.state_codec import StateColumns, decode_many, encode
 from propensity.features.windows import IntArray
@@ -48,16 +49,16 @@ def load_states(
     )
     if len(wanted) <= MAX_LISTED:
         found = [
-            tenant_columns(
+            tenant_read(
                 session, _LISTED, {"subject": subject, "ids": wanted[start : start + MAX_IN_LIST]}
-            )
+            ).columns()
             for start in range(0, len(wanted), MAX_IN_LIST)
         ]
         entity_ids = [i for part in found for i in part[0]]
         built_at = [t for part in found for t in part[1]]
         payloads = [b for part in found for b in part[2]]
     else:
-        every = tenant_columns(session, _ALL, {"subject": subject})
+        every = tenant_read(session, _ALL, {"subject": subject}).columns()
         kept = [k for k, i in enumerate(every[0]) if i in code_of]
         entity_ids = [every[0][k] for k in kept]
         built_at = [every[1][k] for k in kept]
