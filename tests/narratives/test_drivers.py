@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pytest
 
 from propensity.narratives import FeatureStats, PredictionFacts, narrate
@@ -57,6 +58,18 @@ def test_negligible_and_non_finite_contributions_are_not_drivers() -> None:
     )
     assert [d.name for d in risks] == ["big"]
     assert strengths == []
+
+
+def test_a_limit_keeps_the_head_of_each_ranked_list() -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        values = rng.normal(size=40) * rng.choice([0.001, 1.0], size=40)
+        values[rng.integers(0, 40, size=3)] = 0.0
+        contributions = {f"f{i:02d}": float(v) for i, v in enumerate(values)}
+        full = rank_drivers(contributions, bad_sign=-1)
+        for limit in (0, 1, 3, 5, 40):
+            cut = rank_drivers(contributions, bad_sign=-1, limit=limit)
+            assert cut == (full[0][:limit], full[1][:limit])
 
 
 def _facts(

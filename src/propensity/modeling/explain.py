@@ -13,6 +13,7 @@ from propensity.modeling.memo import IdentityMemo
 from propensity.modeling.specs import FeatureGroup, FeatureSpec
 
 GROUPS: tuple[FeatureGroup, ...] = tuple(FeatureGroup)
+_GROUP_NAMES = tuple(g.value for g in GROUPS)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,18 +55,18 @@ class Explanation:
 
     def row(self, i: int) -> dict[str, Any]:
         """One row as plain JSON-ready values, features ordered by |contribution| descending."""
-        order = np.argsort(-np.abs(self.contributions[i]), kind="stable")
+        values = self.contributions[i]
+        order = np.argsort(-np.abs(values), kind="stable")
         return {
             "space": self.space,
             "raw": float(self.raw[i]),
             "bias": float(self.bias[i]),
             "prediction": float(self.prediction[i]),
-            "contributions": {
-                self.features[j].name: float(self.contributions[i, j]) for j in order
-            },
-            "groups": {
-                g.value: float(v) for g, v in zip(GROUPS, self.group_contributions[i], strict=True)
-            },
+            # tolist() gives the same Python floats as float() per cell, in one call.
+            "contributions": dict(
+                zip(_names(self.features)[order].tolist(), values[order].tolist(), strict=True)
+            ),
+            "groups": dict(zip(_GROUP_NAMES, self.group_contributions[i].tolist(), strict=True)),
         }
 
     def __len__(self) -> int:
@@ -73,6 +74,12 @@ class Explanation:
 
 
 _memberships = IdentityMemo()
+_name_arrays = IdentityMemo()
+
+
+def _names(features: tuple[FeatureSpec, ...]) -> np.ndarray:
+    """The feature names as an object array, to reorder with an index array; kept per model."""
+    return _name_arrays.get(features, lambda specs: np.array([f.name for f in specs], object))
 
 
 def _membership(features: tuple[FeatureSpec, ...]) -> np.ndarray:

@@ -269,27 +269,38 @@ def impact_of(magnitude: float, largest: float) -> Impact:
 
 
 def rank_drivers(
-    contributions: Mapping[str, float], *, bad_sign: int
+    contributions: Mapping[str, float], *, bad_sign: int, limit: int | None = None
 ) -> tuple[list[Driver], list[Driver]]:
     """(risks, strengths), each ordered by |contribution| descending (ties by name, so the order
-    never depends on dict order). Non-finite and negligible contributions are left out."""
+    never depends on dict order), each cut to `limit` drivers when given. Non-finite and
+    negligible contributions are left out."""
     # Plain finite floats (what explanations hold) skip as_float's checks: same values.
-    finite = {
-        n: c
-        for n, raw in contributions.items()
+    finite = [
+        (name, c)
+        for name, raw in contributions.items()
         if (c := raw if type(raw) is float and math.isfinite(raw) else as_float(raw)) is not None
-    }
-    total = sum(abs(c) for c in finite.values())
-    largest = max((abs(c) for c in finite.values()), default=0.0)
+    ]
+    magnitudes = [abs(c) for _, c in finite]
+    floor = NEGLIGIBLE_SHARE * sum(magnitudes)
+    largest = max(magnitudes, default=0.0)
+    # Only the contributions above the floor are ordered: most of a model's features are
+    # negligible for any one entity, and a driver is built only for the ones kept.
+    ranked = sorted(
+        (-a, name, c)
+        for (name, c), a in zip(finite, magnitudes, strict=True)
+        if c != 0 and a >= floor
+    )
+    cap = len(ranked) if limit is None else limit
     risks: list[Driver] = []
     strengths: list[Driver] = []
-    for name, c in sorted(finite.items(), key=lambda kv: (-abs(kv[1]), kv[0])):
-        if c == 0 or abs(c) < NEGLIGIBLE_SHARE * total:
-            continue
-        driver = Driver(
-            name=name, contribution=c, impact=impact_of(abs(c), largest), risk=c * bad_sign > 0
-        )
-        (risks if driver.risk else strengths).append(driver)
+    for negative, name, c in ranked:
+        risk = c * bad_sign > 0
+        into = risks if risk else strengths
+        if len(into) < cap:
+            impact = impact_of(-negative, largest)
+            into.append(Driver(name=name, contribution=c, impact=impact, risk=risk))
+        elif len(risks) >= cap and len(strengths) >= cap:
+            break
     return risks, strengths
 
 

@@ -176,7 +176,9 @@ def narrate(*, facts: PredictionFacts, top_n: int = 5, driver_lines: int = 3) ->
     from it), primary drivers (the top `driver_lines` risk facts), recommendations from both,
     the explanation paragraph and the decision factors."""
     scene = scene_of(facts)
-    risks, strengths = rank_drivers(facts.contributions, bad_sign=facts.bad_sign)
+    risks, strengths = rank_drivers(
+        facts.contributions, bad_sign=facts.bad_sign, limit=max(top_n, driver_lines)
+    )
     risk_pairs = [(d, describe(d.name, scene)) for d in risks[:top_n]]
     strength_pairs = [(d, describe(d.name, scene)) for d in strengths[:top_n]]
     level = derive_level(facts)

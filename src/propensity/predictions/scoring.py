@@ -73,6 +73,15 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _json_record(names: list[str], cells: list[Any]) -> dict[str, Any]:
+    """One row's cells by feature name as JSON values: `_jsonable`, with plain floats (most
+    cells) converted inline, as a row has a hundred of them."""
+    return {
+        name: (None if cell != cell else cell) if type(cell) is float else _jsonable(cell)
+        for name, cell in zip(names, cells, strict=True)
+    }
+
+
 def trajectory(current: float | None, predicted: float) -> str:
     if current is None or math.isnan(current):
         return "unknown"
@@ -312,13 +321,13 @@ def score_frame(
         values: dict[str, Any] = {}
         text: str | None = None
         if k is not None and table is not None and explanation is not None:
-            record = dict(zip(names, table[k], strict=True))
+            record = _json_record(names, table[k])
             row = explanation.row(k)
             top = dict(list(row["contributions"].items())[:TOP_CONTRIBUTIONS])
-            values = {name: _jsonable(record[name]) for name in top}
+            values = {name: record[name] for name in top}
             narrative = narrator.narrate(
                 contributions=row["contributions"],
-                values={name: _jsonable(value) for name, value in record.items()},
+                values=record,
                 probability=p_i,
                 predicted_value=v_i,
                 outputs=outputs[i],
