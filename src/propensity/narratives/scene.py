@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -151,7 +152,10 @@ def humanize(name: str) -> str:
     return f"{words} ({match.group(1)} days)" if match else words
 
 
+@functools.lru_cache(maxsize=4096)
 def title_case(text: str) -> str:
+    # Kept per text: titles come from a fixed wording and the feature names, so a few hundred
+    # distinct texts make every title of a portfolio's narratives.
     small = {"a", "an", "and", "of", "the", "in", "on", "per", "to", "vs"}
     words = text.split()
     return " ".join(
