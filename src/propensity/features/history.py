@@ -19,6 +19,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from propensity.db import tenant_execute
 from propensity.features.history_cache import history_cache
 from propensity.features.loading import MAX_IN_LIST, SMALL_IDS, Entities, fetch_raw, tenant_of
 from propensity.features.times import small_to_us, to_us
@@ -242,13 +243,47 @@ def load_events(
     )
 
 
+# The distinct event types of the tenant's customers, walked as a loose index scan: one seek of
+# ix_events_customer_type per type, from the smallest type past the last one found.
+_CUSTOMER_TYPES = """
+WITH RECURSIVE types(t) AS (
+    SELECT (SELECT min(type) FROM events
+            WHERE tenant_id = :tenant AND customer_id IS NOT NULL)
+    UNION ALL
+    SELECT (SELECT min(type) FROM events
+            WHERE tenant_id = :tenant AND customer_id IS NOT NULL AND type > types.t)
+    FROM types WHERE types.t IS NOT NULL
+)
+"""
+_TYPES_OF_CUSTOMERS = sa.text(_CUSTOMER_TYPES + "SELECT t FROM types WHERE t IS NOT NULL")
+# Each type kept when one of its events belongs to a customer of the kind. Such a type ends
+# the search at its first event of the kind; a type no customer of the kind has reads all of
+# its events (the cost a tenant with several kinds pays for the other kinds' own types).
+_TYPES_OF_KIND = sa.text(
+    _CUSTOMER_TYPES
+    + """SELECT t FROM types WHERE t IS NOT NULL AND EXISTS (
+    SELECT 1 FROM events e JOIN customers c ON c.id = e.customer_id
+    WHERE e.tenant_id = :tenant AND e.customer_id IS NOT NULL AND e.type = types.t
+      AND c.tenant_id = :tenant AND c.kind = :kind)"""
+)
+_KIND_EXISTS = sa.text("SELECT 1 FROM customers WHERE tenant_id = :tenant AND kind = :kind LIMIT 1")
+
+
 def present_event_types(session: Session, entities: Entities) -> tuple[str, ...]:
-    """Event types recorded for this kind of entity anywhere in the tenant."""
-    column, clauses = _subject_filter(entities, None)
-    stmt = sa.select(Event.type).where(*clauses).distinct()
-    if entities.subject == "customer" and entities.kind is not None:
-        stmt = stmt.join(Customer, Customer.id == column).where(Customer.kind == entities.kind)
-    return tuple(sorted(str(t) for t in session.execute(stmt).scalars()))
+    """Event types recorded for this kind of customer anywhere in the tenant.
+
+    Read as a loose index scan of the distinct types (a few dozen seeks) rather than a
+    DISTINCT over every event: that read the tenant's whole event table, 16 s for 8.3 million
+    events, in the first scoring of each process after every change to the history."""
+    if entities.subject != "customer":
+        raise ValueError("event types per kind are a customer notion: lead features are fixed")
+    if entities.kind is None:
+        found = tenant_execute(session, _TYPES_OF_CUSTOMERS).scalars()
+    elif tenant_execute(session, _KIND_EXISTS, {"kind": entities.kind}).first() is None:
+        return ()
+    else:
+        found = tenant_execute(session, _TYPES_OF_KIND, {"kind": entities.kind}).scalars()
+    return tuple(sorted(str(t) for t in found))
 
 
 def health_present(session: Session, entities: Entities) -> bool:

@@ -119,6 +119,15 @@ class Event(TenantOwned, Base):
         sa.CheckConstraint("(customer_id IS NULL) <> (lead_id IS NULL)", name="one_subject"),
         sa.Index("ix_events_customer_time", "tenant_id", "customer_id", "occurred_at"),
         sa.Index("ix_events_lead_time", "tenant_id", "lead_id", "occurred_at"),
+        # The event types a kind of customer has, found by a loose scan (features/history.py).
+        sa.Index(
+            "ix_events_customer_type",
+            "tenant_id",
+            "type",
+            "customer_id",
+            sqlite_where=sa.text("customer_id IS NOT NULL"),
+            postgresql_where=sa.text("customer_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
