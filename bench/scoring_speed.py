@@ -51,6 +51,7 @@ from sqlalchemy.orm import Session
 from propensity.crm.service import import_frame
 from propensity.db import Database
 from propensity.features import build_scoring_frame
+from propensity.features.history_cache import renew_history_stamp
 from propensity.features.refresh import refresh_states
 from propensity.migrate import upgrade
 from propensity.models import Customer, Event, Lead
@@ -232,6 +233,10 @@ def clone_subscribers(database: Database, tenant_id: int, copies: int) -> int:
                 "AND o.external_id NOT LIKE '%-c%'"
             )
             connection.exec_driver_sql("DROP TABLE copies")
+            # As an import does: the history changed, so what a process keeps of it is stale.
+            # Without this, the states built next read the kind's events as kept before the
+            # clones, and every clone was scored as a customer without any activity.
+            renew_history_stamp(session)
         total = session.scalar(sa.select(sa.func.count()).select_from(Customer))
     return int(total or 0)
 
