@@ -258,13 +258,19 @@ WITH RECURSIVE types(t) AS (
 _TYPES_OF_CUSTOMERS = sa.text(_CUSTOMER_TYPES + "SELECT t FROM types WHERE t IS NOT NULL")
 # Each type kept when one of its events belongs to a customer of the kind. Such a type ends
 # the search at its first event of the kind; a type no customer of the kind has reads all of
-# its events (the cost a tenant with several kinds pays for the other kinds' own types).
+# its events (the cost a tenant with several kinds pays for the other kinds' own types). A
+# scalar subquery per type, as an EXISTS became one hash join over every event on PostgreSQL.
+# The unary plus keeps the customer's tenant check off SQLite's index choice: with it there,
+# SQLite found each customer through the (tenant, kind) index, 3-4 times slower than by key.
 _TYPES_OF_KIND = sa.text(
     _CUSTOMER_TYPES
-    + """SELECT t FROM types WHERE t IS NOT NULL AND EXISTS (
-    SELECT 1 FROM events e JOIN customers c ON c.id = e.customer_id
-    WHERE e.tenant_id = :tenant AND e.customer_id IS NOT NULL AND e.type = types.t
-      AND c.tenant_id = :tenant AND c.kind = :kind)"""
+    + """SELECT t FROM (
+    SELECT t, (SELECT 1 FROM events e JOIN customers c ON c.id = e.customer_id
+               WHERE e.tenant_id = :tenant AND e.customer_id IS NOT NULL AND e.type = types.t
+                 AND +c.tenant_id = :tenant AND c.kind = :kind
+               LIMIT 1) AS hit
+    FROM types WHERE t IS NOT NULL
+) found WHERE hit IS NOT NULL"""
 )
 _KIND_EXISTS = sa.text("SELECT 1 FROM customers WHERE tenant_id = :tenant AND kind = :kind LIMIT 1")
 
