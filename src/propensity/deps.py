@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -132,8 +132,12 @@ Analyst = Annotated[Principal, Depends(require_role(Role.ANALYST))]
 Admin = Annotated[Principal, Depends(require_role(Role.ADMIN))]
 
 
-def get_tenant_session(principal: CurrentPrincipal, database: AppDatabase) -> Iterator[Session]:
+async def get_tenant_session(
+    principal: CurrentPrincipal, database: AppDatabase
+) -> AsyncIterator[Session]:
     """A session scoped to the caller's tenant. Writers commit explicitly before responding."""
+    # Async, as surface_context is: opening a session does no I/O and leaving it only ends a
+    # transaction, so neither is worth the thread-pool hop FastAPI gives a sync generator.
     with database.request_session(principal.tenant_id) as session:
         yield session
 

@@ -42,14 +42,20 @@ def limited(kind: str) -> Callable[[Request, Response], None]:
         raise ValueError(f"unknown limit class {kind!r}")
 
     def check(request: Request, response: Response) -> None:
-        settings: Settings = request.app.state.settings
-        principal = principal_of(request)
-        consume(
-            request,
-            scope=f"ml-{kind}",
-            limit=getattr(settings, f"ml_rate_limit_{kind}"),
-            key=f"tenant-{principal.tenant_id}",
-            response=response,
-        )
+        count_request(request, response, kind=kind)
 
     return check
+
+
+def count_request(request: Request, response: Response, *, kind: str) -> None:
+    """What `limited(kind)` does, for an endpoint that counts inside its own worker thread
+    (the count may go to a store over the network, so not on the event loop)."""
+    settings: Settings = request.app.state.settings
+    principal = principal_of(request)
+    consume(
+        request,
+        scope=f"ml-{kind}",
+        limit=getattr(settings, f"ml_rate_limit_{kind}"),
+        key=f"tenant-{principal.tenant_id}",
+        response=response,
+    )

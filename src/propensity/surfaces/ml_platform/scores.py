@@ -22,7 +22,9 @@ import time
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from propensity.crm.lookup import find_lead, parse_id
 from propensity.db import Session, utcnow
@@ -31,8 +33,10 @@ from propensity.errors import InvalidInput, NotFound
 from propensity.mlconfig import load_ml_config
 from propensity.models import Lead, Prediction
 from propensity.serving import requested_version, serve
-from propensity.surfaces.ml_platform.common import limited, model_label, ok
-from propensity.tenancy.service import require_scorer
+from propensity.settings import Settings
+from propensity.surfaces.ml_platform.common import count_request, model_label, ok
+from propensity.surfaces.responses import json_response
+from propensity.tenancy.service import Principal, require_scorer
 from propensity.timefmt import iso_z
 from propensity.vocabulary import Population, PredictionType
 
@@ -73,17 +77,48 @@ def lead_or_404(session: Session, raw_id: str) -> Lead:
     return lead
 
 
-@router.get("/leads/{lead_id}/score")
-def get_lead_score(
+@router.get("/leads/{lead_id}/score", response_model=None)
+async def get_lead_score(
     lead_id: str,
+    request: Request,
+    response: Response,
     principal: Viewer,
     session: TenantSession,
     settings: AppSettings,
-    _limit: Annotated[None, Depends(limited("scoring"))],
     model: Annotated[str | None, Query(description="A CONVERSION model's id or vN")] = None,
     explain: bool = False,
     refresh: Annotated[bool, Query(description="Ignore the score cache")] = False,
+) -> JSONResponse:
+    # One thread-pool hop for the whole answer (the limit's count, the lookup, serving and the
+    # body), and the body rendered once: a sync endpoint with a dict result took four hops.
+    data = await run_in_threadpool(
+        _lead_score,
+        request,
+        response,
+        lead_id=lead_id,
+        principal=principal,
+        session=session,
+        settings=settings,
+        model=model,
+        explain=explain,
+        refresh=refresh,
+    )
+    return json_response(ok(data), carried=response)
+
+
+def _lead_score(
+    request: Request,
+    response: Response,
+    *,
+    lead_id: str,
+    principal: Principal,
+    session: Session,
+    settings: Settings,
+    model: str | None,
+    explain: bool,
+    refresh: bool,
 ) -> dict[str, Any]:
+    count_request(request, response, kind="scoring")
     now = utcnow()
     lead = lead_or_404(session, lead_id)
     config = load_ml_config(session, tenant_id=principal.tenant_id)
@@ -137,4 +172,4 @@ def get_lead_score(
             "featureImportance": feature_importance(prediction),
             "decisionFactors": list((prediction.outputs or {}).get("decisionFactors") or []),
         }
-    return ok(data)
+    return data
