@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from propensity.api_v1 import ctas, imports, jobs, keys, webhooks
+from propensity.prefix_router import PrefixRouter
 
-router = APIRouter(prefix="/api/v1")
+router = PrefixRouter(prefix="/api/v1")
 router.include_router(keys.router)
 router.include_router(jobs.router)
 router.include_router(imports.router)

@@ -25,13 +25,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from propensity.db import unavailable_on_outage
 from propensity.deps import TenantSession, Viewer
+from propensity.prefix_router import PrefixRouter
 from propensity.surfaces.churn_kpi import schemas, service
 
-router = APIRouter(prefix="/api/kpi/churn", tags=["churn-kpi"])
+router = PrefixRouter(prefix="/api/kpi/churn", tags=["churn-kpi"])
 
 T = TypeVar("T")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -15,6 +15,7 @@ from propensity.ctas import candidates
 from propensity.db import utcnow
 from propensity.errors import InvalidInput, NotFound
 from propensity.predictions.history import customer_predictions
+from propensity.prefix_router import PrefixRouter
 from propensity.serving import count_answers
 from propensity.serving.answers import AnswerCache, Ticket
 from propensity.surfaces.customer_success import (
@@ -28,7 +29,7 @@ from propensity.surfaces.customer_success.context import CsContext, ReadContext,
 from propensity.surfaces.customer_success.ctas import outcome_json
 from propensity.vocabulary import ACCOUNT_TYPES, PredictionType
 
-router = APIRouter(prefix="/api/crm/accounts", tags=["customer-success"])
+router = PrefixRouter(prefix="/api/crm/accounts", tags=["customer-success"])
 router.include_router(portfolio_router.router)
 MAX_LISTED = 200
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from pydantic import BaseModel, ConfigDict, StrictBool
 
 from propensity.crm.lookup import parse_id
@@ -17,6 +17,7 @@ from propensity.features import lead_feature_groups
 from propensity.models import Prediction
 from propensity.predictions.lead_accuracy import record_lead_verdict
 from propensity.predictions.service import latest_predictions
+from propensity.prefix_router import PrefixRouter
 from propensity.serving.leads import (
     LEAD,
     LeadServer,
@@ -31,7 +32,7 @@ from propensity.surfaces.lead_ml.config_router import router as config_router
 from propensity.surfaces.lead_ml.context import ReadContext, WriteContext
 from propensity.vocabulary import PredictionType
 
-router = APIRouter(prefix="/api/lead-scoring", tags=["lead-ml"])
+router = PrefixRouter(prefix="/api/lead-scoring", tags=["lead-ml"])
 
 
 class PredictBody(BaseModel):

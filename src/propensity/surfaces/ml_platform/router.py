@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
+from propensity.prefix_router import PrefixRouter
 from propensity.surfaces.ml_platform import (
     analytics,
     batch_scores,
@@ -17,7 +16,7 @@ from propensity.surfaces.ml_platform import (
     scores,
 )
 
-router = APIRouter(prefix="/api/ml", tags=["ml-platform"])
+router = PrefixRouter(prefix="/api/ml", tags=["ml-platform"])
 router.include_router(scores.router)
 router.include_router(batch_scores.router)
 router.include_router(conversion.router)

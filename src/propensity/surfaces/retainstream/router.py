@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from propensity import __version__
 from propensity.db import utcnow
 from propensity.deps import AppDatabase, AppSettings
 from propensity.errors import Forbidden
+from propensity.prefix_router import PrefixRouter
 from propensity.ratelimit import client_ip, rate_limit
 from propensity.settings import Settings
 from propensity.surfaces.retainstream import customers, dashboard, model, predictions
@@ -40,7 +41,7 @@ def _configured_limit(request: Request) -> str:
     return settings.retainstream_rate_limit
 
 
-router = APIRouter(
+router = PrefixRouter(
     prefix="/api",
     tags=["retainstream"],
     route_class=RateLimitedRoute,
