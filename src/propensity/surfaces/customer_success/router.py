@@ -27,6 +27,7 @@ from propensity.surfaces.customer_success import (
 )
 from propensity.surfaces.customer_success.context import CsContext, ReadContext, WriteContext
 from propensity.surfaces.customer_success.ctas import outcome_json
+from propensity.surfaces.responses import json_response
 from propensity.vocabulary import ACCOUNT_TYPES, PredictionType
 
 router = PrefixRouter(prefix="/api/crm/accounts", tags=["customer-success"])
@@ -162,7 +163,7 @@ def _answer(
     )
     if force is None:
         body.setdefault("cached", False)
-    out = _json(body, response)
+    out = json_response(body, carried=response)
     if keep_until is not None:
         answers.put(ticket, body=bytes(out.body), valid_until=keep_until, now=now)
     return out
@@ -188,15 +189,6 @@ async def health_insights(
         account_id=account_id,
         prediction_type=PredictionType.HEALTH_TREND,
     )
-
-
-def _json(body: dict[str, Any], response: Response) -> JSONResponse:
-    """The body, with the headers set on `response` (the quota's remaining count)."""
-    out = JSONResponse(body)
-    for name, value in response.headers.items():
-        if name.lower().startswith("x-ratelimit"):
-            out.headers[name] = value
-    return out
 
 
 @router.get("/{account_id}/ml/predictions")

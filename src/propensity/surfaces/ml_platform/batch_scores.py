@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query, Response
 from fastapi.responses import JSONResponse
 
 from propensity.db import Session, utcnow
@@ -36,6 +36,7 @@ from propensity.serving import requested_version, serving_models
 from propensity.surfaces.ml_platform.batch_scores_input import bounded_lead_ids
 from propensity.surfaces.ml_platform.common import limited, model_label, ok, pagination
 from propensity.surfaces.ml_platform.schemas import BatchScoreRequest
+from propensity.surfaces.responses import json_response
 from propensity.timefmt import iso_z
 from propensity.vocabulary import Population, PredictionType
 
@@ -98,6 +99,7 @@ def batch_model(session: Session, requested: str | int | None) -> ModelVersion:
 
 @router.post("/leads/batch-score", status_code=202)
 def batch_score(
+    response: Response,
     principal: Analyst,
     session: TenantSession,
     _limit: Annotated[None, Depends(limited("batch"))],
@@ -127,7 +129,7 @@ def batch_score(
         "priority": priority,
         "modelVersion": model_label(version),
     }
-    return JSONResponse(ok(data), status_code=202)
+    return json_response(ok(data), carried=response, status_code=202)
 
 
 def batch_job(session: Session, job_id: str) -> Job:

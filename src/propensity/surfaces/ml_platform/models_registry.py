@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query, Response
 from fastapi.responses import JSONResponse
 
 from propensity.db import utcnow
@@ -44,6 +44,7 @@ from propensity.surfaces.ml_platform.schemas import (
     RetrainRequest,
     StatusRequest,
 )
+from propensity.surfaces.responses import json_response
 from propensity.timefmt import iso_z
 from propensity.training.requests import (
     expected_duration,
@@ -99,6 +100,7 @@ def get_model(
 
 @router.post("/models", status_code=202)
 def create_model(
+    response: Response,
     principal: Analyst,
     session: TenantSession,
     _limit: Management,
@@ -128,7 +130,7 @@ def create_model(
         "queuedAt": iso_z(job.created_at),
         "notApplied": not_applied(body, NOT_APPLIED_CREATE),
     }
-    return JSONResponse(ok(data), status_code=202)
+    return json_response(ok(data), carried=response, status_code=202)
 
 
 @router.put("/models/{model_id}/status")
@@ -167,6 +169,7 @@ def delete_model(
 @router.post("/models/{model_id}/retrain", status_code=202)
 def retrain_model(
     model_id: str,
+    response: Response,
     principal: Analyst,
     session: TenantSession,
     _limit: Management,
@@ -200,7 +203,7 @@ def retrain_model(
         "statusUrl": f"/api/ml/training/{job.id}/status",
         "notApplied": not_applied(body, NOT_APPLIED_RETRAIN),
     }
-    return JSONResponse(ok(data), status_code=202)
+    return json_response(ok(data), carried=response, status_code=202)
 
 
 def _failure(
