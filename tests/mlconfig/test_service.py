@@ -83,3 +83,6 @@ def test_a_document_changed_behind_the_service_is_read_at_once(
         session.commit()
     with database.tenant_session(acme.tenant_id) as session:
         assert load_ml_config(session, tenant_id=acme.tenant_id).scoring.timeout == 30_000
+    # A session without the tenant (a job's, an operator's) reads it by id, to the same answer.
+    with database.system_session() as session:
+        assert load_ml_config(session, tenant_id=acme.tenant_id).scoring.timeout == 30_000

@@ -5,11 +5,13 @@ such entity: the surfaces word their own 404s."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from propensity.db import tenant_matches, tenant_scalars
+from propensity.db_read import tenant_read
 from propensity.models import Customer, Lead
 from propensity.vocabulary import Population
 
@@ -58,6 +60,32 @@ def find_account(session: Session, *, account_id: int) -> Customer | None:
 
 def find_lead(session: Session, *, lead_id: int) -> Lead | None:
     return tenant_scalars(session, _LEAD, {"id": lead_id}).first()
+
+
+@dataclass(frozen=True)
+class LeadFacts:
+    """What an answer about a lead shows of the lead itself, read without loading it."""
+
+    id: int
+    budget: float | None
+    timeline: str | None
+    property_type: str | None
+    location: str | None
+
+
+# On the driver's cursor (db_read.tenant_read): the lead score's one read of the lead, at about a
+# third of what loading the ORM object cost.
+_LEAD_FACTS = sa.select(
+    Lead.id, Lead.budget, Lead.timeline, Lead.property_type, Lead.location
+).where(
+    tenant_matches(Lead.tenant_id),
+    Lead.id == sa.bindparam("id", type_=Lead.id.type),
+)
+
+
+def find_lead_facts(session: Session, *, lead_id: int) -> LeadFacts | None:
+    row = tenant_read(session, _LEAD_FACTS, {"id": lead_id}).first()
+    return None if row is None else LeadFacts(*row)
 
 
 def find_leads(session: Session, *, lead_ids: Sequence[int]) -> dict[int, Lead]:

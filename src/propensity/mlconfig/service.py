@@ -7,12 +7,15 @@ anything is stored, so a bad value changes nothing and the 400 names the field."
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
+from propensity.db import TENANT_KEY, tenant_matches
+from propensity.db_read import tenant_read
 from propensity.errors import InvalidInput, NotFound
 from propensity.lru import LruCache
 from propensity.models import Tenant
@@ -83,24 +86,39 @@ def _no_tenant(tenant_id: int) -> NotFound:
     return NotFound(f"Tenant {tenant_id} not found")
 
 
-# The validated configuration of each tenant with the stored document it came from: a scoring
-# request reads the configuration every time, and validating it cost more than reading it.
-# Any change of the stored document is seen (it is compared whole), so this never goes stale.
-_validated: LruCache[int, tuple[dict[str, Any], MlConfig]] = LruCache(1024)
+# The validated configuration of each tenant with the stored settings it came from, as the
+# driver returned them: a scoring request reads the configuration every time, and decoding and
+# validating it cost more than reading it. Any change of the stored settings is seen (they are
+# compared whole), so this never goes stale.
+_validated: LruCache[int, tuple[Any, MlConfig]] = LruCache(1024)
 _SETTINGS = sa.select(Tenant.settings).where(Tenant.id == sa.bindparam("tenant_id"))
+# The tenant's own session reads them on the driver's cursor (db_read.tenant_read), without
+# the ORM's execution.
+_OWN_SETTINGS = sa.select(Tenant.settings).where(tenant_matches(Tenant.id))
 
 
 def load_ml_config(session: Session, *, tenant_id: int) -> MlConfig:
-    row = session.execute(_SETTINGS, {"tenant_id": tenant_id}).first()
-    if row is None:
-        raise _no_tenant(tenant_id)
-    stored = (row[0] or {}).get(SETTINGS_KEY) or {}
+    raw, decoded = _stored_settings(session, tenant_id=tenant_id)
     kept = _validated.get(tenant_id)
-    if kept is not None and kept[0] == stored:
+    if kept is not None and kept[0] == raw:
         return kept[1]
-    config = _validate(stored)
-    _validated.put(tenant_id, (copy.deepcopy(stored), config))
+    config = _validate((decoded() or {}).get(SETTINGS_KEY) or {})
+    _validated.put(tenant_id, (copy.deepcopy(raw), config))
     return config
+
+
+def _stored_settings(session: Session, *, tenant_id: int) -> tuple[Any, Callable[[], Any]]:
+    """The tenant's settings as the driver returned them (a JSON text on SQLite), and a function
+    giving them decoded."""
+    if session.info.get(TENANT_KEY) == tenant_id:
+        read = tenant_read(session, _OWN_SETTINGS)
+        if not read.rows:
+            raise _no_tenant(tenant_id)
+        return read.rows[0][0], lambda: read.all()[0][0]
+    found = session.execute(_SETTINGS, {"tenant_id": tenant_id}).first()
+    if found is None:
+        raise _no_tenant(tenant_id)
+    return found[0], lambda: found[0]
 
 
 def _validate(stored: dict[str, Any]) -> MlConfig:

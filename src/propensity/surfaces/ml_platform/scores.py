@@ -26,12 +26,12 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from propensity.crm.lookup import find_lead, parse_id
+from propensity.crm.lookup import LeadFacts, find_lead_facts, parse_id
 from propensity.db import Session, utcnow
 from propensity.deps import AppSettings, TenantSession, Viewer
 from propensity.errors import InvalidInput, NotFound
 from propensity.mlconfig import load_ml_config
-from propensity.models import Lead, Prediction
+from propensity.models import Prediction
 from propensity.serving import requested_version, serve
 from propensity.settings import Settings
 from propensity.surfaces.ml_platform.common import count_request, model_label, ok
@@ -54,7 +54,7 @@ def feature_importance(prediction: Prediction) -> dict[str, float]:
     return {k: round(v / total, 4) for k, v in sorted(magnitudes.items(), key=lambda kv: -kv[1])}
 
 
-def lead_features(lead: Lead) -> dict[str, Any]:
+def lead_features(lead: LeadFacts) -> dict[str, Any]:
     return {
         "budget": lead.budget,
         "timeline": lead.timeline,
@@ -63,7 +63,7 @@ def lead_features(lead: Lead) -> dict[str, Any]:
     }
 
 
-def lead_or_404(session: Session, raw_id: str) -> Lead:
+def lead_or_404(session: Session, raw_id: str) -> LeadFacts:
     lead_id = parse_id(raw_id)
     if lead_id is None:
         raise InvalidInput(
@@ -71,7 +71,7 @@ def lead_or_404(session: Session, raw_id: str) -> Lead:
             code="VALIDATION_ERROR",
             details={"leadId": raw_id},
         )
-    lead = find_lead(session, lead_id=lead_id)
+    lead = find_lead_facts(session, lead_id=lead_id)
     if lead is None:
         raise NotFound("Lead not found", code="LEAD_NOT_FOUND", details={"leadId": lead_id})
     return lead
