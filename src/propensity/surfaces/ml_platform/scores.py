@@ -90,7 +90,8 @@ async def get_lead_score(
     refresh: Annotated[bool, Query(description="Ignore the score cache")] = False,
 ) -> JSONResponse:
     # One thread-pool hop for the whole answer (the limit's count, the lookup, serving and the
-    # body), and the body rendered once: a sync endpoint with a dict result took four hops.
+    # body), and the body rendered once: as a sync endpoint with a sync limit dependency and a
+    # dict result, it took three hops, and the sync session dependency two more (ADR 0023).
     data = await run_in_threadpool(
         _lead_score,
         request,
