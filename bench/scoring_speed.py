@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+from queue_workers import cpu_seconds, workers
 from sqlalchemy.orm import Session
 
 from propensity.crm.service import import_frame
@@ -53,11 +54,13 @@ from propensity.db import Database
 from propensity.features import build_scoring_frame
 from propensity.features.history_cache import renew_history_stamp
 from propensity.features.refresh import refresh_states
+from propensity.jobs import Job, JobQueue, bind_queue, enqueue_job
 from propensity.migrate import upgrade
 from propensity.models import Customer, Event, Lead
 from propensity.predictions.batch import score_portfolio
 from propensity.predictions.scoring import resolve_model, score_entities, score_frame
 from propensity.predictions.service import score_and_record
+from propensity.predictions.tasks import SCORE_PORTFOLIO
 from propensity.settings import Settings
 from propensity.simulator import SimulationConfig, simulate
 from propensity.tenancy.service import create_tenant
@@ -352,6 +355,61 @@ def batch(
     }
 
 
+def queued_job(database: Database, settings: Settings, tenant_id: int) -> dict[str, Any]:
+    """The score_portfolio job enqueued as the API does and run by the workers already
+    started; timed from the enqueue to the completed row (polled every 20 ms)."""
+    started = time.perf_counter()
+    with database.tenant_session(tenant_id) as session:
+        job_id = enqueue_job(
+            session,
+            type=SCORE_PORTFOLIO,
+            params={"predictionType": "CHURN", "kind": "subscriber", "asOf": AS_OF.isoformat()},
+        ).id
+    while True:
+        with database.system_session() as session:
+            job = session.scalars(sa.select(Job).where(Job.id == job_id)).one()
+            if job.status in ("completed", "failed", "cancelled"):
+                break
+        time.sleep(0.02)
+    wall = time.perf_counter() - started
+    if job.status != "completed" or job.result is None:
+        raise RuntimeError(f"the job ended {job.status}: {job.error}")
+    return {**job.result, "wallSeconds": round(wall, 3), "chunks": job.total}
+
+
+def through_queue(
+    database: Database,
+    settings: Settings,
+    *,
+    home: Path,
+    tenant_id: int,
+    counts: list[int],
+    repeats: int,
+) -> dict[str, Any]:
+    """The job through the queue with each number of worker processes in `counts`, the
+    settings alternating within each repeat (the first, usually 1, is the baseline)."""
+    runs: dict[int, list[dict[str, Any]]] = {count: [] for count in counts}
+    bind_queue(database, JobQueue(settings, database))  # the message goes out with the commit
+    for repeat in range(repeats):
+        for count in counts:
+            with workers(home, count, logs=home / "worker-logs" / f"{repeat}-{count}") as pids:
+                before = sum(cpu_seconds(pid) for pid in pids)
+                result = queued_job(database, settings, tenant_id)
+                result["workerCpuSeconds"] = round(sum(cpu_seconds(p) for p in pids) - before, 3)
+            runs[count].append(result)
+            rate = result["scored"] / result["wallSeconds"]
+            print(f" {count} worker(s)", json.dumps(result), f"{rate:.0f}/s", flush=True)
+    medians = {
+        count: statistics.median(r["scored"] / r["wallSeconds"] for r in done)
+        for count, done in runs.items()
+    }
+    return {
+        "runs": {str(count): done for count, done in runs.items()},
+        "per_s_median": {str(count): rate for count, rate in medians.items()},
+        "over_first": {str(count): rate / medians[counts[0]] for count, rate in medians.items()},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--accounts", type=int, default=1000)
@@ -364,6 +422,12 @@ def main() -> None:
     parser.add_argument("--skip-batch", action="store_true")
     parser.add_argument("--skip-single", action="store_true")
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--workers",
+        default="",
+        help="also run the job through the queue with these numbers of worker processes, "
+        "alternating, e.g. 1,2 (needs --home)",
+    )
     parser.add_argument(
         "--home",
         type=Path,
@@ -407,6 +471,18 @@ def main() -> None:
             result["batch"] = batch(
                 database, settings, args.subscribers, args.portfolio, args.repeats, kept
             )
+            if args.workers:
+                if args.home is None:
+                    parser.error("--workers needs --home")
+                tenant_id = json.loads((args.home / "portfolio.json").read_text())["tenant_id"]
+                result["queue"] = through_queue(
+                    database,
+                    settings,
+                    home=args.home,
+                    tenant_id=tenant_id,
+                    counts=[int(c) for c in args.workers.split(",")],
+                    repeats=args.repeats,
+                )
         database.dispose()
     print(json.dumps(result, indent=2))
     if args.json:
