@@ -26,6 +26,11 @@ event history (the baseline for the states). Baseline in the same run:
 portfolio was scored before, on the simulated subscribers only (before cloning), against the
 job on the same population.
 
+Through the queue (`--workers 1,2`, with `--home`): the same job enqueued as the API does and
+run by that many `propensity worker` processes (chunks any worker takes, ADR 0024), timed
+from the enqueue to the completed row, alternating with the whole population scored in one
+`score_portfolio` call in the bench's process (the baseline).
+
     .venv/bin/python bench/scoring_speed.py                  # about 10 minutes on 2 cores
     .venv/bin/python bench/scoring_speed.py --quick          # small sizes, to try it out
 """
@@ -386,12 +391,18 @@ def through_queue(
     counts: list[int],
     repeats: int,
 ) -> dict[str, Any]:
-    """The job through the queue with each number of worker processes in `counts`, the
-    settings alternating within each repeat (the first, usually 1, is the baseline)."""
+    """The job through the queue with each number of worker processes in `counts`, and
+    (count 0, the baseline) the job's work as it ran before its chunks: one score_portfolio
+    call over the whole population in this process; the settings alternate in each repeat."""
+    counts = [0, *counts]
     runs: dict[int, list[dict[str, Any]]] = {count: [] for count in counts}
     bind_queue(database, JobQueue(settings, database))  # the message goes out with the commit
+    whole = portfolio_job(database, settings, tenant_id)
     for repeat in range(repeats):
-        for count in counts:
+        runs[0].append({**whole().to_dict(), "wallSeconds": None})
+        runs[0][-1]["wallSeconds"] = runs[0][-1]["seconds"]
+        print(" in this process", json.dumps(runs[0][-1]), flush=True)
+        for count in counts[1:]:
             with workers(home, count, logs=home / "worker-logs" / f"{repeat}-{count}") as pids:
                 before = sum(cpu_seconds(pid) for pid in pids)
                 result = queued_job(database, settings, tenant_id)
@@ -406,7 +417,7 @@ def through_queue(
     return {
         "runs": {str(count): done for count, done in runs.items()},
         "per_s_median": {str(count): rate for count, rate in medians.items()},
-        "over_first": {str(count): rate / medians[counts[0]] for count, rate in medians.items()},
+        "over_one_process": {str(count): rate / medians[0] for count, rate in medians.items()},
     }
 
 
@@ -420,6 +431,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--skip-batch", action="store_true")
+    parser.add_argument(
+        "--queue-only",
+        action="store_true",
+        help="with --workers and a kept portfolio: only the runs through the queue",
+    )
     parser.add_argument("--skip-single", action="store_true")
     parser.add_argument("--json", type=Path)
     parser.add_argument(
@@ -468,9 +484,10 @@ def main() -> None:
             result["single"] = single_entity(database, tenant_id, args.single)
         if not args.skip_batch:
             kept = args.home / "portfolio.json" if args.home else None
-            result["batch"] = batch(
-                database, settings, args.subscribers, args.portfolio, args.repeats, kept
-            )
+            if not (args.queue_only and kept is not None and kept.exists()):
+                result["batch"] = batch(
+                    database, settings, args.subscribers, args.portfolio, args.repeats, kept
+                )
             if args.workers:
                 if args.home is None:
                     parser.error("--workers needs --home")
