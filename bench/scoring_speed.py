@@ -26,11 +26,6 @@ event history (the baseline for the states). Baseline in the same run:
 portfolio was scored before, on the simulated subscribers only (before cloning), against the
 job on the same population.
 
-Through the queue (`--workers 1,2`, with `--home`): the same job enqueued as the API does and
-run by that many `propensity worker` processes (chunks any worker takes, ADR 0024), timed
-from the enqueue to the completed row, alternating with the whole population scored in one
-`score_portfolio` call in the bench's process (the baseline).
-
     .venv/bin/python bench/scoring_speed.py                  # about 10 minutes on 2 cores
     .venv/bin/python bench/scoring_speed.py --quick          # small sizes, to try it out
 """
@@ -51,7 +46,6 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from queue_workers import cpu_seconds, workers
 from sqlalchemy.orm import Session
 
 from propensity.crm.service import import_frame
@@ -59,13 +53,11 @@ from propensity.db import Database
 from propensity.features import build_scoring_frame
 from propensity.features.history_cache import renew_history_stamp
 from propensity.features.refresh import refresh_states
-from propensity.jobs import Job, JobQueue, bind_queue, enqueue_job
 from propensity.migrate import upgrade
 from propensity.models import Customer, Event, Lead
 from propensity.predictions.batch import score_portfolio
 from propensity.predictions.scoring import resolve_model, score_entities, score_frame
 from propensity.predictions.service import score_and_record
-from propensity.predictions.tasks import SCORE_PORTFOLIO
 from propensity.settings import Settings
 from propensity.simulator import SimulationConfig, simulate
 from propensity.tenancy.service import create_tenant
@@ -360,67 +352,6 @@ def batch(
     }
 
 
-def queued_job(database: Database, settings: Settings, tenant_id: int) -> dict[str, Any]:
-    """The score_portfolio job enqueued as the API does and run by the workers already
-    started; timed from the enqueue to the completed row (polled every 20 ms)."""
-    started = time.perf_counter()
-    with database.tenant_session(tenant_id) as session:
-        job_id = enqueue_job(
-            session,
-            type=SCORE_PORTFOLIO,
-            params={"predictionType": "CHURN", "kind": "subscriber", "asOf": AS_OF.isoformat()},
-        ).id
-    while True:
-        with database.system_session() as session:
-            job = session.scalars(sa.select(Job).where(Job.id == job_id)).one()
-            if job.status in ("completed", "failed", "cancelled"):
-                break
-        time.sleep(0.02)
-    wall = time.perf_counter() - started
-    if job.status != "completed" or job.result is None:
-        raise RuntimeError(f"the job ended {job.status}: {job.error}")
-    return {**job.result, "wallSeconds": round(wall, 3), "chunks": job.total}
-
-
-def through_queue(
-    database: Database,
-    settings: Settings,
-    *,
-    home: Path,
-    tenant_id: int,
-    counts: list[int],
-    repeats: int,
-) -> dict[str, Any]:
-    """The job through the queue with each number of worker processes in `counts`, and
-    (count 0, the baseline) the job's work as it ran before its chunks: one score_portfolio
-    call over the whole population in this process; the settings alternate in each repeat."""
-    counts = [0, *counts]
-    runs: dict[int, list[dict[str, Any]]] = {count: [] for count in counts}
-    bind_queue(database, JobQueue(settings, database))  # the message goes out with the commit
-    whole = portfolio_job(database, settings, tenant_id)
-    for repeat in range(repeats):
-        runs[0].append({**whole().to_dict(), "wallSeconds": None})
-        runs[0][-1]["wallSeconds"] = runs[0][-1]["seconds"]
-        print(" in this process", json.dumps(runs[0][-1]), flush=True)
-        for count in counts[1:]:
-            with workers(home, count, logs=home / "worker-logs" / f"{repeat}-{count}") as pids:
-                before = sum(cpu_seconds(pid) for pid in pids)
-                result = queued_job(database, settings, tenant_id)
-                result["workerCpuSeconds"] = round(sum(cpu_seconds(p) for p in pids) - before, 3)
-            runs[count].append(result)
-            rate = result["scored"] / result["wallSeconds"]
-            print(f" {count} worker(s)", json.dumps(result), f"{rate:.0f}/s", flush=True)
-    medians = {
-        count: statistics.median(r["scored"] / r["wallSeconds"] for r in done)
-        for count, done in runs.items()
-    }
-    return {
-        "runs": {str(count): done for count, done in runs.items()},
-        "per_s_median": {str(count): rate for count, rate in medians.items()},
-        "over_one_process": {str(count): rate / medians[0] for count, rate in medians.items()},
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--accounts", type=int, default=1000)
@@ -431,19 +362,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--skip-batch", action="store_true")
-    parser.add_argument(
-        "--queue-only",
-        action="store_true",
-        help="with --workers and a kept portfolio: only the runs through the queue",
-    )
     parser.add_argument("--skip-single", action="store_true")
     parser.add_argument("--json", type=Path)
-    parser.add_argument(
-        "--workers",
-        default="",
-        help="also run the job through the queue with these numbers of worker processes, "
-        "alternating, e.g. 1,2 (needs --home)",
-    )
     parser.add_argument(
         "--home",
         type=Path,
@@ -484,22 +404,9 @@ def main() -> None:
             result["single"] = single_entity(database, tenant_id, args.single)
         if not args.skip_batch:
             kept = args.home / "portfolio.json" if args.home else None
-            if not (args.queue_only and kept is not None and kept.exists()):
-                result["batch"] = batch(
-                    database, settings, args.subscribers, args.portfolio, args.repeats, kept
-                )
-            if args.workers:
-                if args.home is None:
-                    parser.error("--workers needs --home")
-                tenant_id = json.loads((args.home / "portfolio.json").read_text())["tenant_id"]
-                result["queue"] = through_queue(
-                    database,
-                    settings,
-                    home=args.home,
-                    tenant_id=tenant_id,
-                    counts=[int(c) for c in args.workers.split(",")],
-                    repeats=args.repeats,
-                )
+            result["batch"] = batch(
+                database, settings, args.subscribers, args.portfolio, args.repeats, kept
+            )
         database.dispose()
     print(json.dumps(result, indent=2))
     if args.json:

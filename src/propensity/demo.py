@@ -356,7 +356,7 @@ def _backfill(
     params = {"predictionType": prediction_type, "kind": kind, "asOf": as_of.isoformat()}
     with database.tenant_session(tenant_id) as session:
         job_id = enqueue_job(session, type=SCORE_PORTFOLIO, params=params).id
-    queue.runner.run_here(job_id)
+    queue.runner.run(job_id)
     with database.tenant_session(tenant_id) as session:
         job = get_job(session, job_id=job_id)
         if job.status != JobStatus.COMPLETED.value:

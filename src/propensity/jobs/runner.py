@@ -22,7 +22,6 @@ from propensity.jobs.context import (
 )
 from propensity.logs import get_logger
 from propensity.metrics import JOB_FAILURES, JOB_SECONDS
-from propensity.models import Job, JobStatus
 from propensity.settings import Settings
 
 log = get_logger(__name__)
@@ -105,20 +104,6 @@ class JobRunner:
         ):
             log.info("job_started", worker=job.claim.worker)
             self._dispatch(job)
-
-    def run_here(self, job_id: str) -> None:
-        """Runs a job in this thread to its end, a chunked job's chunks one after the other (a
-        command that waits for its job, as the demo's back-fill does). Their queue messages,
-        sent all the same, then find them finished."""
-        self.run(job_id)
-        with self.database.system_session() as session:
-            queued = session.scalars(
-                sa.select(Job.id)
-                .where(chunks.chunks_of(job_id), Job.status == JobStatus.QUEUED.value)
-                .order_by(Job.id)
-            ).all()
-        for chunk in queued:
-            self.run(chunk)
 
     def _dispatch(self, job: store.ClaimedJob) -> None:
         spec = registry.lookup(job.type)

@@ -17,11 +17,10 @@ by the challenger in its own segment of chunks (ADR 0008).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -30,7 +29,6 @@ from sqlalchemy.orm import Session
 from propensity.db import utcnow
 from propensity.errors import InvalidInput
 from propensity.features import ScoringFrame, population_ids
-from propensity.features.scoring import ONLINE_MAX_IDS
 from propensity.modeling import AnyModel
 from propensity.models import ModelVersion, Prediction, PredictionStatus
 from propensity.predictions.scoring import (
@@ -49,10 +47,6 @@ from propensity.settings import Settings
 
 CHUNK_SIZE = 5000
 MIN_CHUNK_SIZE = 100
-STAGES = ("features", "scoring", "storing")
-# Entities per chunk of the score_portfolio job: each chunk then reads only its own rows (the
-# online build's limit; a build of more ids reads the whole entity table).
-JOB_CHUNK = ONLINE_MAX_IDS
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 Progress = Callable[[int, int], None]
@@ -83,46 +77,6 @@ class PortfolioRun:
             "seconds": round(self.seconds, 3),
             "stageSeconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
         }
-
-
-def empty_run(*, version: ModelVersion, as_of: datetime) -> dict[str, object]:
-    """The result of a run that had nothing to score."""
-    return PortfolioRun(
-        scored=0,
-        at_risk=0,
-        prediction_type=version.prediction_type,
-        population=version.population,
-        model_version=version.version,
-        model_version_id=version.id,
-        as_of=as_of,
-        seconds=0.0,
-        stage_seconds=dict.fromkeys(STAGES, 0.0),
-    ).to_dict()
-
-
-def combine_runs(
-    runs: Sequence[Mapping[str, Any]], *, started: datetime, now: datetime
-) -> dict[str, object] | None:
-    """The chunks' results (PortfolioRun.to_dict) as one run's: counts added up, `seconds` the
-    wall time from `started` to `now`, each stage's seconds added up over the workers."""
-    if not runs:
-        return None
-    first = runs[0]
-    stages = {
-        stage: round(sum(float(r["stageSeconds"].get(stage, 0.0)) for r in runs), 3)
-        for stage in STAGES
-    }
-    return {
-        "scored": sum(int(r["scored"]) for r in runs),
-        "atRisk": sum(int(r["atRisk"]) for r in runs),
-        "predictionType": first["predictionType"],
-        "population": first["population"],
-        "modelVersion": first["modelVersion"],
-        "modelId": first["modelId"],
-        "asOf": first["asOf"],
-        "seconds": round(max((now - started).total_seconds(), 0.0), 3),
-        "stageSeconds": stages,
-    }
 
 
 def batch_share_ms(
@@ -179,31 +133,6 @@ def choose_entities(
     return [int(i) for i in stalest_first(session, version=version, ids=live)[:max_entities]]
 
 
-def planned_entities(
-    session: Session,
-    *,
-    version: ModelVersion,
-    as_of: datetime,
-    entity_ids: Sequence[int] | None,
-    max_entities: int | None,
-) -> list[int]:
-    """choose_entities, with the whole live population named id by id (a job's plan splits
-    it into chunks)."""
-    chosen = choose_entities(
-        session, version=version, as_of=as_of, entity_ids=entity_ids, max_entities=max_entities
-    )
-    if chosen is not None:
-        return chosen
-    live = population_ids(
-        session,
-        prediction_type=version.prediction_type,
-        kind=None if version.population == "lead" else version.population,
-        as_of=as_of,
-        mode=str(version.training_summary.get("mode") or "point_in_time"),
-    )
-    return [int(i) for i in live]
-
-
 @dataclass(frozen=True, kw_only=True)
 class _Segment:
     """Rows one model scores: the champion's, or a running deployment's challenger's."""
@@ -256,7 +185,6 @@ def score_portfolio(
     settings: Settings | None = None,
     progress: Progress | None = None,
     job_id: str | None = None,
-    model_version_id: int | None = None,
 ) -> PortfolioRun:
     """Scores and stores, chunk by chunk; `open_session()` gives a tenant-scoped unit of work
     (committed when it closes), `progress(done, total)` is called after each stored chunk.
@@ -264,8 +192,7 @@ def score_portfolio(
     With `job_id` (the job running this), predictions are stamped with it, and the entities an
     earlier run of the same job already stored (it was interrupted after some chunks) are
     skipped: a retry writes nothing twice and announces nothing twice, and the run counts
-    them as scored. With `model_version_id`, that version of the type scores (a chunk of a
-    job scores with the model its plan chose), else the active one."""
+    them as scored."""
     if max_entities is not None and max_entities < 1:
         raise InvalidInput("maxEntities must be a positive number.")
     if chunk_size < MIN_CHUNK_SIZE:
@@ -273,9 +200,7 @@ def score_portfolio(
     started = time.perf_counter()
     as_of = as_of or utcnow()
     with open_session() as session:
-        version, model = resolve_model(
-            session, prediction_type=prediction_type, kind=kind, version_id=model_version_id
-        )
+        version, model = resolve_model(session, prediction_type=prediction_type, kind=kind)
         ids = choose_entities(
             session,
             version=version,
@@ -298,7 +223,7 @@ def score_portfolio(
         if stored and frame is not None:
             frame = subset(frame, ~np.isin(frame.entity_ids, list(stored)))
         segments = _segments(session, version=version, model=model, frame=frame)
-    stages = {**dict.fromkeys(STAGES, 0.0), "features": time.perf_counter() - started}
+    stages = {"features": time.perf_counter() - started, "scoring": 0.0, "storing": 0.0}
     total = sum(len(segment.frame.frame) for segment in segments)
     if progress is not None:
         # An earlier run's entities count as done: progress is the job's, not this run's.

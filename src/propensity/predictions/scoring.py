@@ -13,11 +13,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from propensity.db import utcnow
-from propensity.errors import NotFound, Unavailable
+from propensity.errors import Unavailable
 from propensity.features import ScoringFrame, build_scoring_frame
 from propensity.modeling import (
     AnyModel,
@@ -95,29 +94,10 @@ def trajectory(current: float | None, predicted: float) -> str:
 
 
 def resolve_model(
-    session: Session,
-    *,
-    prediction_type: str,
-    kind: str | None = None,
-    version_id: int | None = None,
+    session: Session, *, prediction_type: str, kind: str | None = None
 ) -> tuple[ModelVersion, AnyModel]:
-    """The active model of the type (and kind), or with `version_id` that version of the type
-    whatever its status since (a job's chunks score with the model its plan chose)."""
     ptype = parse_trainable(prediction_type)
     population = population_of(ptype, kind)
-    if version_id is not None:
-        version = session.scalars(
-            sa.select(ModelVersion).where(
-                ModelVersion.id == version_id, ModelVersion.prediction_type == ptype.value
-            )
-        ).one_or_none()
-        if version is None:
-            raise NotFound(
-                f"Model {version_id} for {ptype.value} not found",
-                code="MODEL_NOT_FOUND",
-                details={"modelId": version_id},
-            )
-        return version, artifact_cache.get(session, version=version, loader=load_model)
     version = active_version(
         session,
         prediction_type=ptype.value,

@@ -5,14 +5,12 @@ Job `score_portfolio`, params:
     kind            account | subscriber (customer types; optional as in scoring)
     maxEntities     score at most this many: those with no or the oldest ACTIVE prediction first
     entityIds       score exactly these (database ids)
-    chunkSize       entities per chunk (default 2,000; at least 100)
-    asOf            ISO 8601 time to score as of (default the job's creation), e.g. to backfill
-The job is chunked (jobs/registry.ChunkedJob): its plan names the model and the entities,
-chunk by chunk; any worker takes a chunk, scores and stores it in one transaction. The job's
-`completed` and `total` count chunks; each chunk row reports its own entities, stage
-"scoring". The result is {"scored", "atRisk", "predictionType", "population", "modelVersion",
-"modelId", "asOf", "seconds" (wall time), "stageSeconds": {"features", "scoring", "storing"}
-(added up over the chunks)}. Reruns are idempotent (see batch.py).
+    chunkSize       rows per stored chunk (default 5,000; at least 100)
+    asOf            ISO 8601 time to score as of (default now), e.g. to backfill history
+Progress is reported after every stored chunk, stage "scoring". The result is
+{"scored", "atRisk", "predictionType", "population", "modelVersion", "modelId", "asOf",
+"seconds", "stageSeconds": {"features", "scoring", "storing"}}. Reruns are idempotent (see
+batch.py).
 
 Periodic `predictions.daily_scoring` (01:45 UTC): every tenant's active account models (churn,
 health trend) and lead models (conversion, time to close) score their live population, then
@@ -25,7 +23,6 @@ repeated here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -35,26 +32,11 @@ from huey import crontab
 
 from propensity.db import Database, refresh_planner_statistics, utcnow
 from propensity.errors import InvalidInput
-from propensity.jobs import (
-    ChunkedJob,
-    JobContext,
-    JobResult,
-    chunked_job_handler,
-    get_job,
-    periodic_task,
-)
+from propensity.jobs import JobContext, get_job, job_handler, periodic_task
 from propensity.jobs.isolation import each
 from propensity.models import ModelStatus, ModelVersion, Prediction
-from propensity.predictions.batch import (
-    JOB_CHUNK,
-    MIN_CHUNK_SIZE,
-    combine_runs,
-    empty_run,
-    planned_entities,
-    score_portfolio,
-)
+from propensity.predictions.batch import CHUNK_SIZE, score_portfolio
 from propensity.predictions.lead_validation import validate_expired_leads
-from propensity.predictions.scoring import resolve_model
 from propensity.predictions.service import expire_predictions
 from propensity.predictions.validation import validate_expired
 from propensity.settings import Settings
@@ -108,91 +90,35 @@ def _created_at(ctx: JobContext) -> datetime:
         return get_job(session, job_id=ctx.job_id).created_at
 
 
-@chunked_job_handler(SCORE_PORTFOLIO)
-class ScorePortfolio(ChunkedJob):
-    """The plan names the model and splits the entities into chunks; each chunk is scored and
-    stored by whichever worker takes it (batch.score_portfolio over its ids, its predictions
-    stamped with the chunk's id, so a chunk retried after a kill skips what it stored); the
-    worker finishing the last chunk adds up their results and announces the run."""
-
-    # As before chunks: a failure (bad params, no model) fails the job at once. A chunk whose
-    # worker was killed is still run again (jobs/recovery.py).
-    retry_on_error = False
-
-    def plan(self, ctx: JobContext) -> list[dict[str, Any]]:
-        params = ctx.params
-        prediction_type, kind = _target(params)
-        entity_ids = _entity_ids(params)
-        max_entities = _optional_int(params, "maxEntities")
-        size = _optional_int(params, "chunkSize") or JOB_CHUNK
-        if max_entities is not None and max_entities < 1:
-            raise InvalidInput("maxEntities must be a positive number.")
-        if size < MIN_CHUNK_SIZE:
-            raise InvalidInput(f"The chunk size must be at least {MIN_CHUNK_SIZE}.")
-        # Without an asOf of its own, the job's creation: the same for every run of the plan.
-        as_of = _as_of(params) or _created_at(ctx)
-        with ctx.session() as session:
-            version, _ = resolve_model(session, prediction_type=prediction_type, kind=kind)
-            ids = planned_entities(
-                session,
-                version=version,
-                as_of=as_of,
-                entity_ids=entity_ids,
-                max_entities=max_entities,
-            )
-        shared = {
-            "predictionType": prediction_type,
-            "kind": kind,
-            "modelId": version.id,
-            "asOf": as_of.isoformat(),
-        }
-        return [{"ids": ids[start : start + size], **shared} for start in range(0, len(ids), size)]
-
-    def run_chunk(self, ctx: JobContext) -> dict[str, Any]:
-        chunk = ctx.params
-        prediction_type, kind = _target(chunk)
-        ids = [int(i) for i in chunk["ids"]]
-
-        def report(done: int, total: int) -> None:
-            ctx.progress(done, total=total, stage="scoring")
-
-        run = score_portfolio(
-            ctx.session,
-            prediction_type=prediction_type,
-            kind=kind,
-            entity_ids=ids,
-            chunk_size=max(len(ids), MIN_CHUNK_SIZE),
-            as_of=datetime.fromisoformat(str(chunk["asOf"])),
-            settings=ctx.settings,
-            progress=report,
-            job_id=ctx.job_id,
-            model_version_id=int(chunk["modelId"]),
-        )
-        return run.to_dict()
-
-    def combine(self, ctx: JobContext, results: Sequence[JobResult]) -> dict[str, Any]:
-        with ctx.session() as session:
-            job = get_job(session, job_id=ctx.job_id)
-            started = job.started_at or job.created_at
-        combined = combine_runs([r for r in results if r], started=started, now=utcnow())
-        if combined is None:  # nothing to score: the model the plan would have named
-            prediction_type, kind = _target(ctx.params)
-            with ctx.session() as session:
-                version, _ = resolve_model(session, prediction_type=prediction_type, kind=kind)
-                combined = empty_run(version=version, as_of=_as_of(ctx.params) or job.created_at)
-        # A portfolio run can multiply the predictions table; plan single predictions with it.
-        with ctx.session() as session:
-            refresh_planner_statistics(session.connection(), tables=["predictions"])
-            webhook_hooks.portfolio_completed(session, result=combined, job_id=ctx.job_id)
-        return combined
-
-
-def _target(params: dict[str, Any]) -> tuple[str, str | None]:
+@job_handler(SCORE_PORTFOLIO)
+def score_portfolio_job(ctx: JobContext) -> dict[str, Any]:
+    params = ctx.params
     prediction_type = params.get("predictionType")
     if not isinstance(prediction_type, str) or not prediction_type.strip():
         raise InvalidInput("predictionType is required.")
     kind = params.get("kind")
-    return prediction_type, str(kind) if kind is not None else None
+
+    def report(done: int, total: int) -> None:
+        ctx.progress(done, total=total, stage="scoring")
+
+    run = score_portfolio(
+        ctx.session,
+        prediction_type=prediction_type,
+        kind=str(kind) if kind is not None else None,
+        entity_ids=_entity_ids(params),
+        max_entities=_optional_int(params, "maxEntities"),
+        chunk_size=_optional_int(params, "chunkSize") or CHUNK_SIZE,
+        # Without an asOf of its own, the job's creation: the same for every run of it.
+        as_of=_as_of(params) or _created_at(ctx),
+        settings=ctx.settings,
+        progress=report,
+        job_id=ctx.job_id,
+    )
+    # A portfolio run can multiply the predictions table; plan single predictions with it.
+    with ctx.session() as session:
+        refresh_planner_statistics(session.connection(), tables=["predictions"])
+        webhook_hooks.portfolio_completed(session, result=run.to_dict(), job_id=ctx.job_id)
+    return run.to_dict()
 
 
 def daily_models(database: Database) -> list[tuple[int, str, str]]:
