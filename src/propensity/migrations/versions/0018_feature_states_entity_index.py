@@ -3,8 +3,9 @@ are found id by id
 
 Without statistics, SQLite answered `tenant_id = ? AND subject = ? AND entity_id IN (...)`
 for a few hundred ids or more through the tenant's index, reading every state of the tenant:
-0.2 s for 2,000 of 200,000 states (a chunk of the score_portfolio job), 10 ms with this index
-(bench/RESULTS.md).
+0.2 s for 2,000 of 200,000 states, 10 ms with this index (bench/RESULTS.md). Such lists are
+read in IN lists of 2,000 for any build of up to 20,000 ids (a bulk score, a job given its
+entities or a maximum).
 
 Revision ID: 0018
 Revises: 0017
